@@ -1,0 +1,1 @@
+"""Data files bundled with keras-zoo, with their cards; read with importlib.resources."""

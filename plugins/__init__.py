@@ -1,0 +1,1 @@
+"""First-party keras-zoo plugins; each module registers through the public hooks."""

@@ -1,0 +1,51 @@
+"""Every error keras-zoo raises on purpose.
+
+Each message is one line: what happened, what was expected, how to fix it. The CLI prints
+``str(error)`` and exits non-zero; Python callers can catch the classes below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class ZooError(Exception):
+    """Base class of every keras-zoo error a user can cause and fix."""
+
+    exit_code = 1
+
+    def __str__(self) -> str:
+        # KeyError quotes its argument; every error here reads as a plain sentence.
+        return str(self.args[0]) if self.args else self.__class__.__name__
+
+
+class UnknownNameError(ZooError, KeyError):
+    """A data set, model or preset name that no plugin registered."""
+
+
+class AmbiguousNameError(ZooError, KeyError):
+    """A short name that more than one plugin registered."""
+
+
+class InvalidParameterError(ZooError, ValueError):
+    """A hyperparameter override with an unknown key or a value of the wrong type."""
+
+
+class PluginError(ZooError):
+    """A plugin that could not be loaded or registered something malformed."""
+
+
+class DataError(ZooError, ValueError):
+    """A data set that cannot be read or used as it is."""
+
+
+class IncompatibleError(ZooError, ValueError):
+    """A combination of data set, model and preset that cannot train together."""
+
+
+def did_you_mean(name: str, candidates: Iterable[str], limit: int = 3) -> str:
+    """Return ' Did you mean: a, b?' for close matches of ``name``, or ''."""
+    import difflib
+
+    matches = difflib.get_close_matches(name, list(candidates), n=limit, cutoff=0.5)
+    return f" Did you mean: {', '.join(matches)}?" if matches else ""

@@ -1,0 +1,143 @@
+"""The runner: resolve names, check the combination, then load -> build -> compile -> fit ->
+evaluate -> save. Every check that can fail runs before TensorFlow is imported."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from zoo.config import RunConfig
+from zoo.entries import Entry
+from zoo.data import Dataset, split_dataset
+from zoo.errors import DataError, IncompatibleError
+from zoo.metrics import score
+from zoo.models import ModelSpec
+from zoo.params import check_overrides
+from zoo.presets import DEFAULT_PRESETS
+from zoo.registry import Registry
+
+if TYPE_CHECKING:
+    import keras
+
+
+@dataclass
+class Plan:
+    """A run's resolved entries, checked for compatibility, before anything heavy happens."""
+
+    config: RunConfig
+    data: Entry
+    model: Entry
+    preset: Entry
+
+
+@dataclass
+class RunResult:
+    """What a finished run gives back."""
+
+    config: RunConfig
+    task: str
+    metrics: dict[str, float]
+    history: dict[str, list[float]]
+    model: keras.Model
+    folder: Path | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def plan(config: RunConfig, registry: Registry) -> Plan:
+    """Resolve every name and check that data, model and preset fit together.
+
+    Raises:
+        UnknownNameError, AmbiguousNameError: a name does not resolve to one entry.
+        InvalidParameterError: an override names a key the entry does not have.
+        IncompatibleError: the model or preset cannot handle the data set.
+    """
+    data = registry.get(config.data, "datasets")
+    model = registry.get(config.model, "models")
+    task = data.metadata["task"]
+    preset = registry.get(config.preset or DEFAULT_PRESETS[task], "presets")
+    for entry, overrides in ((data, config.data_params), (model, config.model_params),
+                             (preset, config.preset_params)):
+        check_overrides(f"{entry.singular} {entry.name!r}", entry.params, overrides)
+    _check_fit(registry, data, model, preset)
+    return Plan(config, data, model, preset)
+
+
+def _check_fit(registry: Registry, data: Entry, model: Entry, preset: Entry) -> None:
+    task, kind = data.metadata["task"], data.metadata["input_kind"]
+    if task not in model.metadata["tasks"] or kind not in model.metadata["input_kinds"]:
+        fitting = [registry.display_name(m) for m in registry.list("models")
+                   if task in m.metadata["tasks"] and kind in m.metadata["input_kinds"]]
+        raise IncompatibleError(
+            f"Model {model.name!r} takes {'/'.join(model.metadata['input_kinds'])} data for "
+            f"{'/'.join(model.metadata['tasks'])} tasks, but data set {data.name!r} is {kind} "
+            f"{task}. Models that fit: {', '.join(fitting) or 'none installed'}."
+        )
+    if task not in preset.metadata["tasks"]:
+        fitting = [registry.display_name(p) for p in registry.list("presets")
+                   if task in p.metadata["tasks"]]
+        raise IncompatibleError(
+            f"Preset {preset.name!r} is for {'/'.join(preset.metadata['tasks'])} tasks, but "
+            f"data set {data.name!r} is {task}. Presets that fit: {', '.join(fitting)}."
+        )
+
+
+def run(
+    config: RunConfig,
+    registry: Registry | None = None,
+    *,
+    progress: Callable[[int], Any] | None = None,
+    save: bool = True,
+) -> RunResult:
+    """Train, evaluate and (by default) save one model.
+
+    Args:
+        config: what to run.
+        registry: where names resolve; the installed plugins by default.
+        progress: given the epoch count, returns a Keras callback that shows progress.
+        save: write a run folder under ``config.runs_dir``.
+    """
+    registry = registry or Registry.discover()
+    checked = plan(config, registry)
+    from zoo import training  # imports Keras: only now that the plan is sound
+
+    started = time.perf_counter()
+    data = load_checked(checked, registry)
+    parts = split_dataset(data, config.test_size, config.validation_size, config.split_seed)
+    training.seed_everything(config.seed)
+    body = registry.create("models", checked.model.qualified_name, ModelSpec.for_dataset(data),
+                           **config.model_params)
+    model = training.with_input_scaling(body, parts.x_train, data.input_kind,
+                                        name=f"{checked.model.name}_{checked.data.name}")
+    settings = registry.create("presets", checked.preset.qualified_name, **config.preset_params)
+    callbacks = [progress(config.epochs)] if progress else []
+    fit_started = time.perf_counter()
+    history = training.fit(model, settings, parts, config, callbacks)
+    timings = {"fit_s": _since(fit_started)}
+    metrics = score(data.task, parts.y_test, training.predict(model, parts.x_test))
+    timings["total_s"] = _since(started)
+    result = RunResult(config, data.task, metrics, history, model, timings=timings)
+    if save:
+        from zoo.runfolder import write_run_folder
+
+        result.folder = write_run_folder(result, checked, registry)
+    return result
+
+
+def load_checked(checked: Plan, registry: Registry) -> Dataset:
+    """Load the data set and check it is what its plugin declared."""
+    data = registry.create("datasets", checked.data.qualified_name, **checked.config.data_params)
+    declared = checked.data.metadata["task"]
+    if not isinstance(data, Dataset) or data.task != declared:
+        got = data.task if isinstance(data, Dataset) else type(data).__name__
+        raise DataError(
+            f"Data set {checked.data.name!r} declared task {declared!r} but its loader returned "
+            f"{got!r}; the plugin {checked.data.plugin!r} must return a matching zoo.data.Dataset."
+        )
+    return data
+
+
+def _since(start: float) -> float:
+    return round(time.perf_counter() - start, 3)

@@ -1,0 +1,114 @@
+"""The Keras side of a run: input scaling inside the model, fast input pipelines, progress.
+
+Everything here imports Keras or TensorFlow, so only the runner imports this module, and only
+once it is about to train.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import TYPE_CHECKING, Any
+
+import keras
+import numpy as np
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+PREDICT_BATCH = 4096
+
+
+def with_input_scaling(body: keras.Model, x_train: np.ndarray, input_kind: str,
+                       name: str) -> keras.Model:
+    """Put the scaling fitted on the training part in front of ``body``.
+
+    Tabular inputs are standardized per feature; images are scaled to [0, 1]. The statistics
+    live in the saved model, so it takes raw inputs.
+    """
+    inputs = keras.Input(x_train.shape[1:], name="features")
+    if input_kind == "image":
+        peak = float(np.max(x_train)) or 1.0
+        scale = keras.layers.Rescaling(1.0 / peak, name="scale_to_unit")
+    else:
+        x64 = x_train.astype("float64")
+        scale = keras.layers.Normalization(
+            mean=x64.mean(axis=0), variance=x64.var(axis=0), name="standardize"
+        )
+    return keras.Model(inputs, body(scale(inputs)), name=name)
+
+
+def training_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int) -> tf.data.Dataset:
+    """An endless, reshuffled stream of batches.
+
+    Keras rebuilds its iterator every epoch for a finite input, which costs more than the
+    epoch itself on small data; an endless stream with ``steps_per_epoch`` is built once.
+    """
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    data = data.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size).repeat().prefetch(tf.data.AUTOTUNE)
+
+
+def validation_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int) -> tuple[Any, int]:
+    """An endless stream over the validation part and the steps that cover it once."""
+    import tensorflow as tf
+
+    batch = max(batch_size, min(len(x), PREDICT_BATCH))
+    steps = math.ceil(len(x) / batch)
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch).cache().repeat()
+    return data, steps
+
+
+def steps_per_epoch(rows: int, batch_size: int) -> int:
+    return max(1, math.ceil(rows / batch_size))
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """One line on a terminal, redrawn each epoch: epoch count and the latest losses."""
+
+    def __init__(self, epochs: int, stream: Any = None) -> None:
+        super().__init__()
+        self.epochs = epochs
+        self.stream = stream or sys.stderr
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        shown = "  ".join(f"{k} {v:.4g}" for k, v in (logs or {}).items() if k != "learning_rate")
+        self.stream.write(f"\r\033[Kepoch {epoch + 1}/{self.epochs}  {shown}")
+        self.stream.flush()
+
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def predict(model: keras.Model, x: np.ndarray) -> np.ndarray:
+    return np.asarray(model.predict(x, batch_size=PREDICT_BATCH, verbose=0))
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and the backend, and ask TensorFlow for deterministic kernels."""
+    keras.utils.set_random_seed(seed)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+
+
+def fit(model: keras.Model, settings: Any, parts: Any, config: Any,
+        callbacks: list[Any]) -> dict[str, list[float]]:
+    """Compile with the preset and train; returns the per-epoch history."""
+    steps = steps_per_epoch(len(parts.x_train), config.batch_size)
+    # One compiled call per epoch: the per-step Python overhead is the cost on small data.
+    model.compile(**settings.resolve(), steps_per_execution=steps)
+    train = training_pipeline(parts.x_train, parts.y_train, config.batch_size, config.seed)
+    validation, validation_steps = (None, None)
+    if len(parts.x_val):
+        validation, validation_steps = validation_pipeline(parts.x_val, parts.y_val,
+                                                           config.batch_size)
+    history = model.fit(
+        train, epochs=config.epochs, steps_per_epoch=steps, validation_data=validation,
+        validation_steps=validation_steps, callbacks=callbacks, shuffle=False, verbose=0,
+    )
+    return {k: [float(v) for v in values] for k, values in history.history.items()}
