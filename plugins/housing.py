@@ -33,8 +33,11 @@ def load_housing() -> Dataset:
     names = [n.strip('"') for n in lines[1].split(",")]
     table = np.loadtxt(lines[2:], delimiter=",", dtype="float32")
     return Dataset(
-        x=table[:, :-1], y=table[:, -1], task="regression",
-        feature_names=names[:-1], target_name=names[-1],
+        x=table[:, :-1],
+        y=table[:, -1],
+        task="regression",
+        feature_names=names[:-1],
+        target_name=names[-1],
     )
 
 

@@ -34,16 +34,26 @@ def adam_multiclass(learning_rate: float = 1e-3) -> CompileSettings:
     Args:
         learning_rate: Adam's step size.
     """
-    return CompileSettings(
-        _adam(learning_rate), "sparse_categorical_crossentropy", ["accuracy"]
-    )
+    return CompileSettings(_adam(learning_rate), "sparse_categorical_crossentropy", ["accuracy"])
 
 
 @hookimpl
 def register_presets(register):
-    register("adam-mse", adam_mse, description="Adam(1e-3) + mean squared error (the tutorial)",
-             tasks=("regression",))
-    register("adam-binary", adam_binary, description="Adam(1e-3) + binary cross-entropy",
-             tasks=("binary",))
-    register("adam-multiclass", adam_multiclass,
-             description="Adam(1e-3) + sparse categorical cross-entropy", tasks=("multiclass",))
+    register(
+        "adam-mse",
+        adam_mse,
+        description="Adam(1e-3) + mean squared error (the tutorial)",
+        tasks=("regression",),
+    )
+    register(
+        "adam-binary",
+        adam_binary,
+        description="Adam(1e-3) + binary cross-entropy",
+        tasks=("binary",),
+    )
+    register(
+        "adam-multiclass",
+        adam_multiclass,
+        description="Adam(1e-3) + sparse categorical cross-entropy",
+        tasks=("multiclass",),
+    )

@@ -28,7 +28,9 @@ def _registry(warn: bool = True) -> Any:
         for record in registry.problems:
             click.echo(
                 f"zoo: warning: plugin {record.name!r} was skipped: {record.error} "
-                "(see 'zoo plugins')", err=True)
+                "(see 'zoo plugins')",
+                err=True,
+            )
     return registry
 
 
@@ -101,37 +103,70 @@ def plugins(as_json: bool) -> None:
 @cli.command()
 @click.option("--model", "-m", required=True, help="Model name (see 'zoo list models').")
 @click.option("--data", "-d", required=True, help="Data set name (see 'zoo list datasets').")
-@click.option("--preset", "-p", default=None,
-              help="Loss/optimizer preset; default: the one for the data set's task.")
+@click.option(
+    "--preset",
+    "-p",
+    default=None,
+    help="Loss/optimizer preset; default: the one for the data set's task.",
+)
 @click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seeds weights and shuffling; same seed, same machine, same metrics.")
-@click.option("--runs-dir", type=click.Path(file_okay=False), default="runs", show_default=True,
-              help="Where the run folder is written.")
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seeds weights and shuffling; same seed, same machine, same metrics.",
+)
+@click.option(
+    "--runs-dir",
+    type=click.Path(file_okay=False),
+    default="runs",
+    show_default=True,
+    help="Where the run folder is written.",
+)
 @click.option("--no-save", is_flag=True, help="Do not write a run folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
-def run(model: str, data: str, preset: str | None, epochs: int, batch_size: int, seed: int,
-        runs_dir: str, no_save: bool, as_json: bool, quiet: bool) -> None:
+def run(
+    model: str,
+    data: str,
+    preset: str | None,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    runs_dir: str,
+    no_save: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
     """Train MODEL on DATA, evaluate on the held-out test part, save a run folder."""
     from zoo.config import RunConfig
     from zoo.runner import plan
 
-    config = RunConfig(model=model, data=data, preset=preset, epochs=epochs,
-                       batch_size=batch_size, seed=seed, runs_dir=runs_dir)
+    config = RunConfig(
+        model=model,
+        data=data,
+        preset=preset,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        runs_dir=runs_dir,
+    )
     registry = _registry()
     plan(config, registry)  # every name and override checked before TensorFlow loads
     _train_and_report(config, registry, as_json=as_json, quiet=quiet, save=not no_save)
 
 
-def _train_and_report(config: Any, registry: Any, *, as_json: bool, quiet: bool,
-                      save: bool) -> None:
+def _train_and_report(
+    config: Any, registry: Any, *, as_json: bool, quiet: bool, save: bool
+) -> None:
     from zoo import render
     from zoo.runner import run as run_job
 
-    click.echo(f"zoo: training {config.model} on {config.data} for {config.epochs} epochs...",
-               err=True)
+    click.echo(
+        f"zoo: training {config.model} on {config.data} for {config.epochs} epochs...", err=True
+    )
     if not os.environ.get(DEBUG_ENV):
         from zoo.backend import import_backend_quietly
 
@@ -139,9 +174,17 @@ def _train_and_report(config: Any, registry: Any, *, as_json: bool, quiet: bool,
     progress = None if quiet or not sys.stderr.isatty() else _progress
     result = run_job(config, registry, progress=progress, save=save)
     if as_json:
-        click.echo(render.to_json({"config": config.to_dict(), "task": result.task,
-                                   "metrics": result.metrics, "timings": result.timings,
-                                   "folder": str(result.folder) if result.folder else None}))
+        click.echo(
+            render.to_json(
+                {
+                    "config": config.to_dict(),
+                    "task": result.task,
+                    "metrics": result.metrics,
+                    "timings": result.timings,
+                    "folder": str(result.folder) if result.folder else None,
+                }
+            )
+        )
         return
     click.echo(render.metrics_table(result.metrics))
     if result.folder:
@@ -176,8 +219,11 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 - the last line of defence for a clean message
         if debug:
             raise
-        _fail(f"zoo: unexpected error: {type(exc).__name__}: {exc} (rerun with --debug "
-              "for the traceback)", 1)
+        _fail(
+            f"zoo: unexpected error: {type(exc).__name__}: {exc} (rerun with --debug "
+            "for the traceback)",
+            1,
+        )
 
 
 def _usage_line(exc: click.ClickException) -> str:

@@ -78,7 +78,6 @@ def split_dataset(
     The test part is exactly the tutorial's; validation is then taken from the training part.
     Classification splits are stratified.
     """
-    from sklearn.model_selection import train_test_split
 
     _check_fraction("test_size", test_size)
     _check_fraction("validation_size", validation_size, allow_zero=True)
@@ -95,8 +94,7 @@ def _split(x, y, size, random_state, stratify):  # type: ignore[no-untyped-def]
     from sklearn.model_selection import train_test_split
 
     try:
-        return train_test_split(x, y, test_size=size, random_state=random_state,
-                                stratify=stratify)
+        return train_test_split(x, y, test_size=size, random_state=random_state, stratify=stratify)
     except ValueError as exc:
         raise DataError(
             f"Cannot split {len(x)} rows with a {size} fraction: {exc}. "

@@ -51,8 +51,9 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     "datasets": {
         "description": Field(_is_str, "a string", required=True),
         "task": Field(lambda v: v in TASKS, f"one of {', '.join(TASKS)}", required=True),
-        "input_kind": Field(lambda v: v in INPUT_KINDS, f"one of {', '.join(INPUT_KINDS)}",
-                            required=True),
+        "input_kind": Field(
+            lambda v: v in INPUT_KINDS, f"one of {', '.join(INPUT_KINDS)}", required=True
+        ),
         "shape": Field(_is_shape, "a tuple of positive ints", required=True),
         "rows": Field(_is_count_or_none, "a positive int or None"),
         "classes": Field(_is_count_or_none, "a positive int or None"),
@@ -62,16 +63,20 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     },
     "models": {
         "description": Field(_is_str, "a string", required=True),
-        "tasks": Field(_is_subset(TASKS), f"a non-empty tuple of {', '.join(TASKS)}",
-                       default=TASKS),
-        "input_kinds": Field(_is_subset(INPUT_KINDS),
-                             f"a non-empty tuple of {', '.join(INPUT_KINDS)}",
-                             default=("tabular",)),
+        "tasks": Field(
+            _is_subset(TASKS), f"a non-empty tuple of {', '.join(TASKS)}", default=TASKS
+        ),
+        "input_kinds": Field(
+            _is_subset(INPUT_KINDS),
+            f"a non-empty tuple of {', '.join(INPUT_KINDS)}",
+            default=("tabular",),
+        ),
     },
     "presets": {
         "description": Field(_is_str, "a string", required=True),
-        "tasks": Field(_is_subset(TASKS), f"a non-empty tuple of {', '.join(TASKS)}",
-                       default=TASKS),
+        "tasks": Field(
+            _is_subset(TASKS), f"a non-empty tuple of {', '.join(TASKS)}", default=TASKS
+        ),
     },
 }
 

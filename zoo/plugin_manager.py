@@ -82,8 +82,14 @@ def load_plugins(
     skip = set(disabled)
     if builtins:
         for name, module_name in BUILTIN_PLUGINS.items():
-            _add(loaded, name, __version__, "built-in", skip,
-                 lambda m=module_name: importlib.import_module(m))
+            _add(
+                loaded,
+                name,
+                __version__,
+                "built-in",
+                skip,
+                lambda m=module_name: importlib.import_module(m),
+            )
     if entry_points:
         for ep in _entry_points():
             version = ep.dist.version if ep.dist else "?"
@@ -104,8 +110,9 @@ def _entry_points() -> list[importlib_metadata.EntryPoint]:
     return unique
 
 
-def _add(loaded: LoadedPlugins, name: str, version: str, origin: str, skip: set[str],
-         load: object) -> None:
+def _add(
+    loaded: LoadedPlugins, name: str, version: str, origin: str, skip: set[str], load: object
+) -> None:
     record = PluginRecord(name, version, origin)
     if name in loaded.records:
         record.fail(f"a plugin named {name!r} is already loaded; rename one entry point")
@@ -140,4 +147,3 @@ def _register(manager: pluggy.PluginManager, name: str, plugin: object) -> None:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-

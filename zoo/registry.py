@@ -50,8 +50,10 @@ class Registry:
             try:
                 impl.function(register=self._register_into(batch, kind, impl.plugin_name))
             except Exception as exc:  # noqa: BLE001 - a plugin's failure is reported, not raised
-                message = str(exc) if isinstance(exc, PluginError) else (
-                    f"{HOOKS[kind]} raised {type(exc).__name__}: {exc}"
+                message = (
+                    str(exc)
+                    if isinstance(exc, PluginError)
+                    else (f"{HOOKS[kind]} raised {type(exc).__name__}: {exc}")
                 )
                 record.fail(message.splitlines()[0] if message else type(exc).__name__)
                 continue

@@ -46,8 +46,7 @@ COLUMNS = {
 def entries_table(registry: Registry, kind: str, entries: list[Entry]) -> str:
     columns = COLUMNS[kind]
     rows = [
-        [registry.display_name(e) if get is None else get(e) for _, get in columns]
-        for e in entries
+        [registry.display_name(e) if get is None else get(e) for _, get in columns] for e in entries
     ]
     return tabulate(rows, headers=[title for title, _ in columns], tablefmt="simple")
 
@@ -58,9 +57,11 @@ def entries_json(registry: Registry, entries: list[Entry]) -> str:
 
 def info_text(about: dict[str, Any]) -> str:
     meta = about["metadata"]
-    lines = [f"{about['name']} ({about['kind']}) - {meta.get('description', '')}",
-             f"  plugin: {about['plugin']} {about['plugin_version']}  "
-             f"(qualified name {about['qualified_name']})"]
+    lines = [
+        f"{about['name']} ({about['kind']}) - {meta.get('description', '')}",
+        f"  plugin: {about['plugin']} {about['plugin_version']}  "
+        f"(qualified name {about['qualified_name']})",
+    ]
     for key, value in meta.items():
         if key != "description" and value not in ("", None):
             shown = ", ".join(map(str, value)) if isinstance(value, tuple) else value
@@ -76,16 +77,29 @@ def info_text(about: dict[str, Any]) -> str:
 
 def plugins_table(records: list[PluginRecord]) -> str:
     rows = [
-        [r.name, r.version, r.origin, r.status if not r.error else f"{r.status}: {r.error}",
-         "; ".join(f"{kind}: {', '.join(names)}" for kind, names in r.contributes.items()) or "-"]
+        [
+            r.name,
+            r.version,
+            r.origin,
+            r.status if not r.error else f"{r.status}: {r.error}",
+            "; ".join(f"{kind}: {', '.join(names)}" for kind, names in r.contributes.items())
+            or "-",
+        ]
         for r in records
     ]
     return tabulate(rows, headers=["plugin", "version", "origin", "status", "contributes"])
 
 
 def metrics_table(metrics: dict[str, float]) -> str:
-    labels = {"mse": "MSE", "rmse": "RMSE", "mae": "MAE", "r2": "R²", "auc": "AUC",
-              "accuracy": "accuracy", "log_loss": "log loss"}
+    labels = {
+        "mse": "MSE",
+        "rmse": "RMSE",
+        "mae": "MAE",
+        "r2": "R²",
+        "auc": "AUC",
+        "accuracy": "accuracy",
+        "log_loss": "log loss",
+    }
     rows = [[labels.get(k, k), f"{v:.4f}"] for k, v in metrics.items()]
     return tabulate(rows, headers=["test metric", "value"], colalign=("left", "right"))
 

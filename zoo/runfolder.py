@@ -25,8 +25,11 @@ MODEL_FILE = "model.keras"
 def resolved_config(result: RunResult, checked: Plan) -> dict[str, Any]:
     """The configuration with names qualified and every hyperparameter default explicit."""
     config = result.config.to_dict()
-    for key, entry in (("data", checked.data), ("model", checked.model),
-                       ("preset", checked.preset)):
+    for key, entry in (
+        ("data", checked.data),
+        ("model", checked.model),
+        ("preset", checked.preset),
+    ):
         config[key] = entry.qualified_name
         params = {p.name: p.default for p in entry.params}
         params.update(config[f"{key}_params"])
@@ -65,8 +68,10 @@ def _unique(path: Path) -> Path:
 
 def _write_contents(folder: Path, result: RunResult, checked: Plan) -> None:
     _write_json(folder / "config.json", resolved_config(result, checked))
-    _write_json(folder / "metrics.json", {"task": result.task, "test": result.metrics,
-                                          "timings": result.timings})
+    _write_json(
+        folder / "metrics.json",
+        {"task": result.task, "test": result.metrics, "timings": result.timings},
+    )
     write_history_csv(folder / "history.csv", result.history)
     result.model.save(folder / MODEL_FILE)
 
@@ -77,7 +82,7 @@ def _write_json(path: Path, payload: dict[str, Any]) -> None:
 
 def write_history_csv(path: Path, history: dict[str, list[float]]) -> None:
     keys = list(history)
-    rows = zip(*(history[k] for k in keys))
+    rows = zip(*(history[k] for k in keys), strict=True)
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["epoch", *keys])

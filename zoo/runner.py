@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.config import RunConfig
-from zoo.entries import Entry
 from zoo.data import Dataset, split_dataset
+from zoo.entries import Entry
 from zoo.errors import DataError, IncompatibleError
 from zoo.metrics import score
 from zoo.models import ModelSpec
@@ -58,8 +58,11 @@ def plan(config: RunConfig, registry: Registry) -> Plan:
     model = registry.get(config.model, "models")
     task = data.metadata["task"]
     preset = registry.get(config.preset or DEFAULT_PRESETS[task], "presets")
-    for entry, overrides in ((data, config.data_params), (model, config.model_params),
-                             (preset, config.preset_params)):
+    for entry, overrides in (
+        (data, config.data_params),
+        (model, config.model_params),
+        (preset, config.preset_params),
+    ):
         check_overrides(f"{entry.singular} {entry.name!r}", entry.params, overrides)
     _check_fit(registry, data, model, preset)
     return Plan(config, data, model, preset)
@@ -68,16 +71,22 @@ def plan(config: RunConfig, registry: Registry) -> Plan:
 def _check_fit(registry: Registry, data: Entry, model: Entry, preset: Entry) -> None:
     task, kind = data.metadata["task"], data.metadata["input_kind"]
     if task not in model.metadata["tasks"] or kind not in model.metadata["input_kinds"]:
-        fitting = [registry.display_name(m) for m in registry.list("models")
-                   if task in m.metadata["tasks"] and kind in m.metadata["input_kinds"]]
+        fitting = [
+            registry.display_name(m)
+            for m in registry.list("models")
+            if task in m.metadata["tasks"] and kind in m.metadata["input_kinds"]
+        ]
         raise IncompatibleError(
             f"Model {model.name!r} takes {'/'.join(model.metadata['input_kinds'])} data for "
             f"{'/'.join(model.metadata['tasks'])} tasks, but data set {data.name!r} is {kind} "
             f"{task}. Models that fit: {', '.join(fitting) or 'none installed'}."
         )
     if task not in preset.metadata["tasks"]:
-        fitting = [registry.display_name(p) for p in registry.list("presets")
-                   if task in p.metadata["tasks"]]
+        fitting = [
+            registry.display_name(p)
+            for p in registry.list("presets")
+            if task in p.metadata["tasks"]
+        ]
         raise IncompatibleError(
             f"Preset {preset.name!r} is for {'/'.join(preset.metadata['tasks'])} tasks, but "
             f"data set {data.name!r} is {task}. Presets that fit: {', '.join(fitting)}."
@@ -107,10 +116,12 @@ def run(
     data = load_checked(checked, registry)
     parts = split_dataset(data, config.test_size, config.validation_size, config.split_seed)
     training.seed_everything(config.seed)
-    body = registry.create("models", checked.model.qualified_name, ModelSpec.for_dataset(data),
-                           **config.model_params)
-    model = training.with_input_scaling(body, parts.x_train, data.input_kind,
-                                        name=f"{checked.model.name}_{checked.data.name}")
+    body = registry.create(
+        "models", checked.model.qualified_name, ModelSpec.for_dataset(data), **config.model_params
+    )
+    model = training.with_input_scaling(
+        body, parts.x_train, data.input_kind, name=f"{checked.model.name}_{checked.data.name}"
+    )
     settings = registry.create("presets", checked.preset.qualified_name, **config.preset_params)
     callbacks = [progress(config.epochs)] if progress else []
     fit_started = time.perf_counter()

@@ -19,8 +19,9 @@ if TYPE_CHECKING:
 PREDICT_BATCH = 4096
 
 
-def with_input_scaling(body: keras.Model, x_train: np.ndarray, input_kind: str,
-                       name: str) -> keras.Model:
+def with_input_scaling(
+    body: keras.Model, x_train: np.ndarray, input_kind: str, name: str
+) -> keras.Model:
     """Put the scaling fitted on the training part in front of ``body``.
 
     Tabular inputs are standardized per feature; images are scaled to [0, 1]. The statistics
@@ -96,8 +97,9 @@ def seed_everything(seed: int) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
-def fit(model: keras.Model, settings: Any, parts: Any, config: Any,
-        callbacks: list[Any]) -> dict[str, list[float]]:
+def fit(
+    model: keras.Model, settings: Any, parts: Any, config: Any, callbacks: list[Any]
+) -> dict[str, list[float]]:
     """Compile with the preset and train; returns the per-epoch history."""
     steps = steps_per_epoch(len(parts.x_train), config.batch_size)
     # One compiled call per epoch: the per-step Python overhead is the cost on small data.
@@ -105,10 +107,17 @@ def fit(model: keras.Model, settings: Any, parts: Any, config: Any,
     train = training_pipeline(parts.x_train, parts.y_train, config.batch_size, config.seed)
     validation, validation_steps = (None, None)
     if len(parts.x_val):
-        validation, validation_steps = validation_pipeline(parts.x_val, parts.y_val,
-                                                           config.batch_size)
+        validation, validation_steps = validation_pipeline(
+            parts.x_val, parts.y_val, config.batch_size
+        )
     history = model.fit(
-        train, epochs=config.epochs, steps_per_epoch=steps, validation_data=validation,
-        validation_steps=validation_steps, callbacks=callbacks, shuffle=False, verbose=0,
+        train,
+        epochs=config.epochs,
+        steps_per_epoch=steps,
+        validation_data=validation,
+        validation_steps=validation_steps,
+        callbacks=callbacks,
+        shuffle=False,
+        verbose=0,
     )
     return {k: [float(v) for v in values] for k, values in history.history.items()}

@@ -1,0 +1,52 @@
+"""Shared fixtures: real plugin distributions installed with pip, and ways to run `zoo`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import pip_install_target
+
+from zoo.cli import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def example_plugin_path(tmp_path_factory) -> Path:
+    """A site directory holding the installed zoo-example-plugin distribution."""
+    return pip_install_target(FIXTURES / "zoo-example-plugin", tmp_path_factory.mktemp("good"))
+
+
+@pytest.fixture(scope="session")
+def broken_plugins_path(tmp_path_factory) -> Path:
+    """A site directory holding the installed zoo-broken-plugins distribution."""
+    return pip_install_target(FIXTURES / "zoo-broken-plugins", tmp_path_factory.mktemp("bad"))
+
+
+@pytest.fixture
+def with_example_plugin(example_plugin_path, monkeypatch) -> Path:
+    monkeypatch.syspath_prepend(str(example_plugin_path))
+    return example_plugin_path
+
+
+@pytest.fixture
+def with_broken_plugins(broken_plugins_path, monkeypatch) -> Path:
+    monkeypatch.syspath_prepend(str(broken_plugins_path))
+    return broken_plugins_path
+
+
+@pytest.fixture
+def zoo_cli(capsys):
+    """Run ``zoo ARGS`` in process; returns (exit code, stdout, stderr)."""
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else 1
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke

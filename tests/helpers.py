@@ -1,0 +1,50 @@
+"""Helpers the tests import: installing real distributions and running `zoo` processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def pip_install_target(project: Path, target: Path) -> Path:
+    """Build and install a plugin distribution into ``target`` with pip, as a user would."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(project),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return target
+
+
+def run_zoo_process(
+    *args: str,
+    extra_path: Path | None = None,
+    cwd: Path | None = None,
+    python_args: tuple[str, ...] = (),
+) -> subprocess.CompletedProcess:
+    """Run ``python -m zoo ARGS`` in a fresh interpreter."""
+    env = dict(os.environ)
+    if extra_path:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(extra_path), env.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, *python_args, "-m", "zoo", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

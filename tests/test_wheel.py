@@ -1,0 +1,116 @@
+"""A built wheel, installed outside the repository, still lists and runs the built-ins."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+from helpers import run_zoo_process
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--wheel-dir",
+            str(out),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    (built,) = out.glob("keras_zoo-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def installed(wheel, tmp_path_factory) -> Path:
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return target
+
+
+def test_wheel_ships_plugins_and_data_inside_the_zoo_package(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for path in (
+        "zoo/plugins/housing.py",
+        "zoo/plugins/mlp.py",
+        "zoo/plugins/presets.py",
+        "zoo/datasets/boston_house_prices.csv",
+        "zoo/cli.py",
+    ):
+        assert path in names, path
+    assert not any(n.startswith(("plugins/", "datasets/", "tests/")) for n in names)
+    for module in ROOT.joinpath("plugins").glob("*.py"):
+        assert f"zoo/plugins/{module.name}" in names, f"{module.name} missing from the wheel"
+
+
+def outside(installed: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    # -S skips site-packages processing, so the editable install of this checkout is not
+    # on the path; the dependencies come from site-packages added after the wheel's folder.
+    deps = sysconfig.get_paths()["purelib"]
+    return run_zoo_process(
+        *args, extra_path=Path(f"{installed}:{deps}"), cwd=cwd, python_args=("-S",)
+    )
+
+
+def test_installed_wheel_lists_the_builtins(installed, tmp_path):
+    where = subprocess.run(
+        [sys.executable, "-S", "-c", "import zoo; print(zoo.__file__)"],
+        env={"PYTHONPATH": f"{installed}:{sysconfig.get_paths()['purelib']}"},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert where.stdout.strip().startswith(str(installed))
+    done = outside(installed, "list", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "housing" in done.stdout and "mlp" in done.stdout and "adam-mse" in done.stdout
+
+
+def test_installed_wheel_trains_on_the_bundled_housing_data(installed, tmp_path):
+    done = outside(
+        installed,
+        "run",
+        "--model",
+        "mlp",
+        "--data",
+        "housing",
+        "--epochs",
+        "2",
+        "--no-save",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "RMSE" in done.stdout
