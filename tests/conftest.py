@@ -10,12 +10,13 @@ from helpers import pip_install_target
 from zoo.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures"
+EXAMPLES = Path(__file__).parents[1] / "examples"
 
 
 @pytest.fixture(scope="session")
 def example_plugin_path(tmp_path_factory) -> Path:
     """A site directory holding the installed zoo-example-plugin distribution."""
-    return pip_install_target(FIXTURES / "zoo-example-plugin", tmp_path_factory.mktemp("good"))
+    return pip_install_target(EXAMPLES / "zoo-example-plugin", tmp_path_factory.mktemp("good"))
 
 
 @pytest.fixture(scope="session")
