@@ -109,6 +109,34 @@ def plugins(as_json: bool) -> None:
     default=None,
     help="Loss/optimizer preset; default: the one for the data set's task.",
 )
+@click.option("--target", "-t", default=None, help="Target column, when --data is a CSV file.")
+@click.option(
+    "--task",
+    type=click.Choice(["regression", "binary", "multiclass"]),
+    default=None,
+    help="Force the task of a CSV file (default: inferred from the target).",
+)
+@click.option(
+    "--test-size",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.2,
+    show_default=True,
+    help="Fraction held out for the test metrics.",
+)
+@click.option(
+    "--validation-size",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.1,
+    show_default=True,
+    help="Fraction of the training part held out for validation.",
+)
+@click.option(
+    "--split-seed",
+    type=int,
+    default=42,
+    show_default=True,
+    help="random_state of the train/test and train/validation splits.",
+)
 @click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option(
@@ -128,31 +156,12 @@ def plugins(as_json: bool) -> None:
 @click.option("--no-save", is_flag=True, help="Do not write a run folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
-def run(
-    model: str,
-    data: str,
-    preset: str | None,
-    epochs: int,
-    batch_size: int,
-    seed: int,
-    runs_dir: str,
-    no_save: bool,
-    as_json: bool,
-    quiet: bool,
-) -> None:
+def run(no_save: bool, as_json: bool, quiet: bool, **options: Any) -> None:
     """Train MODEL on DATA, evaluate on the held-out test part, save a run folder."""
     from zoo.config import RunConfig
     from zoo.runner import plan
 
-    config = RunConfig(
-        model=model,
-        data=data,
-        preset=preset,
-        epochs=epochs,
-        batch_size=batch_size,
-        seed=seed,
-        runs_dir=runs_dir,
-    )
+    config = RunConfig(**options)  # every other option is a RunConfig field of the same name
     registry = _registry()
     plan(config, registry)  # every name and override checked before TensorFlow loads
     _train_and_report(config, registry, as_json=as_json, quiet=quiet, save=not no_save)

@@ -14,7 +14,9 @@ class RunConfig:
 
     Args:
         model: model name (short or ``plugin:name``).
-        data: data set name.
+        data: data set name (or, for the csv data set, a CSV file; see ``target``).
+        target: the target column of a CSV file.
+        task: force the task of a CSV file ("regression", "binary", "multiclass").
         preset: loss/optimizer preset; None picks the default for the data set's task.
         epochs: passes over the training part.
         batch_size: rows per gradient step.
@@ -29,6 +31,8 @@ class RunConfig:
     model: str
     data: str
     preset: str | None = None
+    target: str | None = None
+    task: str | None = None
     epochs: int = 100
     batch_size: int = 32
     seed: int = 0
