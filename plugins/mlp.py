@@ -1,27 +1,64 @@
-"""The tutorial's multi-layer perceptron, with its layer sizes and activation configurable."""
+"""The tutorial's multi-layer perceptron: layer sizes, dropout and regularization configurable."""
 
 from __future__ import annotations
 
 from zoo.hookspecs import hookimpl
 
 
-def build_mlp(spec, hidden: tuple = (32, 16), activation: str = "relu"):
+def build_mlp(
+    spec,
+    hidden: tuple = (32, 16),
+    activation: str = "relu",
+    dropout: float = 0.0,
+    batch_norm: bool = False,
+    l2: float = 0.0,
+):
     """A stack of Dense layers, then the task's output layer.
 
     Args:
         hidden: units of each hidden layer, input side first.
         activation: activation of the hidden layers (any Keras activation name).
+        dropout: fraction of each hidden layer's outputs dropped while training (0 = none).
+        batch_norm: batch-normalize each hidden layer before its activation.
+        l2: L2 penalty on every Dense layer's weights (0 turns it off).
     """
     import keras
 
     layers = [keras.Input(spec.input_shape)]
     if len(spec.input_shape) > 1:
         layers.append(keras.layers.Flatten())
-    layers += [keras.layers.Dense(int(units), activation=activation) for units in hidden]
+    for units in hidden:
+        layers += _hidden_block(keras, int(units), activation, dropout, batch_norm, l2)
     layers.append(
-        keras.layers.Dense(spec.output_units, activation=spec.output_activation, name="output")
+        keras.layers.Dense(
+            spec.output_units,
+            activation=spec.output_activation,
+            kernel_regularizer=_l2(keras, l2),
+            name="output",
+        )
     )
     return keras.Sequential(layers, name="mlp")
+
+
+def _hidden_block(keras, units: int, activation: str, dropout: float, batch_norm: bool, l2: float):
+    if not batch_norm:
+        block = [
+            keras.layers.Dense(units, activation=activation, kernel_regularizer=_l2(keras, l2))
+        ]
+    else:
+        # The bias is redundant before batch normalization, which centres the outputs anyway.
+        block = [
+            keras.layers.Dense(units, use_bias=False, kernel_regularizer=_l2(keras, l2)),
+            keras.layers.BatchNormalization(),
+            keras.layers.Activation(activation),
+        ]
+    if dropout:
+        block.append(keras.layers.Dropout(dropout))
+    return block
+
+
+def _l2(keras, l2: float):
+    return keras.regularizers.L2(l2) if l2 else None
 
 
 @hookimpl

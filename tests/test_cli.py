@@ -126,7 +126,7 @@ def test_unknown_names_are_one_line_errors(zoo_cli, args, fragment):
             ("run", "--model", "mlp", "--data", "housing", "--epoch", "3"),
             "No such option '--epoch'. Did you mean '--epochs'?",
         ),
-        (("run", "--data", "housing"), "Missing option '--model'"),
+        (("run", "--data", "housing"), "Missing --model"),
         (("list", "widgets"), "'widgets' is not one of 'datasets', 'models', 'presets'"),
         (("lsit",), "No such command 'lsit'"),
     ],

@@ -48,8 +48,8 @@ def shadowed() -> Registry:
 
 
 def test_builtins_register_through_the_hooks(registry):
-    assert registry.names("datasets") == ["housing"]
-    assert registry.names("models") == ["linear", "mlp"]
+    assert "housing" in registry.names("datasets")
+    assert {"linear", "mlp"} <= set(registry.names("models"))
     assert "adam-mse" in registry.names("presets")
     assert {r.status for r in registry.plugins.values()} == {"ok"}
 
@@ -130,10 +130,11 @@ def test_each_call_builds_an_independent_registry():
 
 def test_disabled_plugins_are_listed_but_contribute_nothing():
     registry = Registry.discover(entry_points=False, disabled=["zoo.linear"])
-    assert registry.names("models") == ["mlp"]
+    assert "linear" not in registry.names("models") and "mlp" in registry.names("models")
     assert registry.plugins["zoo.linear"].status == "disabled"
 
 
 def test_disable_via_environment(monkeypatch):
     monkeypatch.setenv("ZOO_DISABLE_PLUGINS", "zoo.mlp, zoo.linear")
-    assert Registry.discover(entry_points=False).names("models") == []
+    names = Registry.discover(entry_points=False).names("models")
+    assert "mlp" not in names and "linear" not in names

@@ -37,7 +37,8 @@ def _registry(warn: bool = True) -> Any:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="keras-zoo")
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
-def cli(debug: bool) -> None:
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
     """keras-zoo: try Keras models on data sets, all contributed by plugins.
 
     \b
@@ -46,8 +47,8 @@ def cli(debug: bool) -> None:
       zoo info mlp                          a model's hyperparameters
       zoo run --model mlp --data housing    train, evaluate and save a run
     """
-    if debug:
-        os.environ[DEBUG_ENV] = "1"
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug or ctx.obj.get("debug", False)
 
 
 @cli.command("list")
@@ -100,110 +101,14 @@ def plugins(as_json: bool) -> None:
         click.echo(render.plugins_table(records))
 
 
-@cli.command()
-@click.option("--model", "-m", required=True, help="Model name (see 'zoo list models').")
-@click.option("--data", "-d", required=True, help="Data set name (see 'zoo list datasets').")
-@click.option(
-    "--preset",
-    "-p",
-    default=None,
-    help="Loss/optimizer preset; default: the one for the data set's task.",
-)
-@click.option("--target", "-t", default=None, help="Target column, when --data is a CSV file.")
-@click.option(
-    "--task",
-    type=click.Choice(["regression", "binary", "multiclass"]),
-    default=None,
-    help="Force the task of a CSV file (default: inferred from the target).",
-)
-@click.option(
-    "--test-size",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.2,
-    show_default=True,
-    help="Fraction held out for the test metrics.",
-)
-@click.option(
-    "--validation-size",
-    type=click.FloatRange(0, 1, max_open=True),
-    default=0.1,
-    show_default=True,
-    help="Fraction of the training part held out for validation.",
-)
-@click.option(
-    "--split-seed",
-    type=int,
-    default=42,
-    show_default=True,
-    help="random_state of the train/test and train/validation splits.",
-)
-@click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
-@click.option(
-    "--seed",
-    type=int,
-    default=0,
-    show_default=True,
-    help="Seeds weights and shuffling; same seed, same machine, same metrics.",
-)
-@click.option(
-    "--runs-dir",
-    type=click.Path(file_okay=False),
-    default="runs",
-    show_default=True,
-    help="Where the run folder is written.",
-)
-@click.option("--no-save", is_flag=True, help="Do not write a run folder.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
-def run(no_save: bool, as_json: bool, quiet: bool, **options: Any) -> None:
-    """Train MODEL on DATA, evaluate on the held-out test part, save a run folder."""
-    from zoo.config import RunConfig
-    from zoo.runner import plan
+def _register_run_commands() -> None:
+    from zoo import cli_run
 
-    config = RunConfig(**options)  # every other option is a RunConfig field of the same name
-    registry = _registry()
-    plan(config, registry)  # every name and override checked before TensorFlow loads
-    _train_and_report(config, registry, as_json=as_json, quiet=quiet, save=not no_save)
+    for command in cli_run.COMMANDS:
+        cli.add_command(command)
 
 
-def _train_and_report(
-    config: Any, registry: Any, *, as_json: bool, quiet: bool, save: bool
-) -> None:
-    from zoo import render
-    from zoo.runner import run as run_job
-
-    click.echo(
-        f"zoo: training {config.model} on {config.data} for {config.epochs} epochs...", err=True
-    )
-    if not os.environ.get(DEBUG_ENV):
-        from zoo.backend import import_backend_quietly
-
-        import_backend_quietly()
-    progress = None if quiet or not sys.stderr.isatty() else _progress
-    result = run_job(config, registry, progress=progress, save=save)
-    if as_json:
-        click.echo(
-            render.to_json(
-                {
-                    "config": config.to_dict(),
-                    "task": result.task,
-                    "metrics": result.metrics,
-                    "timings": result.timings,
-                    "folder": str(result.folder) if result.folder else None,
-                }
-            )
-        )
-        return
-    click.echo(render.metrics_table(result.metrics))
-    if result.folder:
-        click.echo(f"zoo: run saved in {result.folder}", err=True)
-
-
-def _progress(epochs: int) -> Any:
-    from zoo.training import EpochProgress
-
-    return EpochProgress(epochs)
+_register_run_commands()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -211,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or bool(os.environ.get(DEBUG_ENV))
     try:
-        cli.main(args=args, prog_name="zoo", standalone_mode=False)
+        cli.main(args=args, prog_name="zoo", standalone_mode=False, obj={"debug": debug})
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):
@@ -224,7 +129,8 @@ def main(argv: list[str] | None = None) -> None:
     except ZooError as exc:
         if debug:
             raise
-        _fail(f"zoo: error: {exc}", exc.exit_code)
+        label = "interrupted" if exc.exit_code == 130 else "error"
+        _fail(f"zoo: {label}: {exc}", exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - the last line of defence for a clean message
         if debug:
             raise

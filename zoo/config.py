@@ -25,6 +25,10 @@ class RunConfig:
         validation_size: fraction of the training part held out for validation curves.
         split_seed: random_state of the splits (the tutorial's 42).
         model_params, data_params, preset_params: hyperparameter overrides.
+        patience: stop when the validation loss has not improved for this many epochs
+            (and keep the best weights); None trains every epoch.
+        reduce_lr: halve the learning rate when the validation loss plateaus.
+        tensorboard: write TensorBoard logs into the run folder.
         runs_dir: where run folders are written.
     """
 
@@ -42,11 +46,16 @@ class RunConfig:
     model_params: dict[str, Any] = field(default_factory=dict)
     data_params: dict[str, Any] = field(default_factory=dict)
     preset_params: dict[str, Any] = field(default_factory=dict)
+    patience: int | None = None
+    reduce_lr: bool = False
+    tensorboard: bool = False
     runs_dir: str = "runs"
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size"):
+        for name in ("epochs", "batch_size", "patience"):
             value = getattr(self, name)
+            if name == "patience" and value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidParameterError(
                     f"{name} must be a whole number of at least 1; received {name}={value!r}."

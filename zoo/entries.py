@@ -14,6 +14,9 @@ KINDS = ("datasets", "models", "presets")
 TASKS = ("regression", "binary", "multiclass")
 INPUT_KINDS = ("tabular", "image")
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]*$")
+# A data set whose task or shape depends on its parameters (a CSV file's target column)
+# declares them as inferred and registers an ``inspect`` callable that works them out.
+INFERRED = "inferred"
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,14 @@ def _is_shape(value: Any) -> bool:
     )
 
 
+def _is_shape_or_inferred(value: Any) -> bool:
+    return value == INFERRED or _is_shape(value)
+
+
+def _is_callable_or_none(value: Any) -> bool:
+    return value is None or callable(value)
+
+
 def _is_count_or_none(value: Any) -> bool:
     return value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0)
 
@@ -50,16 +61,24 @@ _TEXT = Field(_is_str, "a string", default="")
 SCHEMAS: dict[str, dict[str, Field]] = {
     "datasets": {
         "description": Field(_is_str, "a string", required=True),
-        "task": Field(lambda v: v in TASKS, f"one of {', '.join(TASKS)}", required=True),
+        "task": Field(
+            lambda v: v in (*TASKS, INFERRED),
+            f"one of {', '.join(TASKS)} or {INFERRED!r}",
+            required=True,
+        ),
         "input_kind": Field(
             lambda v: v in INPUT_KINDS, f"one of {', '.join(INPUT_KINDS)}", required=True
         ),
-        "shape": Field(_is_shape, "a tuple of positive ints", required=True),
+        "shape": Field(
+            _is_shape_or_inferred, f"a tuple of positive ints or {INFERRED!r}", required=True
+        ),
         "rows": Field(_is_count_or_none, "a positive int or None"),
         "classes": Field(_is_count_or_none, "a positive int or None"),
         "source": _TEXT,
         "licence": _TEXT,
         "caveat": _TEXT,
+        # inspect(**loader_params) -> the metadata those parameters imply, without TensorFlow.
+        "inspect": Field(_is_callable_or_none, "a callable or None"),
     },
     "models": {
         "description": Field(_is_str, "a string", required=True),
@@ -144,4 +163,10 @@ def _checked_metadata(kind: str, where: str, metadata: dict[str, Any]) -> dict[s
         if not spec.check(value):
             raise PluginError(f"{where}: {key} must be {spec.expected}, received {value!r}")
         checked[key] = tuple(value) if isinstance(value, list) else value
+    if kind == "datasets" and INFERRED in (checked["task"], checked["shape"]):
+        if checked["inspect"] is None:
+            raise PluginError(
+                f"{where}: task or shape {INFERRED!r} needs an inspect callable that works "
+                "them out from the loader's parameters"
+            )
     return checked

@@ -43,9 +43,27 @@ class IncompatibleError(ZooError, ValueError):
     """A combination of data set, model and preset that cannot train together."""
 
 
+class MissingFileError(ZooError, FileNotFoundError):
+    """A weights file or saved model that is not where it was expected (nothing downloads)."""
+
+
 def did_you_mean(name: str, candidates: Iterable[str], limit: int = 3) -> str:
     """Return ' Did you mean: a, b?' for close matches of ``name``, or ''."""
     import difflib
 
     matches = difflib.get_close_matches(name, list(candidates), n=limit, cutoff=0.5)
     return f" Did you mean: {', '.join(matches)}?" if matches else ""
+
+
+class RunInterrupted(ZooError):
+    """SIGINT or SIGTERM stopped training; the run folder keeps what was done."""
+
+    exit_code = 130
+
+
+class TrainingDiverged(ZooError):
+    """The training loss became NaN or infinite."""
+
+
+class RunFolderError(ZooError, ValueError):
+    """A run folder that is missing, incomplete, damaged or cannot be resumed."""

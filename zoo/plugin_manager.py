@@ -24,6 +24,8 @@ BUILTIN_PLUGINS = {
     "zoo.housing": "zoo.plugins.housing",
     "zoo.linear": "zoo.plugins.linear",
     "zoo.mlp": "zoo.plugins.mlp",
+    "zoo.cnn": "zoo.plugins.cnn",
+    "zoo.transfer": "zoo.plugins.transfer",
     "zoo.presets": "zoo.plugins.presets",
 }
 DISABLE_ENV = "ZOO_DISABLE_PLUGINS"

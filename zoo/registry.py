@@ -136,7 +136,8 @@ class Registry:
             "kind": entry.singular,
             "plugin": entry.plugin,
             "plugin_version": record.version,
-            "metadata": dict(entry.metadata),
+            # Callables (a data set's inspect) are code, not facts to show or serialise.
+            "metadata": {k: v for k, v in entry.metadata.items() if not callable(v)},
             "params": [
                 {"name": p.name, "type": p.type_name, "default": p.default, "help": p.help}
                 for p in entry.params

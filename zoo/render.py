@@ -14,7 +14,9 @@ from zoo.registry import Registry
 
 def _shape(entry: Entry) -> str:
     meta = entry.metadata
-    return f"{meta['input_kind']} {'x'.join(str(n) for n in meta['shape'])}"
+    shape = meta["shape"]
+    shown = shape if isinstance(shape, str) else "x".join(str(n) for n in shape)
+    return f"{meta['input_kind']} {shown}"
 
 
 COLUMNS = {
@@ -112,3 +114,18 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (tuple, set)):
         return list(value)
     return str(value)
+
+
+def runs_table(runs: list[dict[str, Any]]) -> str:
+    rows = [
+        [
+            r["folder"],
+            r["model"],
+            r["data"],
+            f"{r['metric']} {r['value']:.4g}" if isinstance(r["value"], float) else "-",
+            r["epochs"] if r["epochs"] is not None else "-",
+            r["status"],
+        ]
+        for r in runs
+    ]
+    return tabulate(rows, headers=["run", "model", "data", "key metric", "epochs", "status"])

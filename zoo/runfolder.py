@@ -1,30 +1,56 @@
-"""Writing a run folder: built under a hidden temporary name, renamed when complete.
+"""A run folder: what a run wrote, and its status, kept honest at every step.
 
-A folder without a leading dot is therefore always complete; a crash leaves only a hidden
-``.NAME.partial`` folder behind.
+``status.json`` is written first (``running``) and last (``complete``, ``failed`` or
+``interrupted``), each time atomically, so a folder never looks complete before it is. A
+process killed outright leaves ``running`` with a pid that no longer exists, which
+:func:`read_status` reports as ``crashed``.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.registry import Registry
-
 if TYPE_CHECKING:
+    from zoo.registry import Registry
     from zoo.runner import Plan, RunResult
 
 MODEL_FILE = "model.keras"
+BEST_WEIGHTS_FILE = "best.weights.h5"
+FILES = {
+    "status": "status.json",
+    "config": "config.json",
+    "environment": "environment.json",
+    "metrics": "metrics.json",
+    "history": "history.csv",
+    "data": "data.json",
+    "curves": "curves.png",
+}
 
 
-def resolved_config(result: RunResult, checked: Plan) -> dict[str, Any]:
+def write_json(path: Path, payload: Any) -> None:
+    """Write JSON atomically: a reader sees the old file or the new one, never half."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(payload, indent=2, sort_keys=True, default=_plain) + "\n")
+    os.replace(partial, path)
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, (tuple, set)) else str(value)
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
+def resolved_config(checked: Plan) -> dict[str, Any]:
     """The configuration with names qualified and every hyperparameter default explicit."""
-    config = result.config.to_dict()
+    config = checked.config.to_dict()
     for key, entry in (
         ("data", checked.data),
         ("model", checked.model),
@@ -37,54 +63,140 @@ def resolved_config(result: RunResult, checked: Plan) -> dict[str, Any]:
     return config
 
 
-def folder_name(result: RunResult) -> str:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    safe = lambda name: name.replace(":", "_").replace("/", "_")  # noqa: E731
-    return f"{stamp}-{safe(result.config.model)}-{safe(result.config.data)}"
+def folder_name(model: str, data: str) -> str:
+    """``YYYYmmdd-HHMMSS-MODEL-DATA``: sorting by name sorts by time."""
+    safe = [Path(n).stem if n.endswith(".csv") else n for n in (model, data)]
+    safe = ["".join(c if c.isalnum() or c in "-_." else "_" for c in n) for n in safe]
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{safe[0]}-{safe[1]}"
 
 
-def write_run_folder(result: RunResult, checked: Plan, registry: Registry) -> Path:
-    runs = Path(result.config.runs_dir)
-    runs.mkdir(parents=True, exist_ok=True)
-    final = _unique(runs / folder_name(result))
-    partial = runs / f".{final.name}.partial"
-    partial.mkdir()
+class RunFolder:
+    """One run's folder on disk."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @classmethod
+    def create(cls, runs_dir: str | Path, name: str) -> RunFolder:
+        runs = Path(runs_dir)
+        runs.mkdir(parents=True, exist_ok=True)
+        path, n = runs / name, 1
+        while True:
+            try:
+                path.mkdir()
+                break
+            except FileExistsError:
+                n += 1
+                path = runs / f"{name}-{n}"
+        folder = cls(path)
+        folder.set_status("running", started=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        return folder
+
+    def file(self, key: str) -> Path:
+        return self.path / FILES[key]
+
+    @property
+    def model_path(self) -> Path:
+        return self.path / MODEL_FILE
+
+    # -- status ----------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        return read_status(self.path)
+
+    def set_status(self, status: str, **details: Any) -> None:
+        previous = read_json(self.file("status")) if self.file("status").exists() else {}
+        previous.update(
+            details, status=status, pid=os.getpid(), updated=time.strftime("%Y-%m-%dT%H:%M:%S")
+        )
+        write_json(self.file("status"), previous)
+
+    # -- contents --------------------------------------------------------------------------
+
+    def write_start(
+        self,
+        checked: Plan,
+        registry: Registry,
+        data_record: dict[str, Any],
+        environment: dict[str, Any],
+    ) -> None:
+        write_json(self.file("config"), resolved_config(checked))
+        write_json(self.file("data"), data_record)
+        write_json(self.file("environment"), environment)
+
+    def write_history(self, history: dict[str, list[float]]) -> None:
+        path = self.file("history")
+        partial = path.with_name(f".{path.name}.partial")
+        keys = list(history)
+        with partial.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["epoch", *keys])
+            for epoch, values in enumerate(zip(*(history[k] for k in keys), strict=True), 1):
+                writer.writerow([epoch, *values])
+        os.replace(partial, path)
+
+    def read_history(self) -> dict[str, list[float]]:
+        path = self.file("history")
+        if not path.exists():
+            return {}
+        with path.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        keys = [k for k in (rows[0] if rows else {}) if k != "epoch"]
+        return {k: [float(row[k]) for row in rows] for k in keys}
+
+    def save_model(self, model: Any) -> None:
+        partial = self.path / f".partial.{MODEL_FILE}"
+        model.save(partial)
+        os.replace(partial, self.model_path)
+        write_json(self.path / "model.sha256.json", {MODEL_FILE: file_sha256(self.model_path)})
+
+    def model_digest(self) -> str | None:
+        record = self.path / "model.sha256.json"
+        return read_json(record).get(MODEL_FILE) if record.exists() else None
+
+    def complete(self, result: RunResult) -> None:
+        self.write_history(result.history)
+        write_json(
+            self.file("metrics"),
+            {"task": result.task, "test": result.metrics, "timings": result.timings},
+        )
+        self.save_model(result.model)
+        _plot_quietly(self.file("curves"), result.history)
+        self.set_status("complete", epochs_done=len(next(iter(result.history.values()), [])))
+
+
+def _plot_quietly(path: Path, history: dict[str, list[float]]) -> None:
+    from zoo.plotting import plot_history
+
+    plot_history(history, path)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_status(path: Path) -> dict[str, Any]:
+    """A run folder's status, with ``running`` turned into ``crashed`` if its process is gone."""
+    status_file = Path(path) / FILES["status"]
+    if not status_file.exists():
+        return {"status": "unknown"}
+    status = read_json(status_file)
+    if status.get("status") == "running" and not _alive(status.get("pid")):
+        status["status"] = "crashed"
+    return status
+
+
+def _alive(pid: Any) -> bool:
+    if not isinstance(pid, int):
+        return False
     try:
-        _write_contents(partial, result, checked)
-        os.rename(partial, final)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    return final
-
-
-def _unique(path: Path) -> Path:
-    candidate, n = path, 1
-    while candidate.exists():
-        n += 1
-        candidate = path.with_name(f"{path.name}-{n}")
-    return candidate
-
-
-def _write_contents(folder: Path, result: RunResult, checked: Plan) -> None:
-    _write_json(folder / "config.json", resolved_config(result, checked))
-    _write_json(
-        folder / "metrics.json",
-        {"task": result.task, "test": result.metrics, "timings": result.timings},
-    )
-    write_history_csv(folder / "history.csv", result.history)
-    result.model.save(folder / MODEL_FILE)
-
-
-def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    path.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
-
-
-def write_history_csv(path: Path, history: dict[str, list[float]]) -> None:
-    keys = list(history)
-    rows = zip(*(history[k] for k in keys), strict=True)
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["epoch", *keys])
-        for epoch, values in enumerate(rows, start=1):
-            writer.writerow([epoch, *values])
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

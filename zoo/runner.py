@@ -10,14 +10,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.config import RunConfig
-from zoo.data import Dataset, split_dataset
+from zoo.data import Dataset, Split, split_dataset
 from zoo.entries import Entry
 from zoo.errors import DataError, IncompatibleError
 from zoo.metrics import score
-from zoo.models import ModelSpec
+from zoo.models import ModelSpec, fine_tune_of
 from zoo.params import check_overrides
 from zoo.presets import DEFAULT_PRESETS
 from zoo.registry import Registry
+from zoo.runfolder import RunFolder
+from zoo.session import Job
 
 if TYPE_CHECKING:
     import keras
@@ -65,7 +67,19 @@ def plan(config: RunConfig, registry: Registry) -> Plan:
     ):
         check_overrides(f"{entry.singular} {entry.name!r}", entry.params, overrides)
     _check_fit(registry, data, model, preset)
+    _check_preset_loss(registry, config, preset, data)
+    _check_extras(config)
     return Plan(config, data, model, preset)
+
+
+def _check_extras(config: RunConfig) -> None:
+    import importlib.util
+
+    if config.tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise IncompatibleError(
+            "--tensorboard needs the tensorboard package, which is not installed; "
+            "run: pip install 'keras-zoo[tensorboard]'."
+        )
 
 
 def _check_fit(registry: Registry, data: Entry, model: Entry, preset: Entry) -> None:
@@ -93,12 +107,19 @@ def _check_fit(registry: Registry, data: Entry, model: Entry, preset: Entry) -> 
         )
 
 
+def _check_preset_loss(registry: Registry, config: RunConfig, preset: Entry, data: Entry) -> None:
+    """A preset's loss (e.g. a Keras name given to 'custom') must suit the data set's task."""
+    settings = registry.create("presets", preset.qualified_name, **config.preset_params)
+    settings.for_task(data.metadata["task"], data.name)
+
+
 def run(
     config: RunConfig,
     registry: Registry | None = None,
     *,
     progress: Callable[[int], Any] | None = None,
     save: bool = True,
+    resume: str | Path | None = None,
 ) -> RunResult:
     """Train, evaluate and (by default) save one model.
 
@@ -107,6 +128,11 @@ def run(
         registry: where names resolve; the installed plugins by default.
         progress: given the epoch count, returns a Keras callback that shows progress.
         save: write a run folder under ``config.runs_dir``.
+        resume: an interrupted run folder to continue (its own config is used).
+
+    Raises:
+        RunInterrupted: SIGINT/SIGTERM stopped training; the folder keeps what was done.
+        TrainingDiverged: the loss became NaN or infinite.
     """
     registry = registry or Registry.discover()
     checked = plan(config, registry)
@@ -115,26 +141,39 @@ def run(
     started = time.perf_counter()
     data = load_checked(checked, registry)
     parts = split_dataset(data, config.test_size, config.validation_size, config.split_seed)
-    training.seed_everything(config.seed)
-    body = registry.create(
-        "models", checked.model.qualified_name, ModelSpec.for_dataset(data), **config.model_params
-    )
-    model = training.with_input_scaling(
-        body, parts.x_train, data.input_kind, name=f"{checked.model.name}_{checked.data.name}"
-    )
+    job = Job(checked, data, parts, RunFolder(Path(resume)) if resume else None)
+    training.seed_everything(config.seed + job.initial_epoch)
+    model = job.previous_model() if resume else build_model(checked, registry, data, parts)
     settings = registry.create("presets", checked.preset.qualified_name, **config.preset_params)
-    callbacks = [progress(config.epochs)] if progress else []
+    settings = settings.for_task(data.task, checked.data.name)  # the task's loss and metrics
+    if save and job.folder is None:
+        job.open_folder(registry)
     fit_started = time.perf_counter()
-    history = training.fit(model, settings, parts, config, callbacks)
+    history = job.fit(model, settings, progress)
+    tune = None if resume else fine_tune_of(model)
+    if tune:  # a second phase the builder asked for: transfer learning's fine-tuning
+        from zoo.finetune import fine_tune
+
+        history = fine_tune(model, tune, settings, parts, config, progress, history)
     timings = {"fit_s": _since(fit_started)}
     metrics = score(data.task, parts.y_test, training.predict(model, parts.x_test))
     timings["total_s"] = _since(started)
-    result = RunResult(config, data.task, metrics, history, model, timings=timings)
-    if save:
-        from zoo.runfolder import write_run_folder
-
-        result.folder = write_run_folder(result, checked, registry)
+    result = RunResult(config, data.task, metrics, history, model, job.folder_path, timings)
+    if job.folder:
+        job.folder.complete(result)
     return result
+
+
+def build_model(checked: Plan, registry: Registry, data: Dataset, parts: Split) -> keras.Model:
+    """The plugin's model with the input scaling fitted on the training part in front."""
+    from zoo import training
+
+    spec = ModelSpec.for_dataset(data)
+    body = registry.create(
+        "models", checked.model.qualified_name, spec, **checked.config.model_params
+    )
+    name = f"{checked.model.name}_{checked.data.name}".replace("-", "_")
+    return training.with_input_scaling(body, parts.x_train, data.input_kind, name=name)
 
 
 def load_checked(checked: Plan, registry: Registry) -> Dataset:

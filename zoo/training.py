@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import tensorflow as tf
 
 PREDICT_BATCH = 4096
+MAX_STEPS_PER_EXECUTION = 256
 
 
 def with_input_scaling(
@@ -98,12 +99,22 @@ def seed_everything(seed: int) -> None:
 
 
 def fit(
-    model: keras.Model, settings: Any, parts: Any, config: Any, callbacks: list[Any]
+    model: keras.Model,
+    settings: Any,
+    parts: Any,
+    config: Any,
+    callbacks: list[Any],
+    initial_epoch: int = 0,
 ) -> dict[str, list[float]]:
-    """Compile with the preset and train; returns the per-epoch history."""
+    """Compile with the preset and train; returns the per-epoch history of this call."""
     steps = steps_per_epoch(len(parts.x_train), config.batch_size)
-    # One compiled call per epoch: the per-step Python overhead is the cost on small data.
-    model.compile(**settings.resolve(), steps_per_execution=steps)
+    compile_args = settings.resolve()
+    if initial_epoch and getattr(model, "optimizer", None) is not None:
+        # Resuming: keep the optimizer the saved model came with, and its state.
+        compile_args["optimizer"] = model.optimizer
+    # One compiled call per epoch (capped, so that a stop request is seen often enough):
+    # the per-step Python overhead is the main cost on small data.
+    model.compile(**compile_args, steps_per_execution=min(steps, MAX_STEPS_PER_EXECUTION))
     train = training_pipeline(parts.x_train, parts.y_train, config.batch_size, config.seed)
     validation, validation_steps = (None, None)
     if len(parts.x_val):
@@ -117,6 +128,7 @@ def fit(
         validation_data=validation,
         validation_steps=validation_steps,
         callbacks=callbacks,
+        initial_epoch=initial_epoch,
         shuffle=False,
         verbose=0,
     )

@@ -1,0 +1,308 @@
+"""Transfer learning: a frozen pretrained backbone and a new head for the task.
+
+The backbone is a ``keras.applications`` model (ImageNet weights only from Keras's local
+cache: nothing is ever downloaded) or the body of an earlier keras-zoo run's saved model, so
+a user can pretrain on one data set and transfer to another fully offline. Images are
+resized and given three channels inside the model, so the saved model takes raw inputs.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import IncompatibleError, InvalidParameterError, MissingFileError, did_you_mean
+from zoo.hookspecs import hookimpl
+from zoo.models import FineTune, attach_fine_tune
+
+
+@dataclass(frozen=True)
+class Application:
+    """A ``keras.applications`` backbone and how our [0, 1] inputs map to what it expects."""
+
+    constructor: str
+    scale: float  # inputs arrive in [0, 1] (the runner's rescaling); x * scale + offset
+    offset: float = 0.0
+    takes_alpha: bool = False
+    min_size: int = 32
+
+
+APPLICATIONS = {
+    # MobileNetV2 expects [-1, 1]; the others carry their own preprocessing from [0, 255].
+    "mobilenet_v2": Application("MobileNetV2", 2.0, -1.0, takes_alpha=True),
+    "mobilenet_v3_small": Application("MobileNetV3Small", 255.0, takes_alpha=True),
+    "mobilenet_v3_large": Application("MobileNetV3Large", 255.0, takes_alpha=True),
+    "efficientnet_b0": Application("EfficientNetB0", 255.0),
+}
+NO_WEIGHTS = ("none", "")
+
+
+def build_transfer(
+    spec,
+    backbone: str = "mobilenet_v2",
+    weights: str = "imagenet",
+    image_size: int = 96,
+    alpha: float = 1.0,
+    head_units: int = 0,
+    dropout: float = 0.2,
+    fine_tune_layers: int = 0,
+    fine_tune_epochs: int = 5,
+    fine_tune_learning_rate: float = 1e-5,
+):
+    """A frozen backbone, then pooling, dropout and a new output layer for the task.
+
+    Args:
+        backbone: mobilenet_v2, mobilenet_v3_small/large, efficientnet_b0, or runs/NAME / .keras
+        weights: imagenet (from Keras's cache, never downloaded), none, or a weights file path
+        image_size: side images are resized to (keras.applications); 0: input size, min 32
+        alpha: width multiplier of the MobileNet backbones (imagenet weights: 0.35 to 1.4)
+        head_units: units of a ReLU Dense layer before the output (0 = none)
+        dropout: fraction of the features dropped while training (0 = none)
+        fine_tune_layers: unfreeze this many top backbone layers for a second phase (0 = off)
+        fine_tune_epochs: epochs of the fine-tuning phase
+        fine_tune_learning_rate: learning rate of the fine-tuning phase
+
+    An earlier run as backbone (its folder, or its .keras file) gives its model minus the
+    output layer; weights, image_size and alpha then do not apply. Batch normalization stays
+    frozen when fine-tuning.
+    """
+    import keras
+
+    _check_image_shape(spec.input_shape)
+    if _is_saved_model(backbone):
+        base, preprocess = _saved_body(keras, backbone), None
+        target = tuple(base.inputs[0].shape[1:])
+    else:
+        name, app = _application(backbone)
+        side = _image_side(spec.input_shape, image_size, app.min_size, name)
+        base = _application_model(keras, name, app, weights, side, alpha)
+        target, preprocess = (side, side, 3), keras.layers.Rescaling(app.scale, app.offset)
+    base.trainable = False
+    inputs = keras.Input(spec.input_shape)
+    x = _adapt_images(keras, inputs, target, backbone)
+    if preprocess is not None:
+        x = preprocess(x)
+    # training=False keeps batch normalization in inference mode, also when fine-tuning.
+    x = _head(keras, base(x, training=False), spec, head_units, dropout)
+    model = keras.Model(inputs, x, name="transfer")
+    _plan_fine_tune(model, base.name, fine_tune_layers, fine_tune_epochs, fine_tune_learning_rate)
+    return model
+
+
+# -- checks ------------------------------------------------------------------------------
+
+
+def _check_image_shape(input_shape: tuple[int, ...]) -> None:
+    if len(input_shape) not in (2, 3):
+        raise IncompatibleError(
+            "Model 'transfer' expects images of shape (height, width) or (height, width, "
+            f"channels); received input_shape={tuple(input_shape)}."
+        )
+
+
+def _application(backbone: str) -> tuple[str, Application]:
+    key = backbone.lower().replace("-", "_")
+    # Keras's own spelling (MobileNetV2) is accepted too.
+    by_constructor = {app.constructor.lower(): name for name, app in APPLICATIONS.items()}
+    key = by_constructor.get(key, key)
+    if key not in APPLICATIONS:
+        raise InvalidParameterError(
+            f"Unknown backbone {backbone!r}.{did_you_mean(key, APPLICATIONS)} Expected one of "
+            f"{', '.join(APPLICATIONS)}, or an earlier run's folder (runs/NAME) or .keras file."
+        )
+    return key, APPLICATIONS[key]
+
+
+def _image_side(input_shape: tuple[int, ...], image_size: int, minimum: int, name: str) -> int:
+    if image_size and image_size < minimum:
+        raise InvalidParameterError(
+            f"Backbone {name!r} needs images of at least {minimum}x{minimum}; received "
+            f"image_size={image_size}. Use image_size >= {minimum}, or 0 to resize only "
+            "images that are too small."
+        )
+    if image_size:
+        return image_size
+    return max(minimum, *input_shape[:2])
+
+
+# -- backbones ---------------------------------------------------------------------------
+
+
+def _application_model(keras, name: str, app: Application, weights: str, side: int, alpha: float):
+    options: dict[str, Any] = {
+        "include_top": False,
+        "input_shape": (side, side, 3),
+        "weights": _weights_option(weights),
+    }
+    if app.takes_alpha:
+        options["alpha"] = alpha
+    constructor = getattr(keras.applications, app.constructor)
+    try:
+        with _cache_only_downloads():
+            return constructor(**options)
+    except ValueError as exc:
+        if isinstance(exc, IncompatibleError | InvalidParameterError):
+            raise
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidParameterError(
+            f"Backbone {name!r} cannot be built with weights={weights!r}, image_size={side}, "
+            f"alpha={alpha}: {reason}"
+        ) from None
+
+
+def _weights_option(weights: str) -> str | None:
+    if weights is None or str(weights).lower() in NO_WEIGHTS:
+        return None
+    if weights == "imagenet":
+        return weights
+    path = Path(weights).expanduser()
+    if not path.is_file():
+        raise MissingFileError(
+            f"Weights file {str(path)!r} does not exist; weights must be imagenet, none, or "
+            "the path to a weights file saved for this backbone without its top."
+        )
+    return str(path)
+
+
+def _is_saved_model(backbone: str) -> bool:
+    return backbone.endswith(".keras") or "/" in backbone or os.sep in backbone
+
+
+def _saved_body(keras, location: str):
+    """An earlier run's model minus its input scaling and its output layer."""
+    from zoo.runfolder import MODEL_FILE
+
+    path = Path(location).expanduser()
+    file = path / MODEL_FILE if path.is_dir() else path
+    if not file.is_file():
+        raise MissingFileError(
+            f"No saved model at {str(file)!r}; backbone must be a run folder holding "
+            f"{MODEL_FILE} (runs/NAME), a .keras file, or one of {', '.join(APPLICATIONS)}."
+        )
+    saved = keras.models.load_model(file, compile=False)
+    # A run's model is: input -> scaling -> the builder's model; that nested model is the body.
+    bodies = [layer for layer in saved.layers if isinstance(layer, keras.Model)]
+    if len(bodies) != 1:
+        raise IncompatibleError(
+            f"{str(file)!r} is not a keras-zoo run's model: expected one nested model after "
+            f"the input scaling, found {len(bodies)}."
+        )
+    body = bodies[0]
+    return keras.Model(body.inputs, body.layers[-1].input, name=f"pretrained_{body.name}")
+
+
+# -- ImageNet weights only from the local cache -------------------------------------------
+
+
+def keras_cache_folder(subdir: str = "models") -> Path:
+    """Where Keras looks for (and would download) ``subdir`` files: $KERAS_HOME or ~/.keras."""
+    home = os.environ.get("KERAS_HOME")
+    if not home:
+        user = os.path.expanduser("~")
+        home = os.path.join(user if os.access(user, os.W_OK) else "/tmp", ".keras")
+    return Path(home) / subdir
+
+
+def _cached_file(fname=None, origin=None, *args, cache_subdir="datasets", file_hash=None, **kw):
+    """Stands in for ``keras.utils.get_file``: the cached file, or an error; never a download."""
+    name = fname or os.path.basename(urllib.parse.urlsplit(origin or "").path)
+    folder = keras_cache_folder(cache_subdir)
+    # Keras falls back to /tmp/.keras when the cache folder is not writable.
+    for candidate in (folder / name, Path("/tmp/.keras", cache_subdir, name)):
+        if candidate.is_file():
+            _check_hash(candidate, file_hash)
+            return str(candidate)
+    raise MissingFileError(
+        f"ImageNet weights file {name} is not in Keras's cache, and keras-zoo never downloads: "
+        f"put it in {folder} (it is at {origin}), or use weights=none or weights=PATH."
+    )
+
+
+def _check_hash(path: Path, file_hash: str | None) -> None:
+    from keras.src.utils import file_utils
+
+    if file_hash and not file_utils.validate_file(str(path), file_hash):
+        raise MissingFileError(
+            f"Cached weights file {path} is damaged (its hash is not Keras's); replace it."
+        )
+
+
+@contextmanager
+def _cache_only_downloads() -> Iterator[None]:
+    # keras.applications fetch weights through this module's get_file; swapping it is the one
+    # way to be sure that asking for imagenet weights never opens a connection or hangs.
+    from keras.src.utils import file_utils
+
+    real = file_utils.get_file
+    file_utils.get_file = _cached_file
+    try:
+        yield
+    finally:
+        file_utils.get_file = real
+
+
+# -- the model around the backbone --------------------------------------------------------
+
+
+def _adapt_images(keras, inputs, target: tuple[int, ...], backbone: str):
+    """Resize and repeat channels so the inputs have the backbone's ``target`` shape."""
+    shape = tuple(inputs.shape[1:])
+    x = inputs
+    if len(shape) == 2:
+        shape = (*shape, 1)
+        x = keras.layers.Reshape(shape)(x)
+    if len(target) != 3:
+        raise IncompatibleError(
+            f"Backbone {backbone!r} takes inputs of shape {target}, not images; pretrain on an "
+            "image data set (e.g. digits) to transfer to images."
+        )
+    if shape[:2] != target[:2]:
+        x = keras.layers.Resizing(target[0], target[1], name="resize")(x)
+    if shape[2] != target[2]:
+        if shape[2] != 1:
+            raise IncompatibleError(
+                f"Backbone {backbone!r} takes {target[2]}-channel images; the data set has "
+                f"{shape[2]} channels (only 1-channel images are converted)."
+            )
+        # A standard layer rather than a custom one, so saved models reload anywhere.
+        x = keras.layers.Concatenate(name="grey_to_channels")([x] * target[2])
+    return x
+
+
+def _head(keras, features, spec, head_units: int, dropout: float):
+    if len(features.shape) == 4:
+        features = keras.layers.GlobalAveragePooling2D(name="pool")(features)
+    elif len(features.shape) > 2:
+        features = keras.layers.Flatten(name="flatten")(features)
+    if dropout:
+        features = keras.layers.Dropout(dropout, name="head_dropout")(features)
+    if head_units:
+        features = keras.layers.Dense(int(head_units), activation="relu", name="head")(features)
+    return keras.layers.Dense(spec.output_units, activation=spec.output_activation, name="output")(
+        features
+    )
+
+
+def _plan_fine_tune(model, backbone: str, layers: int, epochs: int, learning_rate: float) -> None:
+    if layers < 0 or (layers and epochs < 1):
+        raise InvalidParameterError(
+            f"Fine-tuning needs fine_tune_layers >= 0 and, when it is on, fine_tune_epochs >= 1; "
+            f"received fine_tune_layers={layers}, fine_tune_epochs={epochs}."
+        )
+    if layers:
+        attach_fine_tune(model, FineTune(backbone, int(layers), int(epochs), learning_rate))
+
+
+@hookimpl
+def register_models(register):
+    register(
+        "transfer",
+        build_transfer,
+        description="Transfer learning: frozen MobileNetV2 (or an earlier run) + a new head",
+        input_kinds=("image",),
+    )

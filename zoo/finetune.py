@@ -1,0 +1,95 @@
+"""The optional second training phase: unfreeze the top of a frozen backbone, train on slowly.
+
+A builder asks for it with :func:`zoo.models.attach_fine_tune`; the runner then calls
+:func:`fine_tune` after the first fit. This module imports Keras, so only the runner imports
+it, and only when a model asks for fine-tuning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import keras
+
+from zoo import training
+from zoo.models import FineTune
+from zoo.presets import CompileSettings
+
+
+def fine_tune(
+    model: keras.Model,
+    plan: FineTune,
+    settings: CompileSettings,
+    parts: Any,
+    config: Any,
+    progress: Callable[[int], Any] | None,
+    history: dict[str, list[float]],
+) -> dict[str, list[float]]:
+    """Unfreeze the backbone's top layers and train ``plan.epochs`` more at the lower rate.
+
+    Args:
+        model: the trained model (input scaling in front of the builder's model).
+        plan: what the builder asked for.
+        settings: the run's compile settings; only the learning rate changes.
+        parts: the data split.
+        config: the run's RunConfig.
+        progress: given the epoch count, returns a Keras callback that shows progress.
+        history: the first phase's history.
+
+    Returns:
+        The history of both phases, one after the other.
+    """
+    unfreeze_top(find_layer(model, plan.backbone), plan.layers)
+    slower = replace(settings, optimizer=optimizer_at(settings.optimizer, plan.learning_rate))
+    callbacks = [progress(plan.epochs)] if progress else []
+    # Recompiling (inside training.fit) is what makes the new trainable flags take effect.
+    more = training.fit(model, slower, parts, replace(config, epochs=plan.epochs), callbacks)
+    keys = dict.fromkeys([*history, *more])
+    return {key: [*history.get(key, []), *more.get(key, [])] for key in keys}
+
+
+def find_layer(model: keras.Model, name: str) -> keras.Layer:
+    """The layer called ``name`` in ``model`` or in any model nested in it."""
+    for layer in model.layers:
+        if layer.name == name:
+            return layer
+        if isinstance(layer, keras.Model):
+            try:
+                return find_layer(layer, name)
+            except KeyError:
+                continue
+    raise KeyError(f"No layer named {name!r} in model {model.name!r}.")
+
+
+def unfreeze_top(backbone: keras.Layer, count: int) -> None:
+    """Make the top ``count`` layers of ``backbone`` trainable, batch normalization excepted.
+
+    Batch normalization stays frozen: updating its statistics on a small new data set would
+    undo what the backbone learned.
+    """
+    backbone.trainable = True
+    layers = list(getattr(backbone, "layers", [backbone]))
+    top = set(map(id, layers[-count:])) if count > 0 else set()
+    for layer in layers:
+        layer.trainable = id(layer) in top
+    for layer in _all_layers(backbone):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+
+
+def _all_layers(layer: keras.Layer) -> list[keras.Layer]:
+    nested = getattr(layer, "layers", [])
+    return [layer, *(inner for child in nested for inner in _all_layers(child))]
+
+
+def optimizer_at(identifier: Any, learning_rate: float) -> keras.optimizers.Optimizer:
+    """A fresh optimizer like ``identifier``, with a constant ``learning_rate``.
+
+    A learning-rate schedule is replaced too: the second phase trains at the given rate.
+    """
+    template = keras.optimizers.get(identifier)
+    config = template.get_config()
+    config["learning_rate"] = learning_rate
+    return type(template).from_config(config)

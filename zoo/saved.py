@@ -1,0 +1,239 @@
+"""Saved runs loaded back: the model (safely), its configuration, and predictions."""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from zoo.errors import DataError, RunFolderError
+from zoo.runfolder import RunFolder, file_sha256, read_json
+
+if TYPE_CHECKING:
+    import keras
+    import numpy as np
+
+
+def load_keras_model(
+    path: Path, *, expected_sha256: str | None = None, allow_unsafe: bool = False
+) -> keras.Model:
+    """Load a ``.keras`` file in Keras's safe mode, refusing a file changed since it was saved.
+
+    Args:
+        path: the model file.
+        expected_sha256: the digest recorded when the run saved it, if any.
+        allow_unsafe: let Keras deserialize code (lambda layers); only for files you trust.
+
+    Raises:
+        RunFolderError: the file is missing, altered, truncated or not a Keras model.
+    """
+    if not path.is_file():
+        raise RunFolderError(f"No model file at {path}; the run did not finish saving a model.")
+    if expected_sha256 and file_sha256(path) != expected_sha256:
+        raise RunFolderError(
+            f"{path} has changed since keras-zoo saved it (sha256 mismatch): it is truncated or "
+            "was modified. Restore it or train the run again."
+        )
+    import keras
+
+    from zoo import layers  # noqa: F401 - registers keras-zoo's serializable layers
+
+    try:
+        return keras.models.load_model(path, safe_mode=not allow_unsafe)
+    except Exception as exc:  # noqa: BLE001 - any failure means the file cannot be used
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RunFolderError(
+            f"Cannot load {path}: {type(exc).__name__}: {first}. The file is damaged or holds "
+            "code that safe mode refuses (use --allow-unsafe only for files you trust)."
+        ) from None
+
+
+@dataclass
+class SavedRun:
+    """A run folder read back: configuration, status, metrics, history and model."""
+
+    folder: RunFolder
+    config: dict[str, Any]
+    status: dict[str, Any]
+    data: dict[str, Any]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    allow_unsafe: bool = False
+    _model: Any = None
+
+    @property
+    def path(self) -> Path:
+        return self.folder.path
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        return self.folder.read_history()
+
+    @property
+    def model(self) -> keras.Model:
+        if self._model is None:
+            self._model = load_keras_model(
+                self.folder.model_path,
+                expected_sha256=self.folder.model_digest(),
+                allow_unsafe=self.allow_unsafe,
+            )
+        return self._model
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Raw model outputs for raw inputs (scaling is inside the model)."""
+        import numpy as np
+
+        shape = tuple(self.data["input_shape"])
+        x = np.asarray(x, dtype="float32").reshape((-1, *shape))
+        return np.asarray(self.model.predict(x, batch_size=4096, verbose=0))
+
+    def labels(self, outputs: np.ndarray) -> list[Any]:
+        """Turn model outputs into predictions in the data set's own terms."""
+        task, names = self.data["task"], self.data.get("class_names") or []
+        if task == "regression":
+            return [float(v) for v in outputs.reshape(len(outputs))]
+        if task == "binary":
+            index = (outputs.reshape(len(outputs)) >= 0.5).astype(int)
+        else:
+            index = outputs.argmax(axis=1)
+        return [names[i] if i < len(names) else int(i) for i in index]
+
+
+def load_run(path: str | Path, *, allow_unsafe: bool = False) -> SavedRun:
+    """Read a run folder written by ``zoo run``.
+
+    Raises:
+        RunFolderError: not a run folder, or one whose configuration is missing.
+    """
+    folder = RunFolder(Path(path))
+    if not folder.path.is_dir():
+        raise RunFolderError(f"No run folder at {path}. Run 'zoo runs' to list past runs.")
+    if not folder.file("config").exists():
+        raise RunFolderError(
+            f"{path} is not a keras-zoo run folder (no config.json). Run 'zoo runs' to list runs."
+        )
+    metrics = read_json(folder.file("metrics")) if folder.file("metrics").exists() else {}
+    data = read_json(folder.file("data")) if folder.file("data").exists() else {}
+    return SavedRun(
+        folder, read_json(folder.file("config")), folder.status(), data, metrics, allow_unsafe
+    )
+
+
+def read_input_csv(path: Path, run: SavedRun) -> tuple[list[str], np.ndarray]:
+    """Read raw feature rows for ``run`` from a CSV file with a header row.
+
+    Columns are matched by name when the run knows its feature names (other columns, such as
+    the target, are ignored); otherwise every column is a feature.
+    """
+    import numpy as np
+
+    header, rows = _read_rows(path)
+    wanted = run.data.get("feature_names") or header
+    missing = [name for name in wanted if name not in header]
+    if missing:
+        raise DataError(
+            f"{path}: missing feature column(s) {', '.join(missing[:5])}; the model expects "
+            f"{', '.join(wanted[:8])}{'...' if len(wanted) > 8 else ''}."
+        )
+    index = [header.index(name) for name in wanted]
+    table = np.empty((len(rows), len(index)), dtype="float32")
+    for r, row in enumerate(rows):
+        for c, i in enumerate(index):
+            table[r, c] = _number(path, r + 2, header[i], row, i)
+    return wanted, table
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+    except FileNotFoundError:
+        raise DataError(f"Input file {path} does not exist.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"Cannot read {path}: {exc}.") from None
+    if len(rows) < 2:
+        raise DataError(f"{path}: expected a header row and at least one data row.")
+    header = [h.strip() for h in rows[0]]
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise DataError(
+                f"{path}, line {line}: {len(row)} fields, the header has {len(header)}."
+            )
+    return header, rows[1:]
+
+
+def _number(path: Path, line: int, column: str, row: list[str], i: int) -> float:
+    try:
+        return float(row[i])
+    except ValueError:
+        raise DataError(
+            f"{path}, line {line}, column {column!r}: {row[i]!r} is not a number."
+        ) from None
+
+
+def write_predictions(
+    path: Path | None, labels: list[Any], outputs: np.ndarray, run: SavedRun
+) -> str | None:
+    """Write one row per input: the prediction, plus class probabilities for classifiers.
+
+    Returns the CSV text when ``path`` is None (for stdout); the file appears atomically.
+    """
+    import io
+
+    header = ["prediction"]
+    extra: list[list[float]] = [[] for _ in labels]
+    if run.data["task"] == "multiclass":
+        names = run.data.get("class_names") or list(range(outputs.shape[1]))
+        header += [f"p_{n}" for n in names]
+        extra = outputs.tolist()
+    elif run.data["task"] == "binary":
+        header.append("p_positive")
+        extra = [[float(v)] for v in outputs.reshape(len(outputs))]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([label, *probs] for label, probs in zip(labels, extra, strict=True))
+    if path is None:
+        return buffer.getvalue()
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(buffer.getvalue())
+    os.replace(partial, path)
+    return None
+
+
+def predict_file(run: SavedRun, input_path: Path, output: Path | None) -> str | None:
+    """Predict for every row of a CSV file; returns CSV text when ``output`` is None."""
+    _, x = read_input_csv(input_path, run)
+    outputs = run.predict(x)
+    return write_predictions(output, run.labels(outputs), outputs, run)
+
+
+def evaluate_run(
+    run: SavedRun, registry: Any, data: str | None = None, target: str | None = None
+) -> tuple[str, dict[str, float]]:
+    """Score a saved model on its own test part, or on all rows of another data set."""
+    from zoo.config import RunConfig
+    from zoo.data import split_dataset
+    from zoo.errors import IncompatibleError
+    from zoo.metrics import score
+    from zoo.runner import load_checked, plan
+
+    values = dict(run.config)
+    own = data is None
+    if not own:
+        values.update(data=data, target=target, data_params={})
+    config = RunConfig(**values)
+    checked = plan(config, registry)
+    dataset = load_checked(checked, registry)
+    if list(dataset.input_shape) != list(run.data.get("input_shape", dataset.input_shape)):
+        raise IncompatibleError(
+            f"The model takes inputs of shape {tuple(run.data['input_shape'])} but "
+            f"{config.data} has {dataset.input_shape}; evaluate on data with the same features."
+        )
+    if own:
+        parts = split_dataset(dataset, config.test_size, config.validation_size, config.split_seed)
+        x, y, part = parts.x_test, parts.y_test, f"the test part of {config.data}"
+    else:
+        x, y, part = dataset.x, dataset.y, f"all {len(dataset.y)} rows of {config.data}"
+    return part, score(dataset.task, y, run.predict(x))
