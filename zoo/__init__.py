@@ -9,6 +9,7 @@ The Python API in brief::
     registry.describe("mlp")               # description, hyperparameters, plugin
     result = zoo.run(zoo.RunConfig(model="mlp", data="housing", epochs=20))
     result.metrics["rmse"]
+    saved = zoo.load_run(result.folder)    # config, metrics, history, model, predict()
 
 Importing this package does not import TensorFlow or Keras; training does.
 """
@@ -31,6 +32,7 @@ from zoo.models import ModelSpec
 from zoo.presets import CompileSettings
 from zoo.registry import Registry
 from zoo.runner import RunResult, plan, run
+from zoo.saved import SavedRun, load_run
 
 __all__ = [
     "AmbiguousNameError",
@@ -45,10 +47,12 @@ __all__ = [
     "Registry",
     "RunConfig",
     "RunResult",
+    "SavedRun",
     "UnknownNameError",
     "ZooError",
     "__version__",
     "hookimpl",
+    "load_run",
     "plan",
     "run",
 ]
