@@ -92,6 +92,9 @@ class Job:
         callbacks.append(guard)  # last, so it sees a stop requested during the epoch
         if self.folder:
             self.folder.set_status("running")
+            from zoo.plotting import preload_in_background
+
+            preload_in_background()
         try:
             with stop_requests(guard.request_stop):
                 new = training.fit(

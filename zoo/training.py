@@ -107,6 +107,10 @@ def fit(
     initial_epoch: int = 0,
 ) -> dict[str, list[float]]:
     """Compile with the preset and train; returns the per-epoch history of this call."""
+    if getattr(parts, "streamed", False):  # rows read from disk each epoch (zoo.csvstream)
+        from zoo.streaming import fit_streamed
+
+        return fit_streamed(model, settings, parts, config, callbacks, initial_epoch)
     steps = steps_per_epoch(len(parts.x_train), config.batch_size)
     compile_args = settings.resolve()
     if initial_epoch and getattr(model, "optimizer", None) is not None:
@@ -117,7 +121,9 @@ def fit(
     model.compile(**compile_args, steps_per_execution=min(steps, MAX_STEPS_PER_EXECUTION))
     train = training_pipeline(parts.x_train, parts.y_train, config.batch_size, config.seed)
     validation, validation_steps = (None, None)
-    if len(parts.x_val):
+    if _fast_validation_fits(parts.x_val):
+        callbacks = [OneCallValidation(parts.x_val, parts.y_val), *callbacks]
+    elif len(parts.x_val):
         validation, validation_steps = validation_pipeline(
             parts.x_val, parts.y_val, config.batch_size
         )
@@ -133,3 +139,38 @@ def fit(
         verbose=0,
     )
     return {k: [float(v) for v in values] for k, values in history.history.items()}
+
+
+FAST_VALIDATION_MAX_VALUES = 50_000_000
+
+
+def _fast_validation_fits(x_val: np.ndarray) -> bool:
+    return keras.backend.backend() == "tensorflow" and 0 < x_val.size <= FAST_VALIDATION_MAX_VALUES
+
+
+class OneCallValidation(keras.callbacks.Callback):
+    """Validation loss and metrics after each epoch, in one compiled call.
+
+    Keras's own per-epoch ``evaluate()`` sets up callbacks and iterators every epoch, which on
+    small data costs as much as the training epoch. This runs the model's own ``test_step`` on
+    the whole validation part at once, so the numbers are the ones ``evaluate()`` reports. It
+    must come first among the callbacks, so that early stopping and the history see them.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        super().__init__()
+        self.x, self.y = x, y
+        self._step: Any = None
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        import tensorflow as tf
+
+        self.x, self.y = tf.constant(self.x), tf.constant(self.y)
+        self._step = tf.function(lambda x, y: self.model.test_step((x, y)))
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        # The training metrics are already in ``logs``; fit resets them before the next epoch.
+        self.model.reset_metrics()
+        results = self._step(self.x, self.y)
+        if logs is not None:
+            logs.update({f"val_{k}": float(v) for k, v in results.items()})
