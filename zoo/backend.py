@@ -29,9 +29,7 @@ def import_backend_quietly() -> None:
     """Import Keras and its backend, probing devices once, with native notices silenced."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with native_stderr_silenced():
-        import keras
+        import keras  # noqa: F401 - the import is the point
+        import tensorflow as tf  # the input pipelines use tf.data whatever the backend
 
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()
+        tf.config.list_physical_devices()
