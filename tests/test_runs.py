@@ -292,3 +292,12 @@ def test_python_api_sees_a_stop_request_as_run_interrupted(tmp_path):
             zoo.RunConfig(model="mlp", data="housing", epochs=50, runs_dir=str(tmp_path)),
             progress=lambda epochs: SelfInterrupt(),
         )
+
+
+def test_an_unwritable_runs_dir_is_a_clear_error_before_training(zoo_cli, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code, _, err = zoo_cli(
+        "run", "-m", "linear", "-d", "housing", "--epochs", "1", "--runs-dir", str(blocker / "runs")
+    )
+    assert code == 1 and "Cannot create a run folder" in err and "--no-save" in err

@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zoo.errors import RunFolderError
+
 if TYPE_CHECKING:
     from zoo.registry import Registry
     from zoo.runner import Plan, RunResult
@@ -79,15 +81,13 @@ class RunFolder:
     @classmethod
     def create(cls, runs_dir: str | Path, name: str) -> RunFolder:
         runs = Path(runs_dir)
-        runs.mkdir(parents=True, exist_ok=True)
-        path, n = runs / name, 1
-        while True:
-            try:
-                path.mkdir()
-                break
-            except FileExistsError:
-                n += 1
-                path = runs / f"{name}-{n}"
+        try:
+            path = _new_folder(runs, name)
+        except OSError as exc:
+            raise RunFolderError(
+                f"Cannot create a run folder under {runs}: {exc.strerror or exc}. "
+                "Choose a writable --runs-dir, or pass --no-save."
+            ) from None
         folder = cls(path)
         folder.set_status("running", started=time.strftime("%Y-%m-%dT%H:%M:%S"))
         return folder
@@ -169,6 +169,18 @@ def _plot_quietly(path: Path, history: dict[str, list[float]]) -> None:
     from zoo.plotting import plot_history
 
     plot_history(history, path)
+
+
+def _new_folder(runs: Path, name: str) -> Path:
+    runs.mkdir(parents=True, exist_ok=True)
+    path, n = runs / name, 1
+    while True:
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            n += 1
+            path = runs / f"{name}-{n}"
 
 
 def file_sha256(path: Path) -> str:
