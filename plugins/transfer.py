@@ -74,6 +74,7 @@ def build_transfer(
     import keras
 
     _check_image_shape(spec.input_shape)
+    _check_fine_tune(fine_tune_layers, fine_tune_epochs)
     if _is_saved_model(backbone):
         base, preprocess = _saved_body(keras, backbone), None
         target = tuple(base.inputs[0].shape[1:])
@@ -90,7 +91,9 @@ def build_transfer(
     # training=False keeps batch normalization in inference mode, also when fine-tuning.
     x = _head(keras, base(x, training=False), spec, head_units, dropout)
     model = keras.Model(inputs, x, name="transfer")
-    _plan_fine_tune(model, base.name, fine_tune_layers, fine_tune_epochs, fine_tune_learning_rate)
+    if fine_tune_layers:
+        plan = FineTune(base.name, fine_tune_layers, fine_tune_epochs, fine_tune_learning_rate)
+        attach_fine_tune(model, plan)
     return model
 
 
@@ -102,6 +105,14 @@ def _check_image_shape(input_shape: tuple[int, ...]) -> None:
         raise IncompatibleError(
             "Model 'transfer' expects images of shape (height, width) or (height, width, "
             f"channels); received input_shape={tuple(input_shape)}."
+        )
+
+
+def _check_fine_tune(layers: int, epochs: int) -> None:
+    if layers < 0 or (layers and epochs < 1):
+        raise InvalidParameterError(
+            f"Fine-tuning needs fine_tune_layers >= 0 and, when it is on, fine_tune_epochs >= 1; "
+            f"received fine_tune_layers={layers}, fine_tune_epochs={epochs}."
         )
 
 
@@ -176,6 +187,7 @@ def _is_saved_model(backbone: str) -> bool:
 def _saved_body(keras, location: str):
     """An earlier run's model minus its input scaling and its output layer."""
     from zoo.runfolder import MODEL_FILE
+    from zoo.saved import load_keras_model
 
     path = Path(location).expanduser()
     file = path / MODEL_FILE if path.is_dir() else path
@@ -184,7 +196,8 @@ def _saved_body(keras, location: str):
             f"No saved model at {str(file)!r}; backbone must be a run folder holding "
             f"{MODEL_FILE} (runs/NAME), a .keras file, or one of {', '.join(APPLICATIONS)}."
         )
-    saved = keras.models.load_model(file, compile=False)
+    # keras-zoo's loader: Keras's safe mode, with keras-zoo's own layers registered.
+    saved = load_keras_model(file)
     # A run's model is: input -> scaling -> the builder's model; that nested model is the body.
     bodies = [layer for layer in saved.layers if isinstance(layer, keras.Model)]
     if len(bodies) != 1:
@@ -286,16 +299,6 @@ def _head(keras, features, spec, head_units: int, dropout: float):
     return keras.layers.Dense(spec.output_units, activation=spec.output_activation, name="output")(
         features
     )
-
-
-def _plan_fine_tune(model, backbone: str, layers: int, epochs: int, learning_rate: float) -> None:
-    if layers < 0 or (layers and epochs < 1):
-        raise InvalidParameterError(
-            f"Fine-tuning needs fine_tune_layers >= 0 and, when it is on, fine_tune_epochs >= 1; "
-            f"received fine_tune_layers={layers}, fine_tune_epochs={epochs}."
-        )
-    if layers:
-        attach_fine_tune(model, FineTune(backbone, int(layers), int(epochs), learning_rate))
 
 
 @hookimpl

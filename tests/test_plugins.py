@@ -52,7 +52,8 @@ def test_each_broken_plugin_is_reported_with_its_reason(broken_registry, plugin,
 
 
 def test_broken_plugins_do_not_break_the_rest(broken_registry):
-    assert broken_registry.names("datasets") == ["housing"]
+    builtin = Registry.discover(entry_points=False).names("datasets")
+    assert broken_registry.names("datasets") == builtin and "housing" in builtin
     assert "linear" in broken_registry.names("models")
     assert broken_registry.plugins["zoo.mlp"].status == "ok"
 
@@ -98,7 +99,7 @@ def test_one_plugin_registering_a_name_twice_fails():
         ({}, "without the required keyword 'description'"),
         (
             {"description": "d", "task": "clustering", "input_kind": "tabular", "shape": (1,)},
-            "task must be one of regression, binary, multiclass, received 'clustering'",
+            "multiclass or 'inferred', received 'clustering'",
         ),
         (
             {"description": "d", "task": "regression", "input_kind": "tabular", "shape": (0,)},

@@ -119,9 +119,7 @@ def test_backbone_may_be_the_saved_model_file(registry, cnn_run):
     assert _nested(model, "pretrained_cnn") is not None
 
 
-def test_fine_tuning_trains_the_top_backbone_layers_at_a_second_phase(
-    registry, tmp_path, cnn_run
-):
+def test_fine_tuning_trains_the_top_backbone_layers_at_a_second_phase(registry, tmp_path, cnn_run):
     result = _run(
         registry,
         tmp_path,

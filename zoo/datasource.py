@@ -13,6 +13,7 @@ combination fails at once.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -77,14 +78,33 @@ def resolve_data(config: RunConfig, registry: Registry) -> tuple[RunConfig, Entr
         IncompatibleError: ``--task`` different from a fixed data set's task.
         DataError: the inspection found the file unusable (missing, empty, no such column).
     """
-    entry = data_entry(registry, config.data)
-    params = dict(config.data_params)
-    if entry.name == CSV_ENTRY and is_csv_path(config.data):
-        _fold(entry, params, "path", csv_path(config.data))
-    _fold(entry, params, "target", config.target)
-    _fold(entry, params, "task", config.task)
+    params, entry = resolve_options(
+        registry, config.data, config.data_params, config.target, config.task
+    )
+    return replace(config, data_params=params), entry
+
+
+def resolve_options(
+    registry: Registry,
+    data: str,
+    data_params: Mapping[str, Any] | None = None,
+    target: str | None = None,
+    task: str | None = None,
+) -> tuple[dict[str, Any], Entry]:
+    """:func:`resolve_data` for loose run options (e.g. a RunConfig keyword dict).
+
+    Returns:
+        The data params with the CSV path, target and task folded in, and the inspected
+        data set entry.
+    """
+    entry = data_entry(registry, data)
+    params = dict(data_params or {})
+    if entry.name == CSV_ENTRY and is_csv_path(data):
+        _fold(entry, params, "path", csv_path(data))
+    _fold(entry, params, "target", target)
+    _fold(entry, params, "task", task)
     check_overrides(f"data set {entry.name!r}", entry.params, params)
-    return replace(config, data_params=params), inspected(entry, params)
+    return params, inspected(entry, params)
 
 
 def _fold(entry: Entry, params: dict[str, Any], key: str, value: Any) -> None:
@@ -123,7 +143,7 @@ def inspected(entry: Entry, params: dict[str, Any]) -> Entry:
         return entry
     found = inspect(**params)
     metadata = {**entry.metadata, **_checked_inspection(entry, found)}
-    if INFERRED in (metadata["task"], metadata["shape"]) and metadata["task"] not in TASKS:
+    if metadata["task"] not in TASKS:
         raise PluginError(
             f"data set {entry.qualified_name}: inspect left the task {INFERRED!r}; it must "
             f"return one of {', '.join(TASKS)}"

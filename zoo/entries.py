@@ -163,10 +163,10 @@ def _checked_metadata(kind: str, where: str, metadata: dict[str, Any]) -> dict[s
         if not spec.check(value):
             raise PluginError(f"{where}: {key} must be {spec.expected}, received {value!r}")
         checked[key] = tuple(value) if isinstance(value, list) else value
-    if kind == "datasets" and INFERRED in (checked["task"], checked["shape"]):
-        if checked["inspect"] is None:
-            raise PluginError(
-                f"{where}: task or shape {INFERRED!r} needs an inspect callable that works "
-                "them out from the loader's parameters"
-            )
+    inferred = kind == "datasets" and INFERRED in (checked["task"], checked["shape"])
+    if inferred and checked["inspect"] is None:
+        raise PluginError(
+            f"{where}: task or shape {INFERRED!r} needs an inspect callable that works "
+            "them out from the loader's parameters"
+        )
     return checked

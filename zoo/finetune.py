@@ -7,7 +7,6 @@ it, and only when a model asks for fine-tuning.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -24,8 +23,7 @@ def fine_tune(
     settings: CompileSettings,
     parts: Any,
     config: Any,
-    progress: Callable[[int], Any] | None,
-    history: dict[str, list[float]],
+    callbacks: list[Any],
 ) -> dict[str, list[float]]:
     """Unfreeze the backbone's top layers and train ``plan.epochs`` more at the lower rate.
 
@@ -35,19 +33,15 @@ def fine_tune(
         settings: the run's compile settings; only the learning rate changes.
         parts: the data split.
         config: the run's RunConfig.
-        progress: given the epoch count, returns a Keras callback that shows progress.
-        history: the first phase's history.
+        callbacks: the run's callbacks for this phase (stops, progress).
 
     Returns:
-        The history of both phases, one after the other.
+        The history of this phase.
     """
     unfreeze_top(find_layer(model, plan.backbone), plan.layers)
     slower = replace(settings, optimizer=optimizer_at(settings.optimizer, plan.learning_rate))
-    callbacks = [progress(plan.epochs)] if progress else []
     # Recompiling (inside training.fit) is what makes the new trainable flags take effect.
-    more = training.fit(model, slower, parts, replace(config, epochs=plan.epochs), callbacks)
-    keys = dict.fromkeys([*history, *more])
-    return {key: [*history.get(key, []), *more.get(key, [])] for key in keys}
+    return training.fit(model, slower, parts, replace(config, epochs=plan.epochs), callbacks)
 
 
 def find_layer(model: keras.Model, name: str) -> keras.Layer:

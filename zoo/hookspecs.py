@@ -37,9 +37,15 @@ def register_datasets(register: RegisterDataset) -> None:
     """Register data set loaders.
 
     ``register(name, loader, *, description, task, input_kind, shape, rows=None,
-    classes=None, source="", licence="", caveat="")``. ``loader(**params)`` returns a
-    :class:`zoo.data.Dataset`; its keyword parameters (with defaults) are the data set's
-    hyperparameters. The metadata is shown by ``zoo list`` without loading anything.
+    classes=None, source="", licence="", caveat="", inspect=None)``. ``loader(**params)``
+    returns a :class:`zoo.data.Dataset`; its keyword parameters (with defaults) are the data
+    set's hyperparameters. The metadata is shown by ``zoo list`` without loading anything.
+
+    When the task or shape depends on the parameters (a CSV file's target column, a
+    synthetic data set's ``classes``), register them as ``"inferred"`` (or as the defaults'
+    values) and give ``inspect``: called with the same keyword parameters, cheaply and without
+    TensorFlow, it returns a dict with any of ``task``, ``input_kind``, ``shape``, ``rows``,
+    ``classes`` for those parameters; runs are planned with what it returns.
 
     Example::
 

@@ -7,7 +7,7 @@ from dataclasses import fields
 from typing import Any
 
 from zoo.config import RunConfig
-from zoo.errors import InvalidParameterError, did_you_mean
+from zoo.errors import DataError, InvalidParameterError, did_you_mean
 from zoo.params import Param
 from zoo.registry import Registry
 
@@ -60,15 +60,26 @@ def _locate(key: str, values: dict[str, Any], registry: Registry) -> tuple[str |
 
 
 def _params_of(section: str, values: dict[str, Any], registry: Registry) -> tuple[Param, ...]:
+    from zoo.datasource import data_entry, resolve_options
+
     name = values.get(section)
     if section == "preset" and not name:
         from zoo.presets import DEFAULT_PRESETS
 
-        data = registry.get(values["data"], "datasets") if values.get("data") else None
+        # The data set's task, as plan works it out (a CSV file's from its target column).
+        data = None
+        if values.get("data"):
+            options = (values.get(k) for k in ("data_params", "target", "task"))
+            try:
+                data = resolve_options(registry, values["data"], *options)[1]
+            except DataError:
+                data = None  # the file's own error comes, clearer, when the run is planned
         name = DEFAULT_PRESETS[data.metadata["task"]] if data else None
     if not name:
         return ()
-    return registry.get(name, f"{section}s" if section != "data" else "datasets").params
+    if section == "data":  # a CSV path (--data file.csv) names the csv data set
+        return data_entry(registry, name).params
+    return registry.get(name, f"{section}s").params
 
 
 def _find(section: str, name: str, params: tuple[Param, ...]) -> Param:

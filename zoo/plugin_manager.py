@@ -27,6 +27,9 @@ BUILTIN_PLUGINS = {
     "zoo.cnn": "zoo.plugins.cnn",
     "zoo.transfer": "zoo.plugins.transfer",
     "zoo.presets": "zoo.plugins.presets",
+    "zoo.sklearn_datasets": "zoo.plugins.sklearn_datasets",
+    "zoo.synthetic": "zoo.plugins.synthetic",
+    "zoo.csv_files": "zoo.plugins.csv_files",
 }
 DISABLE_ENV = "ZOO_DISABLE_PLUGINS"
 NO_AUTOLOAD_ENV = "ZOO_DISABLE_PLUGIN_AUTOLOAD"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.config import RunConfig
 from zoo.data import Dataset, Split, split_dataset
+from zoo.datasource import resolve_data
 from zoo.entries import Entry
 from zoo.errors import DataError, IncompatibleError
 from zoo.metrics import score
@@ -56,7 +57,9 @@ def plan(config: RunConfig, registry: Registry) -> Plan:
         InvalidParameterError: an override names a key the entry does not have.
         IncompatibleError: the model or preset cannot handle the data set.
     """
-    data = registry.get(config.data, "datasets")
+    # A CSV path becomes the csv entry with its options as data params; a data set whose
+    # task depends on its params (a CSV file's target) is inspected now, before TensorFlow.
+    config, data = resolve_data(config, registry)
     model = registry.get(config.model, "models")
     task = data.metadata["task"]
     preset = registry.get(config.preset or DEFAULT_PRESETS[task], "presets")
@@ -140,6 +143,10 @@ def run(
 
     started = time.perf_counter()
     data = load_checked(checked, registry)
+    if data.stream is not None:  # a file larger than memory: trained from disk, same steps
+        from zoo.streaming import run_streamed
+
+        return run_streamed(checked, registry, data, progress=progress, save=save, resume=resume)
     parts = split_dataset(data, config.test_size, config.validation_size, config.split_seed)
     job = Job(checked, data, parts, RunFolder(Path(resume)) if resume else None)
     training.seed_everything(config.seed + job.initial_epoch)
@@ -152,9 +159,7 @@ def run(
     history = job.fit(model, settings, progress)
     tune = None if resume else fine_tune_of(model)
     if tune:  # a second phase the builder asked for: transfer learning's fine-tuning
-        from zoo.finetune import fine_tune
-
-        history = fine_tune(model, tune, settings, parts, config, progress, history)
+        history = job.fine_tune(model, tune, settings, progress, history)
     timings = {"fit_s": _since(fit_started)}
     metrics = score(data.task, parts.y_test, training.predict(model, parts.x_test))
     timings["total_s"] = _since(started)

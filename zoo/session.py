@@ -75,40 +75,83 @@ class Job:
     def fit(self, model: keras.Model, settings: Any, progress: Any) -> dict[str, list[float]]:
         """Train with stop handling; raise RunInterrupted / TrainingDiverged when they happen."""
         from zoo import training
-        from zoo.callbacks import RunGuard, optional_callbacks
-        from zoo.signals import stop_requests
 
         config = self.checked.config
-        has_validation = len(self.parts.x_val) > 0
-        guard = RunGuard("val_loss" if has_validation else "loss")
-        tensorboard = (
-            str(self.folder.path / "tensorboard") if (config.tensorboard and self.folder) else None
-        )
-        callbacks = optional_callbacks(
-            config.patience, config.reduce_lr, tensorboard, has_validation
-        )
-        if progress:
-            callbacks.append(progress(config.epochs))
-        callbacks.append(guard)  # last, so it sees a stop requested during the epoch
         if self.folder:
-            self.folder.set_status("running")
             from zoo.plotting import preload_in_background
 
             preload_in_background()
+        return self._guarded(
+            lambda callbacks: training.fit(
+                model, settings, self.parts, config, callbacks, initial_epoch=self.initial_epoch
+            ),
+            model,
+            progress,
+            config.epochs,
+            self.previous_history,
+        )
+
+    def fine_tune(
+        self,
+        model: keras.Model,
+        tune: Any,
+        settings: Any,
+        progress: Any,
+        history: dict[str, list[float]],
+    ) -> dict[str, list[float]]:
+        """The builder's fine-tuning phase, with the same stop handling as the first phase."""
+        from zoo.finetune import fine_tune
+
+        return self._guarded(
+            lambda callbacks: fine_tune(
+                model, tune, settings, self.parts, self.checked.config, callbacks
+            ),
+            model,
+            progress,
+            tune.epochs,
+            history,
+        )
+
+    def _guarded(
+        self,
+        phase: Any,
+        model: keras.Model,
+        progress: Any,
+        epochs: int,
+        before: dict[str, list[float]],
+    ) -> dict[str, list[float]]:
+        """Run one training phase under the run guard, signals and the folder's status."""
+        from zoo.callbacks import RunGuard
+        from zoo.signals import stop_requests
+
+        guard = RunGuard("val_loss" if len(self.parts.x_val) else "loss")
+        callbacks = [*self._optional_callbacks(), *([progress(epochs)] if progress else [])]
+        callbacks.append(guard)  # last, so it sees a stop requested during the epoch
+        if self.folder:
+            self.folder.set_status("running")
         try:
             with stop_requests(guard.request_stop):
-                new = training.fit(
-                    model, settings, self.parts, config, callbacks, initial_epoch=self.initial_epoch
-                )
+                new = phase(callbacks)
         except BaseException as exc:
             self._mark_failed(exc)
             raise
-        history = _joined(self.previous_history, new)
+        history = _joined(before, new)
         if guard.interrupted:
             self._keep_interrupted(model, history, guard)
         if guard.nan_epoch is not None:
             self._diverged(history, guard.nan_epoch)
         return history
+
+    def _optional_callbacks(self) -> list[Any]:
+        from zoo.callbacks import optional_callbacks
+
+        config = self.checked.config
+        tensorboard = (
+            str(self.folder.path / "tensorboard") if (config.tensorboard and self.folder) else None
+        )
+        return optional_callbacks(
+            config.patience, config.reduce_lr, tensorboard, len(self.parts.x_val) > 0
+        )
 
     def _mark_failed(self, exc: BaseException) -> None:
         if self.folder:
