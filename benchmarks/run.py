@@ -203,8 +203,8 @@ def main(argv: list[str] | None = None) -> int:
             "",
             f"Machine: {machine()}.",
             "",
-            f"Medians of {args.repeats} runs per side (listing: {max(args.repeats, 5)}), both sides "
-            "run alternately in one session; every figure is a whole fresh process.",
+            f"Medians of {args.repeats} runs per side (listing: {max(args.repeats, 5)}), "
+            "both sides run alternately in one session; every figure is a whole fresh process.",
             "",
             *[s.markdown() for s in sections],
         ]
