@@ -49,3 +49,10 @@ def _drain(process: subprocess.Popen) -> tuple[str, str]:
     for thread in threads:
         thread.join()
     return chunks["out"], chunks["err"]
+
+
+def checked(m: Measurement, what: str) -> Measurement:
+    """Stop the benchmark with the command's own error when it failed."""
+    if m.returncode != 0:
+        raise SystemExit(f"{what} failed with exit code {m.returncode}:\n{m.stderr[-2000:]}")
+    return m

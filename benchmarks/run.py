@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from measure import Measurement, measure  # noqa: E402
+from measure import Measurement, checked, measure  # noqa: E402
 from report import Section  # noqa: E402
 from scale import scale_section  # noqa: E402
 
@@ -34,12 +34,6 @@ PY = sys.executable
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
-
-
-def checked(m: Measurement, what: str) -> Measurement:
-    if m.returncode != 0:
-        raise SystemExit(f"{what} failed with exit code {m.returncode}:\n{m.stderr[-2000:]}")
-    return m
 
 
 # -- 1. listing ----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from measure import Measurement, measure
+from measure import checked, measure
 from report import Section
 
 HERE = Path(__file__).parent
@@ -31,19 +31,13 @@ def write_csv(path: Path, rows: int, seed: int = 0, chunk: int = 100_000) -> Non
             np.savetxt(handle, np.column_stack([x, y]), fmt="%.5g", delimiter=",")
 
 
-def _checked(m: Measurement, what: str) -> Measurement:
-    if m.returncode != 0:
-        raise SystemExit(f"{what} failed with exit code {m.returncode}:\n{m.stderr[-2000:]}")
-    return m
-
-
 def scale_section(rows: int, batch_size: int) -> Section:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     with tempfile.TemporaryDirectory() as work:
         csv = Path(work) / "scale.csv"
         write_csv(csv, rows)
         size_mb = csv.stat().st_size / 1e6
-        zoo = _checked(
+        zoo = checked(
             measure(
                 [
                     PY,
@@ -69,7 +63,7 @@ def scale_section(rows: int, batch_size: int) -> Section:
             ),
             "zoo run (scale)",
         )
-        plain = _checked(
+        plain = checked(
             measure([PY, str(HERE / "plain_keras_csv.py"), str(csv), str(batch_size)], env),
             "plain Keras (scale)",
         )

@@ -16,6 +16,13 @@ from click.core import ParameterSource
 TASKS = ["regression", "binary", "multiclass"]
 
 
+ALLOW_UNSAFE = click.option(
+    "--allow-unsafe",
+    is_flag=True,
+    help="Let the model file run code when loading (only for files you trust).",
+)
+
+
 def _registry() -> Any:
     from zoo.cli import _registry as discover
 
@@ -266,11 +273,7 @@ def _progress(epochs: int) -> Any:
     default=None,
     help="Write predictions here (default: stdout).",
 )
-@click.option(
-    "--allow-unsafe",
-    is_flag=True,
-    help="Let the model file run code when loading (only for files you trust).",
-)
+@ALLOW_UNSAFE
 def predict(run_folder: str, input_file: str, output: str | None, allow_unsafe: bool) -> None:
     """Predict with a saved run's model on raw inputs from a CSV file.
 
@@ -294,11 +297,7 @@ def predict(run_folder: str, input_file: str, output: str | None, allow_unsafe: 
 )
 @click.option("--target", "-t", default=None, help="Target column, when --data is a CSV file.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.option(
-    "--allow-unsafe",
-    is_flag=True,
-    help="Let the model file run code when loading (only for files you trust).",
-)
+@ALLOW_UNSAFE
 def evaluate(
     run_folder: str, data: str | None, target: str | None, as_json: bool, allow_unsafe: bool
 ) -> None:
