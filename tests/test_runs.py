@@ -96,7 +96,7 @@ def test_predict_rejects_missing_columns_in_one_line(zoo_cli, finished_run, tmp_
         "--output",
         str(tmp_path / "p.csv"),
     )
-    assert code == 1 and "missing feature column(s) INDUS" in err
+    assert code == 1 and "has no column 'INDUS', a feature of the model" in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "p.csv").exists()
 

@@ -21,6 +21,7 @@ from zoo.csvstream import (
     scan,
 )
 from zoo.errors import DataError
+from zoo.runfolder import file_sha256
 
 SPLIT = RowSplit(test_size=0.2, validation_size=0.1, seed=42)
 
@@ -179,3 +180,40 @@ def test_streamed_regression_scores_the_test_rows(tmp_path):
     )  # fmt: skip
     assert set(result.metrics) == {"mse", "rmse", "mae", "r2"}
     assert np.isfinite(result.metrics["mse"])
+
+
+@pytest.mark.slow
+def test_same_seed_same_streamed_metrics(tmp_path):
+    path = mixed_file(tmp_path, rows=400)
+    config = dict(model="mlp", data=str(path), target="label", epochs=2, seed=3)
+    runs = [
+        zoo.run(zoo.RunConfig(**config, data_params={"stream": True}), save=False) for _ in range(2)
+    ]
+    assert runs[0].metrics == runs[1].metrics
+    assert runs[0].history == runs[1].history
+
+
+@pytest.mark.slow
+def test_a_streamed_run_can_be_evaluated_predicted_and_resumed_safely(tmp_path, zoo_cli):
+    path = mixed_file(tmp_path, rows=400)
+    config = zoo.RunConfig(
+        model="mlp",
+        data=str(path),
+        target="label",
+        epochs=2,
+        data_params={"stream": True},
+        runs_dir=str(tmp_path / "runs"),
+    )
+    result = zoo.run(config)
+    code, out, err = zoo_cli("evaluate", str(result.folder), "--json")
+    assert code == 0, err
+    scored = json.loads(out)
+    assert scored["metrics"]["accuracy"] == pytest.approx(result.metrics["accuracy"])
+    assert "test part" in scored["part"]
+    code, out, err = zoo_cli("predict", str(result.folder), "--input", str(path))
+    assert code == 0, err
+    rows = out.splitlines()
+    assert rows[0] == "prediction,p_positive" and len(rows) == 401
+    assert {r.split(",")[0] for r in rows[1:]} <= {"yes", "no"}
+    env = json.loads((result.folder / "environment.json").read_text())
+    assert env["data_fingerprint"] == file_sha256(path)  # a changed file blocks --resume

@@ -120,12 +120,12 @@ def _sample(path: str, delimiter: str) -> tuple[list[str], list[list[str]], bool
     header_line, numbered = _head(path)
     if not header_line.strip():
         raise DataError(f"{where(path, 1)}: empty; the first line must be the header row.")
-    header = split_fields([header_line], delimiter)[0]
+    header = split_fields(path, [header_line], delimiter)[0]
     if not numbered:
         raise DataError(
             f"{path} has a header row but no data rows; add one row per example below line 1."
         )
-    rows = split_fields([line for _, line in numbered], delimiter)
+    rows = split_fields(path, [line for _, line in numbered], delimiter)
     if len(header) > 1 or not _other_delimiter(header_line, delimiter):
         check_widths(path, rows, [n for n, _ in numbered], len(header))
     sampled_all = len(numbered) < SNIFF_LINES
@@ -158,7 +158,10 @@ def _probe_rows(path: str, delimiter: str, width: int) -> list[list[str]]:
             handle.readline()  # the rest of a line cut by the seek
             text = handle.read(PROBE_BYTES).decode("utf-8", errors="replace")
             lines = [line for line in text.splitlines()[:-1] if line.strip()]
-            found += [row for row in split_fields(lines, delimiter) if len(row) == width]
+            try:
+                found += [r for r in split_fields(path, lines, delimiter) if len(r) == width]
+            except DataError:
+                continue  # a probe is only a hint; the full pass reports the line
     return found
 
 
@@ -625,7 +628,7 @@ def _input_layout(path: str, schema: dict[str, Any]) -> tuple[CsvLayout, dict[st
             header_line = handle.readline()
         except UnicodeDecodeError as exc:
             raise not_utf8(path, 1, exc) from None
-    columns = _checked_header(path, split_fields([header_line], delimiter)[0], delimiter)
+    columns = _checked_header(path, split_fields(path, [header_line], delimiter)[0], delimiter)
     schema = _named_schema(path, schema, columns)
     kinds = {f["name"]: "number" if f["kind"] == "numeric" else "text" for f in schema["features"]}
     for name in kinds:

@@ -8,7 +8,6 @@ but keep their numbers. Fields cannot hold line breaks, so a line is a row.
 from __future__ import annotations
 
 import csv
-import itertools
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -19,7 +18,6 @@ from zoo.errors import DataError
 if TYPE_CHECKING:
     import numpy as np
 
-CHUNK_LINES = 65_536
 QUOTE = '"'
 
 
@@ -56,35 +54,91 @@ def not_utf8(path: str, line: int | None, exc: UnicodeDecodeError) -> DataError:
     return DataError(f"{path}: not UTF-8 text{near} ({exc.reason}); save the file as UTF-8 CSV.")
 
 
-def split_fields(lines: Sequence[str], delimiter: str) -> list[list[str]]:
-    """Split lines into fields, honouring double quotes as the csv module does."""
-    return list(csv.reader(lines, delimiter=delimiter, quotechar=QUOTE))
+def split_fields(path: str, lines: Sequence[str], delimiter: str) -> list[list[str]]:
+    """Split lines into fields, honouring double quotes as the csv module does.
+
+    Raises:
+        DataError: a line the csv module cannot read (a stray carriage return, a NUL byte).
+    """
+    try:
+        return list(csv.reader(lines, delimiter=delimiter, quotechar=QUOTE))
+    except csv.Error as exc:
+        raise DataError(f"{path}: not readable as CSV ({exc}); check the line endings.") from None
+
+
+BLOCK_BYTES = 1 << 20  # about 5,000 lines of 200 characters per block
+
+
+@dataclass(frozen=True)
+class Block:
+    """Where a block of whole lines lies in a file: its first line number and byte range."""
+
+    first_line: int
+    offset: int
+    size: int
+
+
+def byte_blocks(path: str, size: int = BLOCK_BYTES) -> Iterator[tuple[Block, bytes]]:
+    """The file after its header in blocks of whole lines (see :func:`read_block`).
+
+    Splitting bytes in C is many times faster than reading a line at a time. The streamed
+    training pipeline re-reads the blocks the scan saw, so both count lines alike.
+    """
+    with open(path, "rb") as handle:
+        offset = len(handle.readline())
+        line, rest = 2, b""
+        while data := handle.read(size):
+            data = rest + data
+            cut = data.rfind(b"\n") + 1
+            if cut:
+                text = normalised(data[:cut])
+                yield Block(line, offset, cut), text
+                line, offset = line + text.count(b"\n"), offset + cut
+            rest = data[cut:]
+        if rest.strip():
+            yield Block(line, offset, len(rest)), normalised(rest)
+
+
+def read_block(path: str, block: Block) -> bytes:
+    """The lines of ``block``, as :func:`byte_blocks` gave them."""
+    with open(path, "rb") as handle:
+        handle.seek(block.offset)
+        return normalised(handle.read(block.size))
+
+
+def normalised(raw: bytes) -> bytes:
+    """Lines ending in ``\\n`` only (Windows line endings converted, the last one added)."""
+    raw = raw.replace(b"\r\n", b"\n") if b"\r" in raw else raw
+    return raw if raw.endswith(b"\n") else raw.rstrip(b"\r") + b"\n"
 
 
 @dataclass
 class LineBatch:
     """Non-blank lines of a file with their line numbers."""
 
-    numbers: list[int]
+    numbers: np.ndarray  # int64
     lines: list[str]
+    block: Block | None = None
 
 
-def line_batches(path: str, size: int = CHUNK_LINES) -> Iterator[LineBatch]:
-    """The data lines after the header, ``size`` physical lines at a time."""
-    start = 2
-    with open_text(path) as handle:
+def line_batches(path: str, size: int = BLOCK_BYTES) -> Iterator[LineBatch]:
+    """The data lines after the header, about ``size`` bytes at a time; blank lines skipped."""
+    import numpy as np
+
+    for block, raw in byte_blocks(path, size):
+        first = block.first_line
         try:
-            handle.readline()
-            while True:
-                block = list(itertools.islice(handle, size))
-                if not block:
-                    return
-                kept = [i for i, line in enumerate(block) if line.strip()]
-                if kept:
-                    yield LineBatch([start + i for i in kept], [block[i] for i in kept])
-                start += len(block)
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise not_utf8(path, start, exc) from None
+            raise not_utf8(path, first + raw.count(b"\n", 0, exc.start), exc) from None
+        lines = text.split("\n")[:-1]
+        numbers = np.arange(first, first + len(lines), dtype="int64")
+        if "" in lines or any(map(str.isspace, lines)):
+            # ASCII whitespace only, as bytes.strip in zoo.streaming: both skip the same lines.
+            kept = [i for i, line in enumerate(lines) if line.strip(" \t\r\x0b\x0c")]
+            numbers, lines = numbers[kept], [lines[i] for i in kept]
+        if lines:
+            yield LineBatch(numbers, lines, block)
 
 
 @dataclass
@@ -94,6 +148,7 @@ class RawChunk:
     lines: np.ndarray  # int64 line numbers, one per row
     numbers: np.ndarray  # (rows, numeric columns), NaN where a field was empty
     texts: np.ndarray  # (rows, text columns), whitespace stripped
+    block: Block | None = None  # where in the file the rows are
 
 
 def parse_batch(
@@ -114,14 +169,14 @@ def parse_batch(
     if all(kind == "number" for kind in kinds):
         table = _fast_numbers(batch.lines, delimiter, len(columns))
         if table is not None:
-            return RawChunk(lines, table, np.empty((len(lines), 0), dtype=str))
-    rows = split_fields(batch.lines, delimiter)
+            return RawChunk(lines, table, np.empty((len(lines), 0), dtype=str), batch.block)
+    rows = split_fields(path, batch.lines, delimiter)
     check_widths(path, rows, batch.numbers, len(columns))
     table = np.array(rows, dtype=str).reshape(len(rows), len(columns))
     numeric = [i for i, kind in enumerate(kinds) if kind == "number"]
     text = [i for i, kind in enumerate(kinds) if kind == "text"]
     numbers = to_numbers(path, table[:, numeric], [columns[i] for i in numeric], batch.numbers)
-    return RawChunk(lines, numbers, np.char.strip(table[:, text]))
+    return RawChunk(lines, numbers, np.char.strip(table[:, text]), batch.block)
 
 
 def _fast_numbers(lines: list[str], delimiter: str, width: int) -> np.ndarray | None:

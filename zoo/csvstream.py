@@ -1,10 +1,11 @@
 """Files larger than memory: a per-row split, and one checking pass that gathers what
 training needs (row counts, scaling statistics, categories, classes) without keeping rows.
 
-A row's part (train / validation / test) is a hash of its line number and the split seed,
-so this NumPy pass and the TensorFlow pipeline of :mod:`zoo.streaming` agree on every row
-without storing an assignment. The parts have the requested sizes on average; unlike the
-in-memory split they are not stratified (on large files the difference is small).
+A row's part (train / validation / test) is a hash of its line number and the split seed
+(:func:`part_of_lines`); the tf.data pipeline of :mod:`zoo.streaming` calls the same function
+on the same line numbers, so both agree on every row without storing an assignment. The
+parts have the requested sizes on average; unlike the in-memory split they are not
+stratified (on large files the difference is small).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from zoo.csvdata import (
     note_missing,
     target_array,
 )
-from zoo.csvparse import MissingValues, RawChunk
+from zoo.csvparse import Block, MissingValues, RawChunk
 from zoo.data import Dataset
 from zoo.errors import DataError
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 TRAIN, VALIDATION, TEST = 0, 1, 2
 PART_NAMES = ("train", "validation", "test")
-# Multipliers of the 32-bit hash (MurmurHash3's finaliser); zoo.streaming uses the same.
+# Multipliers of the 32-bit hash (MurmurHash3's finaliser).
 GOLDEN, MIX1, MIX2 = 0x9E3779B1, 0x85EBCA6B, 0xC2B2AE35
 
 
@@ -52,7 +53,7 @@ class RowSplit:
 
 
 def row_hash(lines: np.ndarray, seed: int) -> np.ndarray:
-    """A 32-bit hash of each line number (uint32 arithmetic wraps, as in TensorFlow)."""
+    """A 32-bit hash of each line number (uint32 arithmetic wraps around)."""
     import numpy as np
 
     h = (lines.astype("uint64") & 0xFFFFFFFF).astype("uint32")
@@ -118,6 +119,7 @@ class StreamSplit:
     counts: tuple[int, int, int]
     mean: np.ndarray
     variance: np.ndarray
+    blocks: list[Block] = field(default_factory=list)  # where the rows are, for re-reading
     streamed: bool = field(default=True, init=False)
 
     @property
@@ -173,11 +175,14 @@ class _Gather:
         classify = layout.task != "regression"
         self.target = TargetSummary(layout.kinds[layout.target] == "text", classify)
         self.missing = MissingValues(layout.path)
+        self.blocks: list[Block] = []
 
     def add(self, chunk: RawChunk) -> None:
         import numpy as np
 
         note_missing(self.layout, chunk, self.missing)
+        if chunk.block is not None:
+            self.blocks.append(chunk.block)
         parts = part_of_lines(chunk.lines, self.split)
         self.counts += np.bincount(parts, minlength=3)
         train = parts == TRAIN
@@ -223,7 +228,7 @@ class _Gather:
         self._check_counts()
         mean, variance = self._statistics(schema)
         counts = (int(self.counts[0]), int(self.counts[1]), int(self.counts[2]))
-        return StreamSplit(stream, self.split, schema, counts, mean, variance)
+        return StreamSplit(stream, self.split, schema, counts, mean, variance, self.blocks)
 
     def _check_counts(self) -> None:
         train, _, test = (int(c) for c in self.counts)

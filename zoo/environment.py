@@ -6,6 +6,7 @@ import hashlib
 import platform
 import sys
 from importlib import metadata
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo._version import __version__
@@ -23,7 +24,15 @@ def _version(distribution: str) -> str | None:
 
 
 def data_fingerprint(data: Dataset) -> str:
-    """sha256 over the features and targets as loaded (dtype and shape included)."""
+    """sha256 over the features and targets as loaded (dtype and shape included).
+
+    A streamed file holds no rows in memory: its bytes on disk are hashed instead.
+    """
+    source = (data.schema or {}).get("path")
+    if source and (data.stream is not None or len(data.y) == 0):
+        from zoo.runfolder import file_sha256
+
+        return file_sha256(Path(source))
     digest = hashlib.sha256()
     for array in (data.x, data.y):
         digest.update(f"{array.dtype}{array.shape}".encode())

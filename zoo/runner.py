@@ -142,12 +142,7 @@ def run(
     from zoo import training  # imports Keras: only now that the plan is sound
 
     started = time.perf_counter()
-    data = load_checked(checked, registry)
-    if data.stream is not None:  # a file larger than memory: trained from disk, same steps
-        from zoo.streaming import run_streamed
-
-        return run_streamed(checked, registry, data, progress=progress, save=save, resume=resume)
-    parts = split_dataset(data, config.test_size, config.validation_size, config.split_seed)
+    data, parts = split_for_training(load_checked(checked, registry), config)
     job = Job(checked, data, parts, RunFolder(Path(resume)) if resume else None)
     training.seed_everything(config.seed + job.initial_epoch)
     model = job.previous_model() if resume else build_model(checked, registry, data, parts)
@@ -161,7 +156,7 @@ def run(
     if tune:  # a second phase the builder asked for: transfer learning's fine-tuning
         history = job.fine_tune(model, tune, settings, progress, history)
     timings = {"fit_s": _since(fit_started)}
-    metrics = score(data.task, parts.y_test, training.predict(model, parts.x_test))
+    metrics = score(data.task, *test_outputs(model, parts))
     timings["total_s"] = _since(started)
     result = RunResult(config, data.task, metrics, history, model, job.folder_path, timings)
     if job.folder:
@@ -178,7 +173,38 @@ def build_model(checked: Plan, registry: Registry, data: Dataset, parts: Split) 
         "models", checked.model.qualified_name, spec, **checked.config.model_params
     )
     name = f"{checked.model.name}_{checked.data.name}".replace("-", "_")
+    if getattr(parts, "streamed", False):
+        from zoo.streaming import with_scanned_scaling
+
+        return with_scanned_scaling(body, parts, name)
     return training.with_input_scaling(body, parts.x_train, data.input_kind, name=name)
+
+
+def split_for_training(data: Dataset, config: RunConfig) -> tuple[Dataset, Any]:
+    """Train / validation / test parts: arrays in memory, or a scanned file for streaming.
+
+    Scanning a streamed file checks every row before anything is written, and fits the
+    scaling on the training rows; the data set it returns knows the row counts.
+    """
+    if data.stream is None:
+        return data, split_dataset(
+            data, config.test_size, config.validation_size, config.split_seed
+        )
+    from zoo.csvstream import RowSplit, scan
+
+    parts = scan(data.stream, RowSplit(config.test_size, config.validation_size, config.split_seed))
+    return parts.dataset, parts
+
+
+def test_outputs(model: keras.Model, parts: Any) -> tuple[Any, Any]:
+    """The test part's targets and the model's outputs for them."""
+    if getattr(parts, "streamed", False):
+        from zoo.streaming import test_outputs as streamed_outputs
+
+        return streamed_outputs(model, parts)
+    from zoo import training
+
+    return parts.y_test, training.predict(model, parts.x_test)
 
 
 def load_checked(checked: Plan, registry: Registry) -> Dataset:

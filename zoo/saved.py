@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.errors import DataError, RunFolderError
+from zoo.errors import RunFolderError
 from zoo.runfolder import RunFolder, file_sha256, read_json
 
 if TYPE_CHECKING:
@@ -88,16 +88,16 @@ class SavedRun:
         x = np.asarray(x, dtype="float32").reshape((-1, *shape))
         return np.asarray(self.model.predict(x, batch_size=4096, verbose=0))
 
+    @property
+    def schema(self) -> dict[str, Any]:
+        """How raw rows become model inputs, and outputs become labels (zoo.csvdata)."""
+        return self.data.get("schema") or {}
+
     def labels(self, outputs: np.ndarray) -> list[Any]:
         """Turn model outputs into predictions in the data set's own terms."""
-        task, names = self.data["task"], self.data.get("class_names") or []
-        if task == "regression":
-            return [float(v) for v in outputs.reshape(len(outputs))]
-        if task == "binary":
-            index = (outputs.reshape(len(outputs)) >= 0.5).astype(int)
-        else:
-            index = outputs.argmax(axis=1)
-        return [names[i] if i < len(names) else int(i) for i in index]
+        from zoo.csvdata import decode_outputs
+
+        return decode_outputs(outputs, self.schema)
 
 
 def load_run(path: str | Path, *, allow_unsafe: bool = False) -> SavedRun:
@@ -120,58 +120,6 @@ def load_run(path: str | Path, *, allow_unsafe: bool = False) -> SavedRun:
     )
 
 
-def read_input_csv(path: Path, run: SavedRun) -> tuple[list[str], np.ndarray]:
-    """Read raw feature rows for ``run`` from a CSV file with a header row.
-
-    Columns are matched by name when the run knows its feature names (other columns, such as
-    the target, are ignored); otherwise every column is a feature.
-    """
-    import numpy as np
-
-    header, rows = _read_rows(path)
-    wanted = run.data.get("feature_names") or header
-    missing = [name for name in wanted if name not in header]
-    if missing:
-        raise DataError(
-            f"{path}: missing feature column(s) {', '.join(missing[:5])}; the model expects "
-            f"{', '.join(wanted[:8])}{'...' if len(wanted) > 8 else ''}."
-        )
-    index = [header.index(name) for name in wanted]
-    table = np.empty((len(rows), len(index)), dtype="float32")
-    for r, row in enumerate(rows):
-        for c, i in enumerate(index):
-            table[r, c] = _number(path, r + 2, header[i], row, i)
-    return wanted, table
-
-
-def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle))
-    except FileNotFoundError:
-        raise DataError(f"Input file {path} does not exist.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"Cannot read {path}: {exc}.") from None
-    if len(rows) < 2:
-        raise DataError(f"{path}: expected a header row and at least one data row.")
-    header = [h.strip() for h in rows[0]]
-    for line, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise DataError(
-                f"{path}, line {line}: {len(row)} fields, the header has {len(header)}."
-            )
-    return header, rows[1:]
-
-
-def _number(path: Path, line: int, column: str, row: list[str], i: int) -> float:
-    try:
-        return float(row[i])
-    except ValueError:
-        raise DataError(
-            f"{path}, line {line}, column {column!r}: {row[i]!r} is not a number."
-        ) from None
-
-
 def write_predictions(
     path: Path | None, labels: list[Any], outputs: np.ndarray, run: SavedRun
 ) -> str | None:
@@ -184,7 +132,7 @@ def write_predictions(
     header = ["prediction"]
     extra: list[list[float]] = [[] for _ in labels]
     if run.data["task"] == "multiclass":
-        names = run.data.get("class_names") or list(range(outputs.shape[1]))
+        names = run.schema.get("classes") or list(range(outputs.shape[1]))
         header += [f"p_{n}" for n in names]
         extra = outputs.tolist()
     elif run.data["task"] == "binary":
@@ -204,36 +152,46 @@ def write_predictions(
 
 def predict_file(run: SavedRun, input_path: Path, output: Path | None) -> str | None:
     """Predict for every row of a CSV file; returns CSV text when ``output`` is None."""
-    _, x = read_input_csv(input_path, run)
-    outputs = run.predict(x)
+    from zoo.csvdata import read_features
+
+    outputs = run.predict(read_features(input_path, run.schema))
     return write_predictions(output, run.labels(outputs), outputs, run)
 
 
 def evaluate_run(
     run: SavedRun, registry: Any, data: str | None = None, target: str | None = None
 ) -> tuple[str, dict[str, float]]:
-    """Score a saved model on its own test part, or on all rows of another data set."""
+    """Score a saved model on its own test part, or on all rows of another data set.
+
+    A file too large for memory is scored on its test part, read from disk.
+    """
     from zoo.config import RunConfig
-    from zoo.data import split_dataset
-    from zoo.errors import IncompatibleError
     from zoo.metrics import score
-    from zoo.runner import load_checked, plan
+    from zoo.runner import load_checked, plan, split_for_training, test_outputs
 
     values = dict(run.config)
-    own = data is None
-    if not own:
+    if data is not None:
         values.update(data=data, target=target, data_params={})
     config = RunConfig(**values)
-    checked = plan(config, registry)
-    dataset = load_checked(checked, registry)
-    if list(dataset.input_shape) != list(run.data.get("input_shape", dataset.input_shape)):
-        raise IncompatibleError(
-            f"The model takes inputs of shape {tuple(run.data['input_shape'])} but "
-            f"{config.data} has {dataset.input_shape}; evaluate on data with the same features."
-        )
-    if own:
-        parts = split_dataset(dataset, config.test_size, config.validation_size, config.split_seed)
-        x, y, part = parts.x_test, parts.y_test, f"the test part of {config.data}"
+    dataset = load_checked(plan(config, registry), registry)
+    if data is None or dataset.stream is not None:
+        dataset, parts = split_for_training(dataset, config)  # a stream's shape comes from here
+        _check_same_inputs(run, dataset, config.data)
+        y, outputs = test_outputs(run.model, parts)
+        part = f"the test part of {config.data} ({len(y)} rows)"
     else:
-        x, y, part = dataset.x, dataset.y, f"all {len(dataset.y)} rows of {config.data}"
-    return part, score(dataset.task, y, run.predict(x))
+        _check_same_inputs(run, dataset, config.data)
+        y, outputs = dataset.y, run.predict(dataset.x)
+        part = f"all {len(y)} rows of {config.data}"
+    return part, score(dataset.task, y, outputs)
+
+
+def _check_same_inputs(run: SavedRun, dataset: Any, name: str) -> None:
+    from zoo.errors import IncompatibleError
+
+    expected = list(run.data.get("input_shape", dataset.input_shape))
+    if list(dataset.input_shape) != expected:
+        raise IncompatibleError(
+            f"The model takes inputs of shape {tuple(expected)} but {name} has "
+            f"{dataset.input_shape}; evaluate on data with the same features."
+        )

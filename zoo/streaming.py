@@ -1,7 +1,9 @@
 """Training on a CSV file larger than memory: tf.data reads it from disk every epoch.
 
-The runner sends a streamed data set here at one point (:func:`run_streamed`); the steps
-are the in-memory run's, fed differently. A NumPy pass (:func:`zoo.csvstream.scan`) first
+The runner's steps are the in-memory run's, fed differently: the runner scans the file
+(:func:`zoo.runner.split_for_training`), builds the model behind the scanned scaling
+(:func:`with_scanned_scaling`), and ``zoo.training.fit`` hands the stream to
+:func:`streamed_inputs`. A NumPy pass (:func:`zoo.csvstream.scan`) first
 checks every row and fits the scaling on the training rows; then tf.data reads the file in
 blocks of lines, parses them with ``tf.io.decode_csv`` in parallel, keeps the rows of the
 wanted part (the same per-row hash as the scan) and shuffles within a window of blocks.
@@ -14,100 +16,33 @@ Importing this module imports TensorFlow and Keras: only the runner does, to tra
 from __future__ import annotations
 
 import math
-import time
-from pathlib import Path
+from dataclasses import astuple
 from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.csvstream import GOLDEN, MIX1, MIX2, TEST, TRAIN, VALIDATION, RowSplit, StreamSplit, scan
-from zoo.metrics import score
-from zoo.models import ModelSpec
+from zoo.csvparse import Block, read_block
+from zoo.csvstream import TEST, TRAIN, VALIDATION, RowSplit, StreamSplit, part_of_lines
 
 if TYPE_CHECKING:
-    from zoo.data import Dataset
-    from zoo.registry import Registry
-    from zoo.runner import Plan, RunResult
+    pass
 
-BLOCK_LINES = 4096  # lines parsed per tf.data step
-SHUFFLE_BLOCKS = 32  # rows are shuffled within a window of this many blocks...
+SHUFFLE_BLOCKS = 32  # rows are shuffled within a window of this many blocks (32 MiB)...
 MIX_BLOCKS = 8  # ...by merging this many shuffled blocks and permuting their rows
 EVAL_BATCH = 4096
 
 
-def run_streamed(
-    checked: Plan,
-    registry: Registry,
-    data: Dataset,
-    *,
-    progress: Any = None,
-    save: bool = True,
-    resume: str | Path | None = None,
-) -> RunResult:
-    """The runner's steps for a streamed file: scan, build, fit, score, save."""
-    from zoo import training
-    from zoo.runfolder import RunFolder
-    from zoo.runner import RunResult
-    from zoo.session import Job
-
-    config, started = checked.config, time.perf_counter()
-    split = RowSplit(config.test_size, config.validation_size, config.split_seed)
-    parts = scan(data.stream, split)  # every row checked before anything is written
-    data = parts.dataset
-    job = Job(checked, data, parts, RunFolder(Path(resume)) if resume else None)
-    training.seed_everything(config.seed + job.initial_epoch)
-    model = job.previous_model() if resume else build_model(checked, registry, data, parts)
-    settings = registry.create("presets", checked.preset.qualified_name, **config.preset_params)
-    settings = settings.for_task(data.task, checked.data.name)
-    if save and job.folder is None:
-        job.open_folder(registry)
-    fit_started = time.perf_counter()
-    history = job.fit(model, settings, progress)  # training.fit hands streams to fit_streamed
-    timings = {"fit_s": _since(fit_started)}
-    metrics = score(data.task, *test_outputs(model, parts))
-    timings["total_s"] = _since(started)
-    result = RunResult(config, data.task, metrics, history, model, job.folder_path, timings)
-    if job.folder:
-        job.folder.complete(result)
-    return result
-
-
-def _since(start: float) -> float:
-    return round(time.perf_counter() - start, 3)
-
-
-def build_model(
-    checked: Plan, registry: Registry, data: Dataset, parts: StreamSplit
-) -> keras.Model:
+def with_scanned_scaling(body: keras.Model, parts: StreamSplit, name: str) -> keras.Model:
     """The plugin's model behind a standardization layer fitted by the scan."""
-    spec = ModelSpec.for_dataset(data)
-    body = registry.create(
-        "models", checked.model.qualified_name, spec, **checked.config.model_params
-    )
-    inputs = keras.Input(spec.input_shape, name="features")
+    inputs = keras.Input(body.input_shape[1:], name="features")
     scale = keras.layers.Normalization(mean=parts.mean, variance=parts.variance, name="standardize")
-    name = f"{checked.model.name}_{checked.data.name}".replace("-", "_")
     return keras.Model(inputs, body(scale(inputs)), name=name)
 
 
-def fit_streamed(
-    model: keras.Model,
-    settings: Any,
-    parts: StreamSplit,
-    config: Any,
-    callbacks: list[Any],
-    initial_epoch: int = 0,
-) -> dict[str, list[float]]:
-    """``zoo.training.fit`` for a streamed file: compile, then fit from tf.data."""
-    from zoo.training import MAX_STEPS_PER_EXECUTION
-
-    steps = max(1, math.ceil(len(parts.x_train) / config.batch_size))
-    compile_args = settings.resolve()
-    if initial_epoch and getattr(model, "optimizer", None) is not None:
-        compile_args["optimizer"] = model.optimizer  # resuming keeps the optimizer's state
-    model.compile(**compile_args, steps_per_execution=min(steps, MAX_STEPS_PER_EXECUTION))
+def streamed_inputs(parts: StreamSplit, config: Any) -> tuple[tf.data.Dataset, Any]:
+    """The training stream and the validation stream for ``model.fit``."""
     validation = None
     if len(parts.x_val):
         # Declaring the batch count (known from the scan) lets Keras end each evaluation
@@ -115,17 +50,7 @@ def fit_streamed(
         batches = math.ceil(len(parts.x_val) / EVAL_BATCH)
         validation = part_pipeline(parts, VALIDATION).rebatch(EVAL_BATCH)
         validation = validation.apply(tf.data.experimental.assert_cardinality(batches))
-    history = model.fit(
-        training_stream(parts, config.batch_size, config.seed),
-        epochs=config.epochs,
-        steps_per_epoch=steps,
-        validation_data=validation,
-        callbacks=callbacks,
-        initial_epoch=initial_epoch,
-        shuffle=False,
-        verbose=0,
-    )
-    return {k: [float(v) for v in values] for k, values in history.history.items()}
+    return training_stream(parts, config.batch_size, config.seed), validation
 
 
 def test_outputs(model: keras.Model, parts: StreamSplit) -> tuple[np.ndarray, np.ndarray]:
@@ -163,41 +88,31 @@ def part_pipeline(parts: StreamSplit, part: int) -> tf.data.Dataset:
     """Blocks of (inputs, targets) for the rows of one part, in file order."""
     layout = parts.stream.layout
     decode = _decoder(parts.schema, layout)
-    keep_part = _part_test(parts.split, part)
+    where = np.asarray([astuple(block) for block in parts.blocks], dtype="int64").reshape(-1, 3)
 
-    def block(index: tf.Tensor, lines: tf.Tensor) -> Any:
-        # Line numbers as the scan counts them: the header is line 1.
-        numbers = tf.range(tf.size(lines, out_type=tf.int64), dtype=tf.int64)
-        numbers += index * BLOCK_LINES + 2
-        keep = (tf.strings.length(tf.strings.strip(lines)) > 0) & keep_part(numbers)
-        return decode(tf.boolean_mask(lines, keep))
+    def block(spot: tf.Tensor) -> Any:
+        # Declared stateless (it is: same block, same lines), so that under op determinism
+        # tf.data still runs it in parallel and prefetches.
+        lines = tf.numpy_function(
+            lambda s: part_lines(layout.path, Block(*s.tolist()), parts.split, part),
+            [spot],
+            tf.string,
+            stateful=False,
+        )
+        return decode(tf.reshape(lines, [-1]))
 
-    lines = tf.data.TextLineDataset(layout.path, buffer_size=1 << 20).skip(1)
-    return lines.batch(BLOCK_LINES).enumerate().map(block, num_parallel_calls=tf.data.AUTOTUNE)
-
-
-def _part_test(split: RowSplit, part: int) -> Any:
-    """A graph function: whether each line number belongs to ``part`` (as part_of_lines)."""
-    low, high = split.bounds
-    seed = tf.constant(split.seed & 0xFFFFFFFF, tf.uint32)
-
-    def belongs(numbers: tf.Tensor) -> tf.Tensor:
-        h = tf.cast(numbers % (1 << 32), tf.uint32) * tf.constant(GOLDEN, tf.uint32)
-        h = tf.bitwise.bitwise_xor(h, seed)
-        h = _xor_shift(h, 16) * tf.constant(MIX1, tf.uint32)
-        h = _xor_shift(h, 13) * tf.constant(MIX2, tf.uint32)
-        u = tf.cast(_xor_shift(h, 16), tf.float64) / 2.0**32
-        if part == TEST:
-            return u < low
-        if part == VALIDATION:
-            return (u >= low) & (u < high)
-        return u >= high
-
-    return belongs
+    spots = tf.data.Dataset.from_tensor_slices(where)
+    return spots.map(block, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def _xor_shift(h: tf.Tensor, bits: int) -> tf.Tensor:
-    return tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, tf.constant(bits, tf.uint32)))
+def part_lines(path: str, block: Block, split: RowSplit, part: int) -> np.ndarray:
+    """The non-blank lines of one part in a block, as the scan numbered and assigned them."""
+    lines = read_block(path, block).split(b"\n")[:-1]
+    first = block.first_line
+    keep = part_of_lines(np.arange(first, first + len(lines)), split) == part
+    if b"" in lines or any(map(bytes.isspace, lines)):
+        keep &= np.array([bool(line.strip()) for line in lines])
+    return np.array([lines[i] for i in np.flatnonzero(keep)], dtype=object)
 
 
 def _decoder(schema: dict[str, Any], layout: Any) -> Any:

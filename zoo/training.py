@@ -107,10 +107,6 @@ def fit(
     initial_epoch: int = 0,
 ) -> dict[str, list[float]]:
     """Compile with the preset and train; returns the per-epoch history of this call."""
-    if getattr(parts, "streamed", False):  # rows read from disk each epoch (zoo.csvstream)
-        from zoo.streaming import fit_streamed
-
-        return fit_streamed(model, settings, parts, config, callbacks, initial_epoch)
     steps = steps_per_epoch(len(parts.x_train), config.batch_size)
     compile_args = settings.resolve()
     if initial_epoch and getattr(model, "optimizer", None) is not None:
@@ -119,14 +115,7 @@ def fit(
     # One compiled call per epoch (capped, so that a stop request is seen often enough):
     # the per-step Python overhead is the main cost on small data.
     model.compile(**compile_args, steps_per_execution=min(steps, MAX_STEPS_PER_EXECUTION))
-    train = training_pipeline(parts.x_train, parts.y_train, config.batch_size, config.seed)
-    validation, validation_steps = (None, None)
-    if _fast_validation_fits(parts.x_val):
-        callbacks = [OneCallValidation(parts.x_val, parts.y_val), *callbacks]
-    elif len(parts.x_val):
-        validation, validation_steps = validation_pipeline(
-            parts.x_val, parts.y_val, config.batch_size
-        )
+    train, validation, validation_steps, callbacks = _inputs(parts, config, callbacks)
     history = model.fit(
         train,
         epochs=config.epochs,
@@ -139,6 +128,20 @@ def fit(
         verbose=0,
     )
     return {k: [float(v) for v in values] for k, values in history.history.items()}
+
+
+def _inputs(parts: Any, config: Any, callbacks: list[Any]) -> tuple[Any, Any, Any, list[Any]]:
+    """Training stream, validation data (or a callback computing it) for ``model.fit``."""
+    if getattr(parts, "streamed", False):  # rows read from disk each epoch (zoo.csvstream)
+        from zoo.streaming import streamed_inputs
+
+        return (*streamed_inputs(parts, config), None, callbacks)
+    train = training_pipeline(parts.x_train, parts.y_train, config.batch_size, config.seed)
+    if _fast_validation_fits(parts.x_val):
+        return train, None, None, [OneCallValidation(parts.x_val, parts.y_val), *callbacks]
+    if len(parts.x_val):
+        return (train, *validation_pipeline(parts.x_val, parts.y_val, config.batch_size), callbacks)
+    return train, None, None, callbacks
 
 
 FAST_VALIDATION_MAX_VALUES = 50_000_000
