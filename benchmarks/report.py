@@ -10,11 +10,14 @@ class Section:
     title: str
     rows: list[list[str]] = field(default_factory=list)
     targets: list[tuple[str, bool, str]] = field(default_factory=list)
+    notes: str = ""
 
     def markdown(self) -> str:
         lines = [f"## {self.title}", ""]
         if self.rows:
             lines += _table(self.rows)
+        if self.notes:
+            lines += ["", self.notes]
         if self.targets:
             lines += ["", "| target | measured | result |", "|---|---|---|"]
             lines += [f"| {t} | {m} | {'PASS' if ok else 'FAIL'} |" for t, ok, m in self.targets]

@@ -174,14 +174,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs per side (median taken)")
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the scale CSV")
-    parser.add_argument("--scale-batch-size", type=int, default=256)
+    parser.add_argument(
+        "--scale-batch-sizes",
+        default="32,256",
+        help="comma-separated batch sizes for the scale comparison",
+    )
     parser.add_argument("--skip-scale", action="store_true", help="skip the 1M-row comparison")
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
     args = parser.parse_args(argv)
 
     sections = [listing_section(max(args.repeats, 5)), recipe_section(args.repeats)]
     if not args.skip_scale:
-        sections.append(scale_section(args.rows, args.scale_batch_size))
+        sections.append(
+            scale_section(args.rows, [int(b) for b in args.scale_batch_sizes.split(",")])
+        )
     if importlib.util.find_spec("jax") is not None:
         sections.append(recipe_section(args.repeats, backend="jax"))
     else:

@@ -14,6 +14,32 @@ def preload_in_background() -> None:
     threading.Thread(target=_import_matplotlib, name="zoo-preload-matplotlib", daemon=True).start()
 
 
+class BackgroundPlot:
+    """A plot drawn on another thread while the caller saves the model; ``wait`` joins it."""
+
+    def __init__(self, history: dict[str, list[float]], path: Path) -> None:
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._draw, args=(history, path), name="zoo-plot", daemon=True
+        )
+        self._thread.start()
+
+    def _draw(self, history: dict[str, list[float]], path: Path) -> None:
+        try:
+            plot_history(history, path)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            self.error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+
+def plot_in_background(history: dict[str, list[float]], path: Path) -> BackgroundPlot:
+    return BackgroundPlot(history, path)
+
+
 def _import_matplotlib() -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
     from matplotlib.figure import Figure  # noqa: F401

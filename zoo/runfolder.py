@@ -155,20 +155,18 @@ class RunFolder:
         return read_json(record).get(MODEL_FILE) if record.exists() else None
 
     def complete(self, result: RunResult) -> None:
+        """Write the results, the model and the curves, then (only then) say ``complete``."""
+        from zoo.plotting import plot_in_background
+
+        plotting = plot_in_background(result.history, self.file("curves"))
         self.write_history(result.history)
         write_json(
             self.file("metrics"),
             {"task": result.task, "test": result.metrics, "timings": result.timings},
         )
         self.save_model(result.model)
-        _plot_quietly(self.file("curves"), result.history)
+        plotting.wait()
         self.set_status("complete", epochs_done=len(next(iter(result.history.values()), [])))
-
-
-def _plot_quietly(path: Path, history: dict[str, list[float]]) -> None:
-    from zoo.plotting import plot_history
-
-    plot_history(history, path)
 
 
 def _new_folder(runs: Path, name: str) -> Path:

@@ -115,33 +115,48 @@ def fit(
     # One compiled call per epoch (capped, so that a stop request is seen often enough):
     # the per-step Python overhead is the main cost on small data.
     model.compile(**compile_args, steps_per_execution=min(steps, MAX_STEPS_PER_EXECUTION))
-    train, validation, validation_steps, callbacks = _inputs(parts, config, callbacks)
     history = model.fit(
-        train,
+        **_fit_inputs(parts, config, callbacks, steps),
         epochs=config.epochs,
-        steps_per_epoch=steps,
-        validation_data=validation,
-        validation_steps=validation_steps,
-        callbacks=callbacks,
         initial_epoch=initial_epoch,
-        shuffle=False,
         verbose=0,
     )
     return {k: [float(v) for v in values] for k, values in history.history.items()}
 
 
-def _inputs(parts: Any, config: Any, callbacks: list[Any]) -> tuple[Any, Any, Any, list[Any]]:
-    """Training stream, validation data (or a callback computing it) for ``model.fit``."""
+def _fit_inputs(parts: Any, config: Any, callbacks: list[Any], steps: int) -> dict[str, Any]:
+    """The data arguments of ``model.fit``: the fastest feed for the data and the backend."""
     if getattr(parts, "streamed", False):  # rows read from disk each epoch (zoo.csvstream)
         from zoo.streaming import streamed_inputs
 
-        return (*streamed_inputs(parts, config), None, callbacks)
+        train, validation = streamed_inputs(parts, config)
+        return {
+            "x": train,
+            "validation_data": validation,
+            "steps_per_epoch": steps,
+            "callbacks": callbacks,
+            "shuffle": False,
+        }
+    validation = (parts.x_val, parts.y_val) if len(parts.x_val) else None
+    if keras.backend.backend() != "tensorflow":
+        # JAX and PyTorch iterate NumPy arrays directly, faster than through tf.data.
+        return {
+            "x": parts.x_train,
+            "y": parts.y_train,
+            "batch_size": config.batch_size,
+            "validation_data": validation,
+            "callbacks": callbacks,
+            "shuffle": True,
+        }
     train = training_pipeline(parts.x_train, parts.y_train, config.batch_size, config.seed)
+    inputs = {"x": train, "steps_per_epoch": steps, "callbacks": callbacks, "shuffle": False}
     if _fast_validation_fits(parts.x_val):
-        return train, None, None, [OneCallValidation(parts.x_val, parts.y_val), *callbacks]
-    if len(parts.x_val):
-        return (train, *validation_pipeline(parts.x_val, parts.y_val, config.batch_size), callbacks)
-    return train, None, None, callbacks
+        inputs["callbacks"] = [OneCallValidation(parts.x_val, parts.y_val), *callbacks]
+    elif validation is not None:
+        inputs["validation_data"], inputs["validation_steps"] = validation_pipeline(
+            parts.x_val, parts.y_val, config.batch_size
+        )
+    return inputs
 
 
 FAST_VALIDATION_MAX_VALUES = 50_000_000

@@ -1,0 +1,19 @@
+"""The memory floor of the runtime: import Keras and fit a tiny model on ten rows.
+
+Peak memory above this floor is what a program's data handling costs.
+"""
+
+import keras
+import numpy as np
+
+x, y = np.zeros((10, 20), "float32"), np.zeros(10, "float32")
+model = keras.Sequential(
+    [
+        keras.Input((20,)),
+        keras.layers.Dense(32, activation="relu"),
+        keras.layers.Dense(16, activation="relu"),
+        keras.layers.Dense(1),
+    ]
+)
+model.compile(optimizer="adam", loss="mean_squared_error")
+model.fit(x, y, epochs=1, batch_size=2, verbose=0)
