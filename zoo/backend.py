@@ -30,6 +30,8 @@ def import_backend_quietly() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with native_stderr_silenced():
         import keras  # noqa: F401 - the import is the point
-        import tensorflow as tf  # the input pipelines use tf.data whatever the backend
+        # Imported here whatever the backend: tf.data streams large files, and
+        # keras.utils.set_random_seed seeds TensorFlow whenever it is installed.
+        import tensorflow as tf
 
         tf.config.list_physical_devices()
