@@ -29,9 +29,9 @@ def import_backend_quietly() -> None:
     """Import Keras and its backend, probing devices once, with native notices silenced."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with native_stderr_silenced():
-        import keras  # noqa: F401 - the import is the point
-        # Imported here whatever the backend: tf.data streams large files, and
+        # TensorFlow is imported here whatever the backend: tf.data streams large files, and
         # keras.utils.set_random_seed seeds TensorFlow whenever it is installed.
+        import keras  # noqa: F401 - the import is the point
         import tensorflow as tf
 
         tf.config.list_physical_devices()
