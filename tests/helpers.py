@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 def pip_install_target(project: Path, target: Path) -> Path:
-    """Build and install a plugin distribution into ``target`` with pip, as a user would."""
+    """Install a project folder or a wheel into ``target`` with pip, as a user would."""
     subprocess.run(
         [
             sys.executable,

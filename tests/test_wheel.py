@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import run_zoo_process
+from helpers import pip_install_target, run_zoo_process
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,23 +42,7 @@ def wheel(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def installed(wheel, tmp_path_factory) -> Path:
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--target",
-            str(target),
-            str(wheel),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return target
+    return pip_install_target(wheel, tmp_path_factory.mktemp("site"))
 
 
 def test_wheel_ships_plugins_and_data_inside_the_zoo_package(wheel):
