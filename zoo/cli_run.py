@@ -183,7 +183,7 @@ def run(
         _show_plan(checked)
         return
     _train_and_report(
-        config, registry, as_json=as_json, quiet=quiet, save=not no_save, resume=resume
+        checked, registry, as_json=as_json, quiet=quiet, save=not no_save, resume=resume
     )
 
 
@@ -221,10 +221,12 @@ def _show_plan(checked: Any) -> None:
 
 
 def _train_and_report(
-    config: Any, registry: Any, *, as_json: bool, quiet: bool, save: bool, resume: str | None
+    checked: Any, registry: Any, *, as_json: bool, quiet: bool, save: bool, resume: str | None
 ) -> None:
     from zoo import render
     from zoo.runner import run as run_job
+
+    config = checked.config
 
     verb = "resuming" if resume else "training"
     click.echo(
@@ -232,7 +234,7 @@ def _train_and_report(
     )
     _quiet_backend()
     progress = None if quiet or not sys.stderr.isatty() else _progress
-    result = run_job(config, registry, progress=progress, save=save, resume=resume)
+    result = run_job(checked, registry, progress=progress, save=save, resume=resume)
     if as_json:
         _echo_json(
             {

@@ -117,7 +117,7 @@ def _check_preset_loss(registry: Registry, config: RunConfig, preset: Entry, dat
 
 
 def run(
-    config: RunConfig,
+    config: RunConfig | Plan,
     registry: Registry | None = None,
     *,
     progress: Callable[[int], Any] | None = None,
@@ -127,7 +127,7 @@ def run(
     """Train, evaluate and (by default) save one model.
 
     Args:
-        config: what to run.
+        config: what to run, or a :class:`Plan` already checked with :func:`plan`.
         registry: where names resolve; the installed plugins by default.
         progress: given the epoch count, returns a Keras callback that shows progress.
         save: write a run folder under ``config.runs_dir``.
@@ -138,7 +138,8 @@ def run(
         TrainingDiverged: the loss became NaN or infinite.
     """
     registry = registry or Registry.discover()
-    checked = plan(config, registry)
+    checked = config if isinstance(config, Plan) else plan(config, registry)
+    config = checked.config
     from zoo import training  # imports Keras: only now that the plan is sound
 
     started = time.perf_counter()
