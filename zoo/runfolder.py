@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from zoo.errors import RunFolderError
 
 if TYPE_CHECKING:
-    from zoo.registry import Registry
     from zoo.runner import Plan, RunResult
 
 MODEL_FILE = "model.keras"
@@ -114,11 +113,7 @@ class RunFolder:
     # -- contents --------------------------------------------------------------------------
 
     def write_start(
-        self,
-        checked: Plan,
-        registry: Registry,
-        data_record: dict[str, Any],
-        environment: dict[str, Any],
+        self, checked: Plan, data_record: dict[str, Any], environment: dict[str, Any]
     ) -> None:
         write_json(self.file("config"), resolved_config(checked))
         write_json(self.file("data"), data_record)

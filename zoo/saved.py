@@ -38,8 +38,6 @@ def load_keras_model(
         )
     import keras
 
-    from zoo import layers  # noqa: F401 - registers keras-zoo's serializable layers
-
     try:
         return keras.models.load_model(path, safe_mode=not allow_unsafe)
     except Exception as exc:  # noqa: BLE001 - any failure means the file cannot be used

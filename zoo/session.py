@@ -44,7 +44,7 @@ class Job:
         config = self.checked.config
         self.folder = RunFolder.create(config.runs_dir, folder_name(config.model, config.data))
         record = environment_record(registry, data_fingerprint(self.data), config.seed)
-        self.folder.write_start(self.checked, registry, data_record(self.data), record)
+        self.folder.write_start(self.checked, data_record(self.data), record)
 
     def _check_resumable(self, folder: RunFolder) -> None:
         from zoo.environment import data_fingerprint
