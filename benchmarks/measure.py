@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
 from typing import IO
+
+
+def zoo_run(*args: str) -> list[str]:
+    """The command line of a quiet ``zoo run`` printing its result as JSON."""
+    return [sys.executable, "-m", "zoo", "run", *args, "--json", "--quiet"]
 
 
 @dataclass

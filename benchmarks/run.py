@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from measure import Measurement, checked, measure  # noqa: E402
+from measure import Measurement, checked, measure, zoo_run  # noqa: E402
 from report import Section  # noqa: E402
 from scale import scale_section  # noqa: E402
 
@@ -59,26 +59,8 @@ def listing_section(repeats: int) -> Section:
 
 
 def zoo_recipe(runs_dir: str, env: dict[str, str]) -> tuple[Measurement, float, float]:
-    m = checked(
-        measure(
-            [
-                PY,
-                "-m",
-                "zoo",
-                "run",
-                "--model",
-                "mlp",
-                "--data",
-                "housing",
-                "--json",
-                "--quiet",
-                "--runs-dir",
-                runs_dir,
-            ],
-            env,
-        ),
-        "zoo run",
-    )
+    command = zoo_run("--model", "mlp", "--data", "housing", "--runs-dir", runs_dir)
+    m = checked(measure(command, env), "zoo run")
     payload = json.loads(m.stdout)
     return m, payload["timings"]["fit_s"], payload["metrics"]["mse"]
 

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from measure import Measurement, checked, measure
+from measure import Measurement, checked, measure, zoo_run
 from report import Section
 
 HERE = Path(__file__).parent
@@ -69,32 +69,21 @@ def scale_section(rows: int, batch_sizes: list[int]) -> Section:
 def _one_epoch_each(
     csv: Path, batch: int, runs: Path, env: dict[str, str]
 ) -> tuple[Measurement, Measurement]:
-    zoo = checked(
-        measure(
-            [
-                PY,
-                "-m",
-                "zoo",
-                "run",
-                "--model",
-                "mlp",
-                "--data",
-                str(csv),
-                "--target",
-                "y",
-                "--epochs",
-                "1",
-                "--batch-size",
-                str(batch),
-                "--json",
-                "--quiet",
-                "--runs-dir",
-                str(runs),
-            ],
-            env,
-        ),
-        "zoo run (scale)",
+    command = zoo_run(
+        "--model",
+        "mlp",
+        "--data",
+        str(csv),
+        "--target",
+        "y",
+        "--epochs",
+        "1",
+        "--batch-size",
+        str(batch),
+        "--runs-dir",
+        str(runs),
     )
+    zoo = checked(measure(command, env), "zoo run (scale)")
     plain = checked(
         measure([PY, str(HERE / "plain_keras_csv.py"), str(csv), str(batch)], env),
         "plain Keras (scale)",

@@ -86,6 +86,13 @@ class EpochProgress(keras.callbacks.Callback):
 
 
 def predict(model: keras.Model, x: np.ndarray) -> np.ndarray:
+    """Model outputs for ``x``; one direct call when it fits in a single batch.
+
+    ``model.predict`` builds a prediction function and an iterator first, which costs more
+    than the prediction itself on a small test part.
+    """
+    if len(x) <= PREDICT_BATCH:
+        return keras.ops.convert_to_numpy(model(x, training=False))
     return np.asarray(model.predict(x, batch_size=PREDICT_BATCH, verbose=0))
 
 
