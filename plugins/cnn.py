@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from zoo.errors import IncompatibleError
-from zoo.hookspecs import hookimpl
+from zoo.catalog.hookspecs import hookimpl
+from zoo.core.errors import IncompatibleError
 
 
 def build_cnn(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 from importlib import resources
 
-from zoo.data import Dataset
-from zoo.errors import DataError
-from zoo.hookspecs import hookimpl
+from zoo.catalog.hookspecs import hookimpl
+from zoo.core.dataset import Dataset
+from zoo.core.errors import DataError
 
 CSV_NAME = "boston_house_prices.csv"
 CSV_SHA256 = "d98212636026544fc9b9c0f372e5f819872e6fa6fa757ab025efdda22180f2d6"

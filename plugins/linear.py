@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zoo.hookspecs import hookimpl
+from zoo.catalog.hookspecs import hookimpl
 
 
 def build_linear(spec, l2: float = 0.0):

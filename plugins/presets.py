@@ -1,7 +1,7 @@
 """Loss/optimizer presets: the tutorial's Adam + MSE, task defaults, and common alternatives.
 
 A preset that leaves ``loss`` or ``metrics`` as None gets the data set's task defaults
-(``zoo.presets.TASK_LOSSES`` / ``TASK_METRICS``), so one preset serves every task.
+(``zoo.core.compile.TASK_LOSSES`` / ``TASK_METRICS``), so one preset serves every task.
 Optimizers and losses are Keras identifiers or config dicts, resolved by Keras itself.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from zoo.errors import InvalidParameterError
-from zoo.hookspecs import hookimpl
-from zoo.presets import CompileSettings
+from zoo.catalog.hookspecs import hookimpl
+from zoo.core.compile import CompileSettings
+from zoo.core.errors import InvalidParameterError
 
 
 def _optimizer(class_name: str, **config: Any) -> dict[str, Any]:

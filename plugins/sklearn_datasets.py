@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from zoo.data import Dataset
-from zoo.hookspecs import hookimpl
+from zoo.catalog.hookspecs import hookimpl
+from zoo.core.dataset import Dataset
 
 UCI_LICENCE = "CC BY 4.0 (UCI Machine Learning Repository); copy bundled with scikit-learn"
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from zoo.data import Dataset
-from zoo.errors import InvalidParameterError
-from zoo.hookspecs import hookimpl
+from zoo.catalog.hookspecs import hookimpl
+from zoo.core.dataset import Dataset
+from zoo.core.errors import InvalidParameterError
 
 SOURCE = "generated on the fly with NumPy (no file, no download)"
 LICENCE = "none needed: synthetic"

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import IncompatibleError, InvalidParameterError, MissingFileError, did_you_mean
-from zoo.hookspecs import hookimpl
-from zoo.models import FineTune, attach_fine_tune
+from zoo.catalog.hookspecs import hookimpl
+from zoo.core.errors import IncompatibleError, InvalidParameterError, MissingFileError, did_you_mean
+from zoo.core.spec import FineTune, attach_fine_tune
 
 
 @dataclass(frozen=True)
@@ -186,8 +186,8 @@ def _is_saved_model(backbone: str) -> bool:
 
 def _saved_body(keras, location: str):
     """An earlier run's model minus its input scaling and its output layer."""
-    from zoo.runfolder import MODEL_FILE
-    from zoo.saved import load_keras_model
+    from zoo.app.saved import load_keras_model
+    from zoo.runs.folder import MODEL_FILE
 
     path = Path(location).expanduser()
     file = path / MODEL_FILE if path.is_dir() else path

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from helpers import pip_install_target
 
-from zoo.cli import main
+from zoo.cli.main import main
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXAMPLES = Path(__file__).parents[1] / "examples"

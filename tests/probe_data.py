@@ -8,7 +8,7 @@ import sys
 import numpy as np
 
 import zoo
-from zoo.entries import INPUT_KINDS, TASKS, Entry
+from zoo.catalog.entries import INPUT_KINDS, TASKS, Entry
 
 PROBE_PLUGIN = "zoo-test-probes"
 DIGITS_PLUGIN = "zoo-test-digits"

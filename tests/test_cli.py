@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from zoo.cli import cli
+from zoo.cli.main import cli
 
 
 def test_list_shows_every_kind_as_tables(zoo_cli):

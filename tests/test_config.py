@@ -7,7 +7,7 @@ import json
 import pytest
 
 from zoo import InvalidParameterError, Registry, hookimpl
-from zoo.overrides import apply_sets
+from zoo.plan.overrides import apply_sets
 
 
 def dry_run(zoo_cli, *args):
@@ -29,7 +29,7 @@ def test_dry_run_does_not_import_tensorflow():
     import sys
 
     code = (
-        "import sys\nfrom zoo.cli import main\n"
+        "import sys\nfrom zoo.cli.main import main\n"
         "main(['run', '--dry-run', '-m', 'mlp', '-d', 'housing'])\n"
         "print('keras' in sys.modules or 'tensorflow' in sys.modules)"
     )

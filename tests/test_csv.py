@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from zoo.plugins.csv_files import data as csvdata
 
 import zoo
-from zoo import csvdata
-from zoo.data import split_dataset
-from zoo.errors import DataError
+from zoo.core.dataset import split_dataset
+from zoo.core.errors import DataError
 
 REGISTRY = zoo.Registry.discover(entry_points=False)
 
@@ -325,7 +325,7 @@ def test_text_anywhere_in_a_generated_file_is_found(table, data):
 
 PLAN_ONLY = """
 import sys
-from zoo.cli import main
+from zoo.cli.main import main
 try:
     main({args!r})
 except SystemExit as done:

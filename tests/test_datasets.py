@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 import pytest
+from zoo.plugins.csv_files.data import read_features
 
 import zoo
-from zoo.csvdata import read_features
-from zoo.datasource import resolve_data
-from zoo.entries import INFERRED
+from zoo.catalog.entries import INFERRED
+from zoo.plan.data_choice import resolve_data
 
 REGISTRY = zoo.Registry.discover(entry_points=False)
 # Every built-in data set that can load without parameters (the csv one needs a file).

@@ -8,8 +8,9 @@ import types
 
 import pytest
 
-from zoo import Registry, hookspecs
-from zoo.models import ModelSpec
+from zoo import Registry
+from zoo.catalog import hookspecs
+from zoo.core.spec import ModelSpec
 
 HOOKS = ["register_datasets", "register_models", "register_presets"]
 

@@ -9,7 +9,7 @@ import pytest
 
 PROBE = """
 import sys
-from zoo.cli import main
+from zoo.cli.main import main
 try:
     main({args!r})
 except SystemExit as done:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from zoo import AmbiguousNameError, Registry, hookimpl
-from zoo.models import ModelSpec
+from zoo.core.spec import ModelSpec
 
 
 def test_third_party_plugin_is_found_through_its_entry_point(with_example_plugin):

@@ -10,7 +10,7 @@ import pytest
 from zoo.plugins.presets import custom
 
 import zoo
-from zoo.presets import DEFAULT_PRESETS, check_loss_fits, loss_name
+from zoo.core.compile import DEFAULT_PRESETS, check_loss_fits, loss_name
 
 REGISTRY = zoo.Registry.discover(entry_points=False)
 CASES = [
@@ -33,7 +33,7 @@ def _tiny_fit(settings: zoo.CompileSettings, task: str) -> dict[str, list[float]
     rng = np.random.default_rng(0)
     x = rng.normal(size=(32, 3)).astype("float32")
     y = {"regression": x.sum(axis=1), "binary": np.arange(32) % 2, "multiclass": np.arange(32) % 3}
-    units, activation = zoo.models.output_for_task(task, 3)
+    units, activation = zoo.core.spec.output_for_task(task, 3)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(units, activation)])
     model.compile(**settings.resolve(task))
     return model.fit(x, y[task], epochs=1, batch_size=32, verbose=0).history

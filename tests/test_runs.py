@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.saved import load_run
+from zoo.app.saved import load_run
 
 pytestmark = pytest.mark.slow
 

@@ -8,10 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-import zoo
-from zoo import csvdata
-from zoo.csvstream import (
+from zoo.plugins.csv_files import data as csvdata
+from zoo.plugins.csv_files.scan import (
     TEST,
     TRAIN,
     VALIDATION,
@@ -20,8 +18,10 @@ from zoo.csvstream import (
     part_of_lines,
     scan,
 )
-from zoo.errors import DataError
-from zoo.runfolder import file_sha256
+
+import zoo
+from zoo.core.errors import DataError
+from zoo.runs.folder import file_sha256
 
 SPLIT = RowSplit(test_size=0.2, validation_size=0.1, seed=42)
 
@@ -62,7 +62,7 @@ def test_split_is_per_row_deterministic_and_proportional():
 
 @pytest.mark.parametrize("make", [mixed_file, numeric_label_file, regression_file])
 def test_tf_pipeline_yields_exactly_the_scanned_rows(tmp_path, make):
-    from zoo import streaming
+    from zoo.plugins.csv_files import pipeline as streaming
 
     path = make(tmp_path)
     target = {"mixed_file": "label", "numeric_label_file": "kind"}.get(make.__name__, "y")

@@ -9,7 +9,7 @@ import pytest
 from zoo.plugins.housing import load_housing
 
 import zoo
-from zoo.data import split_dataset
+from zoo.core.dataset import split_dataset
 
 pytestmark = pytest.mark.slow
 

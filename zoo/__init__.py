@@ -15,9 +15,13 @@ Importing this package does not import TensorFlow or Keras; training does.
 """
 
 from zoo._version import __version__
-from zoo.config import RunConfig
-from zoo.data import Dataset
-from zoo.errors import (
+from zoo.app.saved import SavedRun, load_run
+from zoo.catalog.hookspecs import hookimpl
+from zoo.catalog.registry import Registry
+from zoo.core.compile import CompileSettings
+from zoo.core.config import RunConfig
+from zoo.core.dataset import Dataset
+from zoo.core.errors import (
     AmbiguousNameError,
     DataError,
     IncompatibleError,
@@ -27,12 +31,8 @@ from zoo.errors import (
     UnknownNameError,
     ZooError,
 )
-from zoo.hookspecs import hookimpl
-from zoo.models import ModelSpec
-from zoo.presets import CompileSettings
-from zoo.registry import Registry
-from zoo.runner import RunResult, plan, run
-from zoo.saved import SavedRun, load_run
+from zoo.core.spec import ModelSpec
+from zoo.train.runner import RunResult, plan, run
 
 __all__ = [
     "AmbiguousNameError",

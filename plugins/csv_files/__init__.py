@@ -1,0 +1,64 @@
+"""Your own CSV file as a data set: ``zoo run --data PATH.csv --target COLUMN``.
+
+The task and the number of inputs depend on the file, so they are registered as inferred;
+``inspect`` reads the header and a sample (no TensorFlow) when a run is planned.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zoo.catalog.hookspecs import hookimpl
+from zoo.core.dataset import Dataset
+
+
+def load_csv(
+    path: str | None = None,
+    target: str | None = None,
+    task: str | None = None,
+    delimiter: str = ",",
+    stream: bool | None = None,
+    max_categories: int = 50,
+) -> Dataset:
+    """A CSV file with a header row and one row per example.
+
+    Args:
+        path: the CSV file (set by --data PATH.csv or --data csv:PATH).
+        target: the column to predict (set by --target).
+        task: regression, binary or multiclass; None infers it from the target (--task).
+        delimiter: the field separator.
+        stream: train from disk without loading the file; None streams files over 64 MiB.
+        max_categories: most distinct values a text feature column may have (one-hot).
+    """
+    from zoo.plugins.csv_files.data import load_csv as load
+
+    return load(path, target, task, delimiter, stream, max_categories)
+
+
+def inspect_csv(
+    path: str | None = None,
+    target: str | None = None,
+    task: str | None = None,
+    delimiter: str = ",",
+    **_: Any,
+) -> dict[str, Any]:
+    """The task of the file's target, from its header and a sample of rows."""
+    from zoo.plugins.csv_files.data import sniff
+
+    layout = sniff(path, target, task, delimiter)
+    return {"task": layout.task}
+
+
+@hookimpl
+def register_datasets(register):
+    register(
+        "csv",
+        load_csv,
+        description="Your own CSV file: --data PATH.csv --target COLUMN",
+        task="inferred",
+        input_kind="tabular",
+        shape="inferred",
+        source="your file",
+        licence="yours",
+        inspect=inspect_csv,
+    )

@@ -1,0 +1,158 @@
+"""Training on a CSV file larger than memory: tf.data reads it from disk every epoch.
+
+The runner's steps are the in-memory run's, fed differently: the runner scans the file
+(:func:`zoo.train.runner.split_for_training`), builds the model behind the scanned scaling
+(:func:`with_scanned_scaling`), and ``zoo.train.fitting.fit`` hands the stream to
+:func:`streamed_inputs`. A NumPy pass (:func:`zoo.plugins.csv_files.scan.scan`) first
+checks every row and fits the scaling on the training rows; then tf.data reads the file in
+blocks of lines, parses them with ``tf.io.decode_csv`` in parallel, keeps the rows of the
+wanted part (the same per-row hash as the scan) and shuffles within a window of blocks.
+Memory stays flat whatever the file size; only the test part's targets and predictions are
+kept, to score them.
+
+Importing this module imports TensorFlow and Keras: only the runner does, to train.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import astuple
+from typing import TYPE_CHECKING, Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from zoo.plugins.csv_files.parse import Block, read_block
+from zoo.plugins.csv_files.scan import TEST, TRAIN, VALIDATION, RowSplit, StreamSplit, part_of_lines
+
+if TYPE_CHECKING:
+    pass
+
+SHUFFLE_BLOCKS = 32  # rows are shuffled within a window of this many blocks (32 MiB)...
+MIX_BLOCKS = 8  # ...by merging this many shuffled blocks and permuting their rows
+EVAL_BATCH = 4096
+
+
+def with_scanned_scaling(body: keras.Model, parts: StreamSplit, name: str) -> keras.Model:
+    """The plugin's model behind a standardization layer fitted by the scan."""
+    inputs = keras.Input(body.input_shape[1:], name="features")
+    scale = keras.layers.Normalization(mean=parts.mean, variance=parts.variance, name="standardize")
+    return keras.Model(inputs, body(scale(inputs)), name=name)
+
+
+def streamed_inputs(parts: StreamSplit, config: Any) -> tuple[tf.data.Dataset, Any]:
+    """The training stream and the validation stream for ``model.fit``."""
+    validation = None
+    if len(parts.x_val):
+        # Declaring the batch count (known from the scan) lets Keras end each evaluation
+        # cleanly instead of running the file out.
+        batches = math.ceil(len(parts.x_val) / EVAL_BATCH)
+        validation = part_pipeline(parts, VALIDATION).rebatch(EVAL_BATCH)
+        validation = validation.apply(tf.data.experimental.assert_cardinality(batches))
+    return training_stream(parts, config.batch_size, config.seed), validation
+
+
+def test_outputs(model: keras.Model, parts: StreamSplit) -> tuple[np.ndarray, np.ndarray]:
+    """The test part's targets and the model's outputs for them."""
+    targets, outputs = [], []
+    for x, y in part_pipeline(parts, TEST).rebatch(EVAL_BATCH).as_numpy_iterator():
+        targets.append(y)
+        outputs.append(np.asarray(model.predict_on_batch(x)))
+    return np.concatenate(targets), np.concatenate(outputs)
+
+
+# -- tf.data ------------------------------------------------------------------------------
+
+
+def training_stream(parts: StreamSplit, batch_size: int, seed: int) -> tf.data.Dataset:
+    """Endless, shuffled batches of the training rows, epoch after epoch."""
+    blocks = part_pipeline(parts, TRAIN).repeat().shuffle(SHUFFLE_BLOCKS, seed=seed)
+    mixed = blocks.ragged_batch(MIX_BLOCKS).map(_merged).enumerate()
+    shuffled = mixed.map(lambda i, xy: _permuted(xy, seed, i), num_parallel_calls=tf.data.AUTOTUNE)
+    return shuffled.rebatch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _merged(x: tf.RaggedTensor, y: tf.RaggedTensor) -> tuple[tf.Tensor, tf.Tensor]:
+    return x.merge_dims(0, 1), y.merge_dims(0, 1)
+
+
+def _permuted(xy: tuple[tf.Tensor, tf.Tensor], seed: int, index: tf.Tensor) -> Any:
+    x, y = xy
+    key = tf.stack([tf.constant(seed, tf.int64), tf.cast(index, tf.int64)])
+    order = tf.random.experimental.stateless_shuffle(tf.range(tf.shape(x)[0]), seed=key)
+    return tf.gather(x, order), tf.gather(y, order)
+
+
+def part_pipeline(parts: StreamSplit, part: int) -> tf.data.Dataset:
+    """Blocks of (inputs, targets) for the rows of one part, in file order."""
+    layout = parts.stream.layout
+    decode = _decoder(parts.schema, layout)
+    where = np.asarray([astuple(block) for block in parts.blocks], dtype="int64").reshape(-1, 3)
+
+    def block(spot: tf.Tensor) -> Any:
+        # Declared stateless (it is: same block, same lines), so that under op determinism
+        # tf.data still runs it in parallel and prefetches.
+        lines = tf.numpy_function(
+            lambda s: part_lines(layout.path, Block(*s.tolist()), parts.split, part),
+            [spot],
+            tf.string,
+            stateful=False,
+        )
+        return decode(tf.reshape(lines, [-1]))
+
+    spots = tf.data.Dataset.from_tensor_slices(where)
+    return spots.map(block, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def part_lines(path: str, block: Block, split: RowSplit, part: int) -> np.ndarray:
+    """The non-blank lines of one part in a block, as the scan numbered and assigned them."""
+    lines = read_block(path, block).split(b"\n")[:-1]
+    first = block.first_line
+    keep = part_of_lines(np.arange(first, first + len(lines)), split) == part
+    if b"" in lines or any(map(bytes.isspace, lines)):
+        keep &= np.array([bool(line.strip()) for line in lines])
+    return np.array([lines[i] for i in np.flatnonzero(keep)], dtype=object)
+
+
+def _decoder(schema: dict[str, Any], layout: Any) -> Any:
+    """A graph function from CSV lines to (float32 inputs, targets) by the schema."""
+    target = layout.target
+    numeric_target = layout.kinds[target] == "number"
+    defaults: list[Any] = [[0.0] if kind == "number" else [""] for kind in layout.kinds]
+    if numeric_target and schema["task"] != "regression":
+        defaults[target] = [tf.constant(0.0, tf.float64)]  # exact class values
+    index = {name: i for i, name in enumerate(layout.columns)}
+    encoders = [_feature_encoder(feature, index[feature["name"]]) for feature in schema["features"]]
+    to_target = _target_encoder(schema, numeric_target)
+
+    def decode(lines: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        fields = tf.io.decode_csv(lines, record_defaults=defaults, field_delim=layout.delimiter)
+        x = tf.concat([encode(fields) for encode in encoders], axis=1)
+        return x, to_target(fields[target])
+
+    return decode
+
+
+def _feature_encoder(feature: dict[str, Any], column: int) -> Any:
+    if feature["kind"] == "numeric":
+        return lambda fields: tf.reshape(fields[column], (-1, 1))
+    table = _lookup(feature["categories"])
+    depth = len(feature["categories"])
+    return lambda fields: tf.one_hot(table.lookup(tf.strings.strip(fields[column])), depth)
+
+
+def _target_encoder(schema: dict[str, Any], numeric: bool) -> Any:
+    if schema["task"] == "regression":
+        return lambda values: values
+    if numeric:
+        labels = tf.constant([float(c) for c in schema["classes"]], tf.float64)
+        return lambda values: tf.searchsorted(labels, values, out_type=tf.int64)
+    table = _lookup([str(c) for c in schema["classes"]])
+    return lambda values: table.lookup(tf.strings.strip(values))
+
+
+def _lookup(keys: list[str]) -> tf.lookup.StaticHashTable:
+    initializer = tf.lookup.KeyValueTensorInitializer(
+        tf.constant(keys, tf.string), tf.range(len(keys), dtype=tf.int64)
+    )
+    return tf.lookup.StaticHashTable(initializer, default_value=-1)

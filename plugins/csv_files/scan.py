@@ -1,0 +1,262 @@
+"""Files larger than memory: a per-row split, and one checking pass that gathers what
+training needs (row counts, scaling statistics, categories, classes) without keeping rows.
+
+A row's part (train / validation / test) is a hash of its line number and the split seed
+(:func:`part_of_lines`); the tf.data pipeline of :mod:`zoo.plugins.csv_files.pipeline` calls the same function
+on the same line numbers, so both agree on every row without storing an assignment. The
+parts have the requested sizes on average; unlike the in-memory split they are not
+stratified (on large files the difference is small).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from zoo.plugins.csv_files.data import (
+    CsvLayout,
+    TargetSummary,
+    build_schema,
+    checked_categories,
+    dataset_for,
+    iter_chunks,
+    note_missing,
+    target_array,
+)
+from zoo.plugins.csv_files.parse import Block, MissingValues, RawChunk
+
+from zoo.core.dataset import Dataset
+from zoo.core.errors import DataError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+TRAIN, VALIDATION, TEST = 0, 1, 2
+PART_NAMES = ("train", "validation", "test")
+# Multipliers of the 32-bit hash (MurmurHash3's finaliser).
+GOLDEN, MIX1, MIX2 = 0x9E3779B1, 0x85EBCA6B, 0xC2B2AE35
+
+
+@dataclass(frozen=True)
+class RowSplit:
+    """The split of a streamed file: fractions and seed, as for the in-memory split."""
+
+    test_size: float
+    validation_size: float
+    seed: int
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """A row whose uniform hash u is below the first bound is test, below the second
+        validation (a ``validation_size`` share of what is not test), else train."""
+        return self.test_size, self.test_size + (1 - self.test_size) * self.validation_size
+
+
+def row_hash(lines: np.ndarray, seed: int) -> np.ndarray:
+    """A 32-bit hash of each line number (uint32 arithmetic wraps around)."""
+    import numpy as np
+
+    h = (lines.astype("uint64") & 0xFFFFFFFF).astype("uint32")
+    h = (h * np.uint32(GOLDEN)) ^ np.uint32(seed & 0xFFFFFFFF)
+    h ^= h >> np.uint32(16)
+    h *= np.uint32(MIX1)
+    h ^= h >> np.uint32(13)
+    h *= np.uint32(MIX2)
+    h ^= h >> np.uint32(16)
+    return h
+
+
+def part_of_lines(lines: np.ndarray, split: RowSplit) -> np.ndarray:
+    """TRAIN, VALIDATION or TEST for each line number."""
+    import numpy as np
+
+    u = row_hash(lines, split.seed).astype("float64") / 2.0**32
+    low, high = split.bounds
+    return np.where(u < low, TEST, np.where(u < high, VALIDATION, TRAIN)).astype("uint8")
+
+
+@dataclass
+class CsvStream:
+    """What a streamed CSV data set holds instead of rows: how to read the file."""
+
+    layout: CsvLayout
+    max_categories: int = 50
+
+
+def streamed_dataset(layout: CsvLayout, max_categories: int) -> Dataset:
+    """A Dataset without rows whose ``stream`` says how to read them; the runner scans it."""
+    import numpy as np
+
+    text = {layout.columns[i]: [] for i in layout.features if layout.kinds[i] == "text"}
+    schema = build_schema(layout, text, [], layout.task)
+    data = dataset_for(schema, np.empty((0, *schema["input_shape"]), "float32"), np.empty(0))
+    data.stream = CsvStream(layout, max_categories)
+    return data
+
+
+@dataclass
+class StreamPart:
+    """One part of a streamed file: its row count (``len``) and which part it is."""
+
+    part: int
+    rows: int
+
+    def __len__(self) -> int:
+        return self.rows
+
+
+@dataclass
+class StreamSplit:
+    """What the checking pass found: the final schema, part sizes and training statistics.
+
+    It stands where an in-memory :class:`zoo.core.dataset.Split` does (``x_train``, ``x_val`` and
+    ``x_test`` are sized parts), and ``streamed`` sends training to :mod:`zoo.plugins.csv_files.pipeline`.
+    """
+
+    stream: CsvStream
+    split: RowSplit
+    schema: dict[str, Any]
+    counts: tuple[int, int, int]
+    mean: np.ndarray
+    variance: np.ndarray
+    blocks: list[Block] = field(default_factory=list)  # where the rows are, for re-reading
+    streamed: bool = field(default=True, init=False)
+
+    @property
+    def x_train(self) -> StreamPart:
+        return StreamPart(TRAIN, self.counts[TRAIN])
+
+    @property
+    def x_val(self) -> StreamPart:
+        return StreamPart(VALIDATION, self.counts[VALIDATION])
+
+    @property
+    def x_test(self) -> StreamPart:
+        return StreamPart(TEST, self.counts[TEST])
+
+    @property
+    def dataset(self) -> Dataset:
+        """A row-less Dataset with the final schema (input shape, classes)."""
+        import numpy as np
+
+        x = np.empty((0, *self.schema["input_shape"]), "float32")
+        return dataset_for(self.schema, x, np.empty(0))
+
+
+def scan(stream: CsvStream, split: RowSplit) -> StreamSplit:
+    """Read the whole file once: check every row, count the parts, fit the scaling.
+
+    Raises:
+        DataError: any problem the in-memory loader would report, with line and column, or
+            a part left empty by too few rows.
+    """
+    gather = _Gather(stream.layout, split)
+    for chunk in iter_chunks(stream.layout):
+        gather.add(chunk)
+    return gather.finish(stream)
+
+
+class _Gather:
+    """Accumulates, chunk by chunk, everything :func:`scan` returns."""
+
+    def __init__(self, layout: CsvLayout, split: RowSplit) -> None:
+        import numpy as np
+
+        self.layout, self.split = layout, split
+        numeric = [i for i, kind in enumerate(layout.kinds) if kind == "number"]
+        # Positions, among the parsed numeric columns, of the numeric features.
+        self.numeric = [j for j, i in enumerate(numeric) if i != layout.target]
+        self.texts = [i for i, kind in enumerate(layout.kinds) if kind == "text"]
+        width = len(self.numeric)
+        self.n, self.mean, self.m2 = 0, np.zeros(width), np.zeros(width)
+        self.seen: dict[str, set[str]] = {}
+        self.train_counts: dict[str, Counter[str]] = {}
+        self.counts = np.zeros(3, dtype="int64")
+        classify = layout.task != "regression"
+        self.target = TargetSummary(layout.kinds[layout.target] == "text", classify)
+        self.missing = MissingValues(layout.path)
+        self.blocks: list[Block] = []
+
+    def add(self, chunk: RawChunk) -> None:
+        import numpy as np
+
+        note_missing(self.layout, chunk, self.missing)
+        if chunk.block is not None:
+            self.blocks.append(chunk.block)
+        parts = part_of_lines(chunk.lines, self.split)
+        self.counts += np.bincount(parts, minlength=3)
+        train = parts == TRAIN
+        self._add_moments(chunk.numbers[train][:, self.numeric])
+        self._add_categories(chunk, train)
+        self.target.add(target_array(self.layout, chunk))
+
+    def _add_moments(self, values: np.ndarray) -> None:
+        """Chan et al.'s parallel update of count, mean and sum of squared deviations."""
+        n = len(values)
+        if not n:
+            return
+        mean = values.mean(axis=0)
+        m2 = ((values - mean) ** 2).sum(axis=0)
+        total = self.n + n
+        delta = mean - self.mean
+        self.mean = self.mean + delta * (n / total)
+        self.m2 = self.m2 + m2 + delta**2 * (self.n * n / total)
+        self.n = total
+
+    def _add_categories(self, chunk: RawChunk, train: np.ndarray) -> None:
+        import numpy as np
+
+        for j, i in enumerate(self.texts):
+            if i == self.layout.target:
+                continue
+            name = self.layout.columns[i]
+            self.seen.setdefault(name, set()).update(np.unique(chunk.texts[:, j]).tolist())
+            values, counts = np.unique(chunk.texts[train, j], return_counts=True)
+            self.train_counts.setdefault(name, Counter()).update(
+                dict(zip(values.tolist(), counts.tolist(), strict=True))
+            )
+
+    def finish(self, stream: CsvStream) -> StreamSplit:
+        self.missing.check()
+        task = self.target.final_task(self.layout)
+        categories = {
+            name: checked_categories(self.layout.path, name, sorted(seen), stream.max_categories)
+            for name, seen in self.seen.items()
+        }
+        labels = sorted(self.target.labels) if task != "regression" else []
+        schema = build_schema(self.layout, categories, labels, task)
+        self._check_counts()
+        mean, variance = self._statistics(schema)
+        counts = (int(self.counts[0]), int(self.counts[1]), int(self.counts[2]))
+        return StreamSplit(stream, self.split, schema, counts, mean, variance, self.blocks)
+
+    def _check_counts(self) -> None:
+        train, _, test = (int(c) for c in self.counts)
+        if not train or not test:
+            raise DataError(
+                f"{self.layout.path}: {int(self.counts.sum())} rows are too few to split "
+                f"(test_size={self.split.test_size}, validation_size="
+                f"{self.split.validation_size}): {train} train and {test} test rows. Use more "
+                "rows, or change --test-size / --validation-size."
+            )
+
+    def _statistics(self, schema: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and variance of each model input over the training rows (one-hot included)."""
+        import numpy as np
+
+        rows = max(int(self.counts[TRAIN]), 1)
+        numeric_mean = iter(self.mean.tolist())
+        numeric_var = iter((self.m2 / rows).tolist())
+        mean: list[float] = []
+        variance: list[float] = []
+        for feature in schema["features"]:
+            if feature["kind"] == "numeric":
+                mean.append(next(numeric_mean))
+                variance.append(next(numeric_var))
+                continue
+            counts = self.train_counts.get(feature["name"], Counter())
+            shares = [counts[c] / rows for c in feature["categories"]]
+            mean += shares
+            variance += [p * (1 - p) for p in shares]
+        return np.asarray(mean, dtype="float32"), np.asarray(variance, dtype="float32")

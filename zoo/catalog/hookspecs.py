@@ -1,0 +1,119 @@
+"""The hooks a keras-zoo plugin may implement: one register-callback hook per kind.
+
+A plugin never returns what it contributes; it calls ``register(...)`` once per item. The
+host owns the collection, validates each item as it arrives and attributes it to the plugin.
+Built-in plugins use exactly these hooks.
+
+A plugin module must stay cheap to import: ``zoo list`` imports every plugin, and it must not
+import TensorFlow or Keras. Import them inside the functions you register.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import pluggy
+
+PROJECT_NAME = "zoo"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+class RegisterDataset(Protocol):
+    def __call__(self, name: str, loader: Any, **metadata: Any) -> None: ...
+
+
+class RegisterModel(Protocol):
+    def __call__(self, name: str, builder: Any, **metadata: Any) -> None: ...
+
+
+class RegisterPreset(Protocol):
+    def __call__(self, name: str, factory: Any, **metadata: Any) -> None: ...
+
+
+@hookspec
+def register_datasets(register: RegisterDataset) -> None:
+    """Register data set loaders.
+
+    ``register(name, loader, *, description, task, input_kind, shape, rows=None,
+    classes=None, source="", licence="", caveat="", inspect=None)``. ``loader(**params)``
+    returns a :class:`zoo.core.dataset.Dataset`; its keyword parameters (with defaults) are the data
+    set's hyperparameters. The metadata is shown by ``zoo list`` without loading anything.
+
+    When the task or shape depends on the parameters (a CSV file's target column, a
+    synthetic data set's ``classes``), register them as ``"inferred"`` (or as the defaults'
+    values) and give ``inspect``: called with the same keyword parameters, cheaply and without
+    TensorFlow, it returns a dict with any of ``task``, ``input_kind``, ``shape``, ``rows``,
+    ``classes`` for those parameters; runs are planned with what it returns.
+
+    Example::
+
+        from zoo import hookimpl
+        from zoo.core.dataset import Dataset
+
+        def load_line(rows: int = 100) -> Dataset:
+            import numpy as np
+            x = np.linspace(0, 1, rows).reshape(-1, 1)
+            return Dataset(x=x, y=3 * x[:, 0] + 1, task="regression")
+
+        @hookimpl
+        def register_datasets(register):
+            register("line", load_line, description="y = 3x + 1", task="regression",
+                     input_kind="tabular", shape=(1,), rows=100)
+    """
+
+
+@hookspec
+def register_models(register: RegisterModel) -> None:
+    """Register model builders.
+
+    ``register(name, builder, *, description, tasks=("regression", "binary", "multiclass"),
+    input_kinds=("tabular",))``. ``builder(spec, **params)`` receives a
+    :class:`zoo.core.spec.ModelSpec` (input shape, task, output units and activation) and returns
+    an uncompiled ``keras.Model`` that maps inputs to outputs. Every keyword parameter with a
+    default is a hyperparameter; ``zoo info`` shows them and the ``Args:`` lines of the
+    builder's docstring. The runner adds input scaling in front of the model.
+
+    Example::
+
+        from zoo import hookimpl
+
+        def build_tiny(spec, units: int = 8):
+            import keras
+            return keras.Sequential([
+                keras.Input(spec.input_shape),
+                keras.layers.Dense(units, activation="relu"),
+                keras.layers.Dense(spec.output_units, activation=spec.output_activation),
+            ])
+
+        @hookimpl
+        def register_models(register):
+            register("tiny", build_tiny, description="One hidden layer of 8 units.")
+    """
+
+
+@hookspec
+def register_presets(register: RegisterPreset) -> None:
+    """Register loss/optimizer presets.
+
+    ``register(name, factory, *, description, tasks=(...))``. ``factory(**params)`` returns a
+    :class:`zoo.core.compile.CompileSettings` whose optimizer and loss are anything
+    ``keras.optimizers.get`` / ``keras.losses.get`` accept (a name or a config dict), so a
+    preset needs no Keras import at all.
+
+    Example::
+
+        from zoo import hookimpl
+        from zoo.core.compile import CompileSettings
+
+        def sgd(learning_rate: float = 0.01, momentum: float = 0.9) -> CompileSettings:
+            optimizer = {"class_name": "SGD",
+                         "config": {"learning_rate": learning_rate, "momentum": momentum}}
+            return CompileSettings(optimizer=optimizer, loss="mean_squared_error")
+
+        @hookimpl
+        def register_presets(register):
+            register("sgd-momentum", sgd, description="SGD with momentum, MSE",
+                     tasks=("regression",))
+    """

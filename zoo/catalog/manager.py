@@ -1,0 +1,154 @@
+"""The plugin manager factory: built-in plugins plus entry points, each loaded in isolation.
+
+Nothing here is global: every call to :func:`load_plugins` builds a fresh manager. A plugin
+that fails to import, implements a hook that does not exist, or has a hook whose signature
+does not match the spec is recorded as failed and left out; the others load normally.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import metadata as importlib_metadata
+
+import pluggy
+
+from zoo._version import __version__
+from zoo.catalog import hookspecs
+
+ENTRY_POINT_GROUP = "zoo"
+# Plugin name -> module. Built-ins go through the same hooks as third-party plugins.
+BUILTIN_PLUGINS = {
+    "zoo.housing": "zoo.plugins.housing",
+    "zoo.linear": "zoo.plugins.linear",
+    "zoo.mlp": "zoo.plugins.mlp",
+    "zoo.cnn": "zoo.plugins.cnn",
+    "zoo.transfer": "zoo.plugins.transfer",
+    "zoo.presets": "zoo.plugins.presets",
+    "zoo.sklearn_datasets": "zoo.plugins.sklearn_datasets",
+    "zoo.synthetic": "zoo.plugins.synthetic",
+    "zoo.csv_files": "zoo.plugins.csv_files",
+}
+DISABLE_ENV = "ZOO_DISABLE_PLUGINS"
+NO_AUTOLOAD_ENV = "ZOO_DISABLE_PLUGIN_AUTOLOAD"
+
+
+@dataclass
+class PluginRecord:
+    """What ``zoo plugins`` shows for one plugin."""
+
+    name: str
+    version: str
+    origin: str  # "built-in" or "entry point"
+    status: str = "ok"  # "ok", "failed" or "disabled"
+    error: str = ""
+    contributes: dict[str, list[str]] = field(default_factory=dict)
+
+    def fail(self, message: str) -> None:
+        self.status = "failed"
+        self.error = self.error or message
+
+
+@dataclass
+class LoadedPlugins:
+    """A plugin manager together with the record of every plugin it tried."""
+
+    manager: pluggy.PluginManager
+    records: dict[str, PluginRecord]
+
+
+def load_plugins(
+    *,
+    builtins: bool = True,
+    entry_points: bool | None = None,
+    disabled: Iterable[str] | None = None,
+    extra: Iterable[tuple[str, object]] = (),
+) -> LoadedPlugins:
+    """Build a plugin manager.
+
+    Args:
+        builtins: load the first-party plugins shipped in ``zoo.plugins``.
+        entry_points: load third-party plugins from the ``zoo`` entry-point group; by default
+            unless the environment sets ZOO_DISABLE_PLUGIN_AUTOLOAD.
+        disabled: plugin names to skip; by default the comma-separated ZOO_DISABLE_PLUGINS.
+        extra: (name, module-or-object) pairs to register as well, e.g. from a notebook.
+
+    Returns:
+        The manager and one PluginRecord per plugin, failed ones included.
+    """
+    if entry_points is None:
+        entry_points = not os.environ.get(NO_AUTOLOAD_ENV)
+    if disabled is None:
+        disabled = [n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()]
+    loaded = LoadedPlugins(pluggy.PluginManager(hookspecs.PROJECT_NAME), {})
+    loaded.manager.add_hookspecs(hookspecs)
+    skip = set(disabled)
+    if builtins:
+        for name, module_name in BUILTIN_PLUGINS.items():
+            _add(
+                loaded,
+                name,
+                __version__,
+                "built-in",
+                skip,
+                lambda m=module_name: importlib.import_module(m),
+            )
+    if entry_points:
+        for ep in _entry_points():
+            version = ep.dist.version if ep.dist else "?"
+            _add(loaded, ep.name, version, "entry point", skip, ep.load)
+    for name, plugin in extra:
+        _add(loaded, name, "?", "in process", skip, lambda p=plugin: p)
+    return loaded
+
+
+def _entry_points() -> list[importlib_metadata.EntryPoint]:
+    seen: set[str] = set()
+    unique = []
+    # The same distribution can be visible twice (an editable install plus a build dir).
+    for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name not in seen:
+            seen.add(ep.name)
+            unique.append(ep)
+    return unique
+
+
+def _add(
+    loaded: LoadedPlugins, name: str, version: str, origin: str, skip: set[str], load: object
+) -> None:
+    record = PluginRecord(name, version, origin)
+    if name in loaded.records:
+        record.fail(f"a plugin named {name!r} is already loaded; rename one entry point")
+        loaded.records[f"{name} ({origin}, duplicate)"] = record
+        return
+    loaded.records[name] = record
+    if name in skip:
+        record.status = "disabled"
+        return
+    try:
+        plugin = load()  # type: ignore[operator]
+        _register(loaded.manager, name, plugin)
+    except Exception as exc:  # noqa: BLE001 - any failure of a plugin is that plugin's own
+        record.fail(f"{type(exc).__name__}: {_first_line(exc)}")
+
+
+def _register(manager: pluggy.PluginManager, name: str, plugin: object) -> None:
+    """Register ``plugin``, rejecting hooks the spec does not define."""
+    manager.register(plugin, name=name)
+    unknown = [
+        caller.name for caller in manager.get_hookcallers(plugin) or [] if not caller.has_spec()
+    ]
+    if unknown:
+        manager.unregister(plugin)
+        known = ", ".join(sorted(n for n in vars(hookspecs) if n.startswith("register_")))
+        raise pluggy.PluginValidationError(
+            plugin,
+            f"unknown hook {', '.join(unknown)}; keras-zoo's hooks are {known}",
+        )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,172 @@
+"""The registry: a snapshot of what the plugins registered, with list / get / describe / create.
+
+Names resolve like this: ``plugin:name`` always names one entry; a short ``name`` works while
+exactly one plugin registered it. When two plugins register the same name neither wins: the
+short name becomes an error that names both, and the qualified names keep working.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from zoo.catalog.entries import KINDS, Entry, make_entry
+from zoo.catalog.manager import LoadedPlugins, PluginRecord, load_plugins
+from zoo.core.errors import (
+    AmbiguousNameError,
+    PluginError,
+    UnknownNameError,
+    did_you_mean,
+)
+from zoo.core.params import check_overrides
+
+HOOKS = {kind: f"register_{kind}" for kind in KINDS}
+
+
+class Registry:
+    """Every data set, model and preset the loaded plugins registered."""
+
+    def __init__(self, loaded: LoadedPlugins) -> None:
+        self._entries: dict[str, list[Entry]] = {kind: [] for kind in KINDS}
+        self.plugins: dict[str, PluginRecord] = loaded.records
+        for kind in KINDS:
+            self._collect(loaded, kind)
+
+    @classmethod
+    def discover(cls, **options: Any) -> Registry:
+        """Load the built-in and installed plugins; see :func:`zoo.catalog.manager.load_plugins`."""
+        return cls(load_plugins(**options))
+
+    # -- collecting ------------------------------------------------------------------------
+
+    def _collect(self, loaded: LoadedPlugins, kind: str) -> None:
+        caller = getattr(loaded.manager.hook, HOOKS[kind])
+        # Each plugin's hook is called on its own, so one that raises loses only its own
+        # entries (all of that call's, so nothing is half-registered) and is named in the error.
+        for impl in reversed(caller.get_hookimpls()):
+            record = self.plugins[impl.plugin_name]
+            batch: list[Entry] = []
+            try:
+                impl.function(register=self._register_into(batch, kind, impl.plugin_name))
+            except Exception as exc:  # noqa: BLE001 - a plugin's failure is reported, not raised
+                message = (
+                    str(exc)
+                    if isinstance(exc, PluginError)
+                    else (f"{HOOKS[kind]} raised {type(exc).__name__}: {exc}")
+                )
+                record.fail(message.splitlines()[0] if message else type(exc).__name__)
+                continue
+            self._entries[kind].extend(batch)
+            record.contributes.setdefault(kind, []).extend(e.name for e in batch)
+
+    @staticmethod
+    def _register_into(batch: list[Entry], kind: str, plugin: str) -> Callable[..., None]:
+        def register(name: Any, factory: Any, **metadata: Any) -> None:
+            if any(e.name == name for e in batch):
+                raise PluginError(f"plugin {plugin!r} registered {kind[:-1]} {name!r} twice")
+            batch.append(make_entry(kind, plugin, name, factory, metadata))
+
+        return register
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def problems(self) -> list[PluginRecord]:
+        """The plugins that failed to load or register, for warnings."""
+        return [r for r in self.plugins.values() if r.status == "failed"]
+
+    def list(self, kind: str | None = None, pattern: str = "*") -> list[Entry]:
+        """Entries of one kind (or all kinds) whose name matches a shell-style wildcard."""
+        kinds = KINDS if kind is None else (_check_kind(kind),)
+        found = [
+            entry
+            for k in kinds
+            for entry in self._entries[k]
+            if fnmatch.fnmatchcase(entry.name, pattern)
+            or fnmatch.fnmatchcase(entry.qualified_name, pattern)
+        ]
+        return sorted(found, key=lambda e: (KINDS.index(e.kind), e.name, e.plugin))
+
+    def names(self, kind: str) -> list[str]:
+        """Display names: short where unique, qualified where two plugins share a name."""
+        entries = self._entries[_check_kind(kind)]
+        counts: dict[str, int] = {}
+        for entry in entries:
+            counts[entry.name] = counts.get(entry.name, 0) + 1
+        return sorted(e.name if counts[e.name] == 1 else e.qualified_name for e in entries)
+
+    def display_name(self, entry: Entry) -> str:
+        same = [e for e in self._entries[entry.kind] if e.name == entry.name]
+        return entry.name if len(same) == 1 else entry.qualified_name
+
+    def get(self, name: str, kind: str | None = None) -> Entry:
+        """Resolve a short or qualified name to exactly one entry.
+
+        Raises:
+            UnknownNameError: nothing of that name (with close names suggested).
+            AmbiguousNameError: several plugins registered the short name.
+        """
+        kinds = KINDS if kind is None else (_check_kind(kind),)
+        matches = [e for k in kinds for e in self._entries[k] if _matches(e, name)]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise AmbiguousNameError(_ambiguity(name, matches))
+        raise UnknownNameError(self._unknown(name, kinds))
+
+    def _unknown(self, name: str, kinds: Iterable[str]) -> str:
+        kinds = tuple(kinds)
+        candidates = [n for k in kinds for n in self.names(k)]
+        what = kinds[0][:-1] if len(kinds) == 1 else "data set, model or preset"
+        what = "data set" if what == "dataset" else what
+        listing = f"zoo list {kinds[0]}" if len(kinds) == 1 else "zoo list"
+        return (
+            f"Unknown {what} {name!r}.{did_you_mean(name, candidates)} "
+            f"Run '{listing}' to see what is installed."
+        )
+
+    def describe(self, name: str, kind: str | None = None) -> dict[str, Any]:
+        """A plain dict about one entry: for ``zoo info`` and notebooks."""
+        entry = self.get(name, kind)
+        record = self.plugins[entry.plugin]
+        return {
+            "name": self.display_name(entry),
+            "qualified_name": entry.qualified_name,
+            "kind": entry.singular,
+            "plugin": entry.plugin,
+            "plugin_version": record.version,
+            # Callables (a data set's inspect) are code, not facts to show or serialise.
+            "metadata": {k: v for k, v in entry.metadata.items() if not callable(v)},
+            "params": [
+                {"name": p.name, "type": p.type_name, "default": p.default, "help": p.help}
+                for p in entry.params
+            ],
+        }
+
+    def create(self, kind: str, name: str, *args: Any, **overrides: Any) -> Any:
+        """Call an entry's factory with keyword overrides checked against its hyperparameters.
+
+        For a model, pass the :class:`zoo.core.spec.ModelSpec` as the first positional argument.
+        """
+        entry = self.get(name, kind)
+        check_overrides(f"{entry.singular} {entry.name!r}", entry.params, overrides)
+        return entry.factory(*args, **overrides)
+
+
+def _matches(entry: Entry, name: str) -> bool:
+    return name in (entry.name, entry.qualified_name)
+
+
+def _ambiguity(name: str, matches: list[Entry]) -> str:
+    plugins = " and ".join(repr(e.plugin) for e in matches)
+    qualified = " or ".join(repr(e.qualified_name) for e in matches)
+    return f"{name!r} is registered by plugins {plugins}; name one of them: {qualified}."
+
+
+def _check_kind(kind: str) -> str:
+    if kind in KINDS:
+        return kind
+    if f"{kind}s" in KINDS:
+        return f"{kind}s"
+    raise UnknownNameError(f"Unknown kind {kind!r}; expected one of {', '.join(KINDS)}.")

@@ -1,0 +1,153 @@
+"""The ``zoo`` command: a thin click layer over the registry and the runner.
+
+Results go to stdout, progress and diagnostics to stderr. Errors are one line and a non-zero
+exit; ``--debug`` (or ZOO_DEBUG=1) shows the traceback. Listing and help never import
+TensorFlow or Keras: only ``zoo run`` does, once its arguments have been checked.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from zoo._version import __version__
+from zoo.catalog.entries import KINDS
+from zoo.core.errors import ZooError
+
+DEBUG_ENV = "ZOO_DEBUG"
+
+
+def _registry(warn: bool = True) -> Any:
+    from zoo.catalog.registry import Registry
+
+    registry = Registry.discover()
+    if warn:
+        for record in registry.problems:
+            click.echo(
+                f"zoo: warning: plugin {record.name!r} was skipped: {record.error} "
+                "(see 'zoo plugins')",
+                err=True,
+            )
+    return registry
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="keras-zoo")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """keras-zoo: try Keras models on data sets, all contributed by plugins.
+
+    \b
+    Start with:
+      zoo list                              what is installed
+      zoo info mlp                          a model's hyperparameters
+      zoo run --model mlp --data housing    train, evaluate and save a run
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug or ctx.obj.get("debug", False)
+
+
+@cli.command("list")
+@click.argument("kind", required=False, type=click.Choice(KINDS))
+@click.argument("pattern", required=False, default="*")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_command(kind: str | None, pattern: str, as_json: bool) -> None:
+    """List data sets, models and presets (optionally one KIND, names matching PATTERN).
+
+    PATTERN is a shell-style wildcard, e.g. 'm*'.
+    """
+    from zoo.cli import render
+
+    registry = _registry()
+    kinds = [kind] if kind else list(KINDS)
+    if as_json:
+        entries = [e for k in kinds for e in registry.list(k, pattern)]
+        click.echo(render.entries_json(registry, entries))
+        return
+    for i, k in enumerate(kinds):
+        entries = registry.list(k, pattern)
+        if len(kinds) > 1:
+            click.echo(("\n" if i else "") + f"{k.upper()}")
+        click.echo(render.entries_table(registry, k, entries) if entries else "(none)")
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def info(name: str, as_json: bool) -> None:
+    """Describe a data set, model or preset: metadata, hyperparameters, plugin."""
+    from zoo.cli import render
+
+    about = _registry().describe(name)
+    click.echo(render.to_json(about) if as_json else render.info_text(about))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def plugins(as_json: bool) -> None:
+    """Show every plugin: version, where it came from, status and what it contributes."""
+    from dataclasses import asdict
+
+    from zoo.cli import render
+
+    records = list(_registry(warn=False).plugins.values())
+    if as_json:
+        click.echo(render.to_json([asdict(r) for r in records]))
+    else:
+        click.echo(render.plugins_table(records))
+
+
+def _register_run_commands() -> None:
+    from zoo.cli import run as cli_run
+
+    for command in cli_run.COMMANDS:
+        cli.add_command(command)
+
+
+_register_run_commands()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the command, turning errors into one line and an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args or bool(os.environ.get(DEBUG_ENV))
+    try:
+        cli.main(args=args, prog_name="zoo", standalone_mode=False, obj={"debug": debug})
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("zoo: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        if debug:
+            raise
+        _fail(_usage_line(exc), exc.exit_code)
+    except ZooError as exc:
+        if debug:
+            raise
+        label = "interrupted" if exc.exit_code == 130 else "error"
+        _fail(f"zoo: {label}: {exc}", exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for a clean message
+        if debug:
+            raise
+        _fail(
+            f"zoo: unexpected error: {type(exc).__name__}: {exc} (rerun with --debug "
+            "for the traceback)",
+            1,
+        )
+
+
+def _usage_line(exc: click.ClickException) -> str:
+    context = getattr(exc, "ctx", None)
+    command = context.command_path if context else "zoo"
+    hint = f" Try '{command} --help'." if context else ""
+    return f"{command}: error: {exc.format_message()}{hint}"
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(" ".join(message.split("\n")), err=True)
+    sys.exit(code)

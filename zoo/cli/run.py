@@ -1,0 +1,340 @@
+"""The ``zoo`` commands that train or use trained models: run, predict, evaluate, runs.
+
+Like the rest of the CLI, this module imports nothing heavy: each command imports Keras only
+once its arguments have been checked.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+TASKS = ["regression", "binary", "multiclass"]
+
+
+ALLOW_UNSAFE = click.option(
+    "--allow-unsafe",
+    is_flag=True,
+    help="Let the model file run code when loading (only for files you trust).",
+)
+
+
+def _registry() -> Any:
+    from zoo.cli.main import _registry as discover
+
+    return discover()
+
+
+def _quiet_backend() -> None:
+    """Import Keras now, without TensorFlow's native start-up notices (unless debugging)."""
+    context = click.get_current_context(silent=True)
+    if not (context and (context.find_root().obj or {}).get("debug")):
+        from zoo.train.backend import import_backend_quietly
+
+        import_backend_quietly()
+
+
+def _echo_json(payload: Any) -> None:
+    from zoo.cli.render import to_json
+
+    click.echo(to_json(payload))
+
+
+@click.command()
+@click.option(
+    "--config",
+    "-c",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    help="An experiment TOML file; flags given here override it.",
+)
+@click.option("--model", "-m", default=None, help="Model name (see 'zoo list models').")
+@click.option("--data", "-d", default=None, help="Data set name (see 'zoo list datasets').")
+@click.option(
+    "--preset",
+    "-p",
+    default=None,
+    help="Loss/optimizer preset; default: the one for the data set's task.",
+)
+@click.option("--target", "-t", default=None, help="Target column, when --data is a CSV file.")
+@click.option(
+    "--task",
+    type=click.Choice(TASKS),
+    default=None,
+    help="Force the task of a CSV file (default: inferred from the target).",
+)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a hyperparameter, e.g. --set hidden=64,64 --set "
+    "preset.learning_rate=0.01. Repeatable.",
+)
+@click.option(
+    "--test-size",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.2,
+    show_default=True,
+    help="Fraction held out for the test metrics.",
+)
+@click.option(
+    "--validation-size",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.1,
+    show_default=True,
+    help="Fraction of the training part held out for validation.",
+)
+@click.option(
+    "--split-seed",
+    type=int,
+    default=42,
+    show_default=True,
+    help="random_state of the train/test and train/validation splits.",
+)
+@click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seeds weights and shuffling; same seed, same machine, same metrics.",
+)
+@click.option(
+    "--patience",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Stop early when the validation loss has not improved for N epochs.",
+)
+@click.option("--reduce-lr", is_flag=True, help="Halve the learning rate on plateaus.")
+@click.option("--tensorboard", is_flag=True, help="Write TensorBoard logs in the run folder.")
+@click.option(
+    "--runs-dir",
+    type=click.Path(file_okay=False),
+    default="runs",
+    show_default=True,
+    help="Where the run folder is written.",
+)
+@click.option(
+    "--resume",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Continue an interrupted run folder.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the resolved configuration and check it, without training.",
+)
+@click.option("--no-save", is_flag=True, help="Do not write a run folder.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the result as one JSON object on stdout (logs go to stderr).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.pass_context
+def run(
+    ctx: click.Context,
+    config_file: str | None,
+    sets: tuple[str, ...],
+    resume: str | None,
+    dry_run: bool,
+    no_save: bool,
+    as_json: bool,
+    quiet: bool,
+    **options: Any,
+) -> None:
+    """Train a model on a data set, evaluate on the held-out test part, save a run folder.
+
+    \\b
+    Examples:
+      zoo run --model mlp --data housing
+      zoo run -m mlp -d housing --set hidden=64,64 --epochs 200 --patience 20
+      zoo run -c experiment.toml --seed 3
+      zoo run --resume runs/20260101-120000-mlp-housing
+    """
+    from zoo.core.config import RunConfig
+    from zoo.plan.overrides import apply_sets
+    from zoo.train.runner import plan
+
+    given = {
+        k: v for k, v in options.items() if ctx.get_parameter_source(k) != ParameterSource.DEFAULT
+    }
+    values = _starting_values(config_file, resume, given)
+    registry = _registry()
+    apply_sets(values, sets, registry)
+    for required in ("model", "data"):
+        if not values.get(required):
+            raise click.UsageError(
+                f'Missing --{required}: give --{required} NAME or set {required} = "NAME" in '
+                "a config file (-c).",
+                ctx,
+            )
+    config = RunConfig(**values)
+    checked = plan(config, registry)  # every name and override checked before TensorFlow loads
+    if dry_run:
+        _show_plan(checked)
+        return
+    _train_and_report(
+        checked, registry, as_json=as_json, quiet=quiet, save=not no_save, resume=resume
+    )
+
+
+def _starting_values(
+    config_file: str | None, resume: str | None, given: dict[str, Any]
+) -> dict[str, Any]:
+    from zoo.plan.configfile import merge, read_config_file
+
+    if resume:
+        from zoo.app.saved import load_run
+
+        saved = load_run(resume).config
+        saved["runs_dir"] = str(Path(resume).parent)
+        allowed = {"epochs", "patience", "reduce_lr", "tensorboard"}
+        changed = sorted(set(given) - allowed)
+        if changed:
+            raise click.UsageError(
+                f"--resume continues a run as it was configured; only --epochs, --patience, "
+                f"--reduce-lr and --tensorboard can change (received --{changed[0]})."
+            )
+        return merge(saved, given)
+    file_values = read_config_file(config_file) if config_file else {}
+    return merge(file_values, given)
+
+
+def _show_plan(checked: Any) -> None:
+    from zoo.runs.folder import resolved_config
+
+    _echo_json(resolved_config(checked))
+    click.echo(
+        f"zoo: configuration is valid: model {checked.model.qualified_name} fits data "
+        f"{checked.data.qualified_name} with preset {checked.preset.qualified_name}.",
+        err=True,
+    )
+
+
+def _train_and_report(
+    checked: Any, registry: Any, *, as_json: bool, quiet: bool, save: bool, resume: str | None
+) -> None:
+    from zoo.cli import render
+    from zoo.train.runner import run as run_job
+
+    config = checked.config
+
+    verb = "resuming" if resume else "training"
+    click.echo(
+        f"zoo: {verb} {config.model} on {config.data} for {config.epochs} epochs...", err=True
+    )
+    _quiet_backend()
+    progress = None if quiet or not sys.stderr.isatty() else _progress
+    result = run_job(checked, registry, progress=progress, save=save, resume=resume)
+    if as_json:
+        _echo_json(
+            {
+                "config": config.to_dict(),
+                "task": result.task,
+                "metrics": result.metrics,
+                "epochs_trained": len(result.history.get("loss", [])),
+                "timings": result.timings,
+                "folder": str(result.folder) if result.folder else None,
+            }
+        )
+        return
+    click.echo(render.metrics_table(result.metrics))
+    if result.folder:
+        click.echo(f"zoo: run saved in {result.folder}", err=True)
+
+
+def _progress(epochs: int) -> Any:
+    from zoo.train.fitting import EpochProgress
+
+    return EpochProgress(epochs)
+
+
+@click.command()
+@click.argument("run_folder", type=click.Path())
+@click.option(
+    "--input",
+    "-i",
+    "input_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="CSV file of raw inputs with a header row.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write predictions here (default: stdout).",
+)
+@ALLOW_UNSAFE
+def predict(run_folder: str, input_file: str, output: str | None, allow_unsafe: bool) -> None:
+    """Predict with a saved run's model on raw inputs from a CSV file.
+
+    Class predictions come back as the original labels, with one probability column per class.
+    """
+    from zoo.app.saved import load_run, predict_file
+
+    saved = load_run(run_folder, allow_unsafe=allow_unsafe)
+    _quiet_backend()
+    text = predict_file(saved, Path(input_file), Path(output) if output else None)
+    if text is not None:
+        click.echo(text, nl=False)
+    else:
+        click.echo(f"zoo: predictions written to {output}", err=True)
+
+
+@click.command()
+@click.argument("run_folder", type=click.Path())
+@click.option(
+    "--data", "-d", default=None, help="Data set to evaluate on (default: the run's own test part)."
+)
+@click.option("--target", "-t", default=None, help="Target column, when --data is a CSV file.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@ALLOW_UNSAFE
+def evaluate(
+    run_folder: str, data: str | None, target: str | None, as_json: bool, allow_unsafe: bool
+) -> None:
+    """Score a saved run's model: on its own test part, or on another data set (all rows)."""
+    from zoo.app.saved import evaluate_run, load_run
+    from zoo.cli import render
+
+    saved = load_run(run_folder, allow_unsafe=allow_unsafe)
+    _quiet_backend()
+    part, metrics = evaluate_run(saved, _registry(), data=data, target=target)
+    if as_json:
+        _echo_json({"run": str(saved.path), "part": part, "metrics": metrics})
+        return
+    click.echo(render.metrics_table(metrics))
+    click.echo(f"zoo: evaluated on {part}", err=True)
+
+
+@click.command()
+@click.option("--runs-dir", type=click.Path(file_okay=False), default="runs", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def runs(runs_dir: str, as_json: bool) -> None:
+    """List past runs: time, model, data, key metric and status, oldest first."""
+    from zoo.cli import render
+    from zoo.runs.listing import list_runs
+
+    found = list_runs(Path(runs_dir))
+    if as_json:
+        _echo_json(found)
+    elif found:
+        click.echo(render.runs_table(found))
+    else:
+        click.echo(
+            f"No runs in {runs_dir}/ yet. Start one with 'zoo run --model mlp --data housing'.",
+            err=True,
+        )
+
+
+COMMANDS = (run, predict, evaluate, runs)

@@ -1,0 +1,167 @@
+"""``--set key=value`` hyperparameter overrides, typed by the defaults they replace."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from typing import Any
+
+from zoo.catalog.registry import Registry
+from zoo.core.config import RunConfig
+from zoo.core.errors import DataError, InvalidParameterError, did_you_mean
+from zoo.core.params import Param
+
+SECTIONS = ("model", "data", "preset")
+TRUE_WORDS, FALSE_WORDS = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
+
+
+def apply_sets(values: dict[str, Any], sets: tuple[str, ...], registry: Registry) -> None:
+    """Fold ``--set`` strings into a RunConfig keyword dict (``values``), in place.
+
+    A key is ``model.NAME``, ``data.NAME`` or ``preset.NAME``, or a bare NAME that exactly
+    one of the three declares (or a RunConfig field such as ``epochs``).
+    """
+    for item in sets:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidParameterError(
+                f"--set expects KEY=VALUE, e.g. --set hidden=64,64; received {item!r}."
+            )
+        section, param = _locate(key.strip(), values, registry)
+        target = values if section is None else values.setdefault(f"{section}_params", {})
+        target[param.name] = coerce(param, raw.strip())
+
+
+def _locate(key: str, values: dict[str, Any], registry: Registry) -> tuple[str | None, Param]:
+    if "." in key:
+        section, name = key.split(".", 1)
+        if section not in SECTIONS:
+            raise InvalidParameterError(
+                f"--set {key}: {section!r} is not one of {', '.join(SECTIONS)}; write "
+                f"model.{name}, data.{name} or preset.{name}."
+            )
+        params = _params_of(section, values, registry)
+        return section, _find(section, name, params)
+    owners = [(s, p) for s in SECTIONS for p in _params_of(s, values, registry) if p.name == key]
+    if len(owners) == 1:
+        return owners[0]
+    if len(owners) > 1:
+        options = " or ".join(f"{s}.{key}" for s, _ in owners)
+        raise InvalidParameterError(f"--set {key} is ambiguous; write {options}.")
+    top = _run_fields()
+    if key in top:
+        return None, top[key]
+    everything = [f"{s}.{p.summary()}" for s in SECTIONS for p in _params_of(s, values, registry)]
+    names = [p.name for s in SECTIONS for p in _params_of(s, values, registry)] + list(top)
+    raise InvalidParameterError(
+        f"--set {key}: no such hyperparameter.{did_you_mean(key, names)} "
+        f"Valid keys: {', '.join(everything) or 'none'}."
+    )
+
+
+def _params_of(section: str, values: dict[str, Any], registry: Registry) -> tuple[Param, ...]:
+    from zoo.plan.data_choice import data_entry, resolve_options
+
+    name = values.get(section)
+    if section == "preset" and not name:
+        from zoo.core.compile import DEFAULT_PRESETS
+
+        # The data set's task, as plan works it out (a CSV file's from its target column).
+        data = None
+        if values.get("data"):
+            options = (values.get(k) for k in ("data_params", "target", "task"))
+            try:
+                data = resolve_options(registry, values["data"], *options)[1]
+            except DataError:
+                data = None  # the file's own error comes, clearer, when the run is planned
+        name = DEFAULT_PRESETS[data.metadata["task"]] if data else None
+    if not name:
+        return ()
+    if section == "data":  # a CSV path (--data file.csv) names the csv data set
+        return data_entry(registry, name).params
+    return registry.get(name, f"{section}s").params
+
+
+def _find(section: str, name: str, params: tuple[Param, ...]) -> Param:
+    for param in params:
+        if param.name == name:
+            return param
+    valid = ", ".join(p.summary() for p in params) or "none"
+    raise InvalidParameterError(
+        f"--set {section}.{name}: the {section} has no hyperparameter {name!r}."
+        f"{did_you_mean(name, [p.name for p in params])} Valid keys: {valid}."
+    )
+
+
+def _run_fields() -> dict[str, Param]:
+    skip = {"model", "data", "preset", "model_params", "data_params", "preset_params"}
+    defaults = RunConfig(model="-", data="-")
+    return {
+        f.name: Param(f.name, getattr(defaults, f.name), str(f.type))
+        for f in fields(RunConfig)
+        if f.name not in skip
+    }
+
+
+def coerce(param: Param, raw: str) -> Any:
+    """Turn ``raw`` into the type of ``param``'s default; explain what was expected if not."""
+    default = param.default
+    try:
+        if isinstance(default, bool):
+            return _boolean(raw)
+        if isinstance(default, (tuple, list)):
+            return _sequence(default, raw)
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, str):
+            return raw
+        return _literal(raw)
+    except ValueError:
+        raise InvalidParameterError(
+            f"--set {param.name}={raw}: expected {param.type_name} like {_example(default)} "
+            f"(default {default!r})."
+        ) from None
+
+
+def _boolean(raw: str) -> bool:
+    word = raw.lower()
+    if word in TRUE_WORDS | FALSE_WORDS:
+        return word in TRUE_WORDS
+    raise ValueError(raw)
+
+
+def _sequence(default: tuple | list, raw: str) -> tuple:
+    items = [part.strip() for part in raw.strip("()[] ").split(",") if part.strip()]
+    kind = type(default[0]) if default else _literal_type(items)
+    if kind is bool:
+        return tuple(_boolean(i) for i in items)
+    return tuple(kind(i) for i in items)
+
+
+def _literal_type(items: list[str]) -> type:
+    for kind in (int, float):
+        try:
+            [kind(i) for i in items]
+            return kind
+        except ValueError:
+            continue
+    return str
+
+
+def _literal(raw: str) -> Any:
+    if raw.lower() in ("none", "null"):
+        return None
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+def _example(default: Any) -> str:
+    if isinstance(default, bool):
+        return "true or false"
+    if isinstance(default, (tuple, list)):
+        return ",".join(str(v) for v in default) or "1,2"
+    return repr(default)

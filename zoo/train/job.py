@@ -1,0 +1,218 @@
+"""One training job's life: its run folder, signals, stops, interruption and resumption."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from zoo.core.errors import RunFolderError, RunInterrupted, TrainingDiverged
+from zoo.runs.folder import BEST_WEIGHTS_FILE, RunFolder, folder_name, read_json
+
+if TYPE_CHECKING:
+    import keras
+
+    from zoo.catalog.registry import Registry
+    from zoo.core.dataset import Dataset, Split
+    from zoo.train.runner import Plan
+
+
+class Job:
+    """Trains one model, keeping its run folder (if any) truthful about what happened."""
+
+    def __init__(
+        self, checked: Plan, data: Dataset, parts: Split, resume_from: RunFolder | None = None
+    ) -> None:
+        self.checked = checked
+        self.data = data
+        self.parts = parts
+        self.folder = resume_from
+        self.previous_history: dict[str, list[float]] = {}
+        self.initial_epoch = 0
+        if resume_from is not None:
+            self._check_resumable(resume_from)
+
+    @property
+    def folder_path(self) -> Path | None:
+        return self.folder.path if self.folder else None
+
+    # -- starting --------------------------------------------------------------------------
+
+    def open_folder(self, registry: Registry) -> None:
+        from zoo.runs.environment import data_fingerprint, environment_record
+
+        config = self.checked.config
+        self.folder = RunFolder.create(config.runs_dir, folder_name(config.model, config.data))
+        record = environment_record(registry, data_fingerprint(self.data), config.seed)
+        self.folder.write_start(self.checked, data_record(self.data), record)
+
+    def _check_resumable(self, folder: RunFolder) -> None:
+        from zoo.runs.environment import data_fingerprint
+
+        status = folder.status()
+        if status.get("status") != "interrupted" or not folder.model_path.exists():
+            raise RunFolderError(
+                f"Cannot resume {folder.path}: its status is {status.get('status')!r}; only an "
+                "interrupted run (with its model.keras) can be resumed. Start a new run instead."
+            )
+        recorded = read_json(folder.file("environment")).get("data_fingerprint")
+        if recorded != data_fingerprint(self.data):
+            raise RunFolderError(
+                f"Cannot resume {folder.path}: the data set differs from the one it was trained "
+                "on (fingerprint changed). Resume with the same data, or start a new run."
+            )
+        self.previous_history = folder.read_history()
+        self.initial_epoch = int(status.get("epochs_done", 0))
+
+    def previous_model(self) -> keras.Model:
+        from zoo.app.saved import load_keras_model
+
+        assert self.folder is not None  # only called when resuming
+        return load_keras_model(self.folder.model_path, expected_sha256=self.folder.model_digest())
+
+    # -- training --------------------------------------------------------------------------
+
+    def fit(self, model: keras.Model, settings: Any, progress: Any) -> dict[str, list[float]]:
+        """Train with stop handling; raise RunInterrupted / TrainingDiverged when they happen."""
+        from zoo.train import fitting as training
+
+        config = self.checked.config
+        if self.folder:
+            from zoo.runs.curves import preload_in_background
+
+            preload_in_background()
+        return self._guarded(
+            lambda callbacks: training.fit(
+                model, settings, self.parts, config, callbacks, initial_epoch=self.initial_epoch
+            ),
+            model,
+            progress,
+            config.epochs,
+            self.previous_history,
+        )
+
+    def fine_tune(
+        self,
+        model: keras.Model,
+        tune: Any,
+        settings: Any,
+        progress: Any,
+        history: dict[str, list[float]],
+    ) -> dict[str, list[float]]:
+        """The builder's fine-tuning phase, with the same stop handling as the first phase."""
+        from zoo.train.finetune import fine_tune
+
+        return self._guarded(
+            lambda callbacks: fine_tune(
+                model, tune, settings, self.parts, self.checked.config, callbacks
+            ),
+            model,
+            progress,
+            tune.epochs,
+            history,
+        )
+
+    def _guarded(
+        self,
+        phase: Any,
+        model: keras.Model,
+        progress: Any,
+        epochs: int,
+        before: dict[str, list[float]],
+    ) -> dict[str, list[float]]:
+        """Run one training phase under the run guard, signals and the folder's status."""
+        from zoo.train.callbacks import RunGuard
+        from zoo.train.signals import stop_requests
+
+        guard = RunGuard("val_loss" if len(self.parts.x_val) else "loss")
+        callbacks = [*self._optional_callbacks(), *([progress(epochs)] if progress else [])]
+        callbacks.append(guard)  # last, so it sees a stop requested during the epoch
+        if self.folder:
+            self.folder.set_status("running")
+        try:
+            with stop_requests(guard.request_stop):
+                new = phase(callbacks)
+        except BaseException as exc:
+            self._mark_failed(exc)
+            raise
+        history = _joined(before, new)
+        if guard.interrupted:
+            self._keep_interrupted(model, history, guard)
+        if guard.nan_epoch is not None:
+            self._diverged(history, guard.nan_epoch)
+        return history
+
+    def _optional_callbacks(self) -> list[Any]:
+        from zoo.train.callbacks import optional_callbacks
+
+        config = self.checked.config
+        tensorboard = (
+            str(self.folder.path / "tensorboard") if (config.tensorboard and self.folder) else None
+        )
+        return optional_callbacks(
+            config.patience, config.reduce_lr, tensorboard, len(self.parts.x_val) > 0
+        )
+
+    def _mark_failed(self, exc: BaseException) -> None:
+        if self.folder:
+            self.folder.set_status("failed", error=f"{type(exc).__name__}: {exc}".strip())
+
+    def _keep_interrupted(
+        self, model: keras.Model, history: dict[str, list[float]], guard: Any
+    ) -> None:
+        done = len(history.get("loss", []))
+        where = ""
+        if self.folder:
+            self.folder.write_history(history)
+            self.folder.save_model(model)
+            if guard.best_weights is not None:
+                _save_best(model, guard.best_weights, self.folder.path / BEST_WEIGHTS_FILE)
+            self.folder.set_status(
+                "interrupted",
+                epochs_done=done,
+                best_epoch=guard.best_epoch,
+                interrupted_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
+            )
+            where = (
+                f" Kept in {self.folder.path}; continue with 'zoo run --resume {self.folder.path}'."
+            )
+        raise RunInterrupted(
+            f"Training interrupted after epoch {done} of {self.checked.config.epochs}.{where}"
+        )
+
+    def _diverged(self, history: dict[str, list[float]], epoch: int) -> None:
+        if self.folder:
+            self.folder.write_history(history)
+            self.folder.set_status("failed", error=f"loss became NaN at epoch {epoch}")
+        raise TrainingDiverged(
+            f"Training stopped at epoch {epoch}: the loss became NaN or infinite. Try a lower "
+            "learning rate (--set learning_rate=0.0001), a smaller batch, or another preset; "
+            "check the data for extreme values."
+        )
+
+
+def _joined(
+    before: dict[str, list[float]], after: dict[str, list[float]]
+) -> dict[str, list[float]]:
+    keys = list(dict.fromkeys([*before, *after]))
+    return {k: [*before.get(k, []), *after.get(k, [])] for k in keys}
+
+
+def _save_best(model: keras.Model, best: list[Any], path: Path) -> None:
+    last = model.get_weights()
+    model.set_weights(best)
+    model.save_weights(path)
+    model.set_weights(last)
+
+
+def data_record(data: Dataset) -> dict[str, Any]:
+    """What prediction needs to turn raw inputs into model inputs and outputs into labels."""
+    return {
+        "task": data.task,
+        "input_kind": data.input_kind,
+        "input_shape": list(data.input_shape),
+        "feature_names": list(data.feature_names),
+        "target_name": data.target_name,
+        "class_names": [str(c) for c in data.class_names],
+        "schema": getattr(data, "schema", None),
+    }
