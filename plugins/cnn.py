@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from zoo.catalog.hookspecs import hookimpl
-from zoo.core.errors import IncompatibleError
+from zoo.plugin import IncompatibleError, hookimpl
 
 
 def build_cnn(
@@ -87,4 +86,11 @@ def register_models(register):
         build_cnn,
         description="Small convolutional network for small images (e.g. 8x8 digits)",
         input_kinds=("image",),
+        search_space={
+            "filters": {"choices": ["16,32", "32,64", "16,32,64"]},
+            "kernel_size": {"choices": [3, 5]},
+            "dense": {"choices": [0, 32, 64, 128]},
+            "dropout": {"low": 0.0, "high": 0.5},
+            "batch_norm": {"choices": [False, True]},
+        },
     )

@@ -5,9 +5,7 @@ from __future__ import annotations
 import hashlib
 from importlib import resources
 
-from zoo.catalog.hookspecs import hookimpl
-from zoo.core.dataset import Dataset
-from zoo.core.errors import DataError
+from zoo.plugin import DataError, Dataset, hookimpl
 
 CSV_NAME = "boston_house_prices.csv"
 CSV_SHA256 = "d98212636026544fc9b9c0f372e5f819872e6fa6fa757ab025efdda22180f2d6"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zoo.catalog.hookspecs import hookimpl
+from zoo.plugin import hookimpl
 
 
 def build_linear(spec, l2: float = 0.0):
@@ -36,4 +36,5 @@ def register_models(register):
         build_linear,
         description="Linear / logistic / softmax regression: a single Dense layer",
         input_kinds=("tabular", "image"),
+        search_space={"l2": {"choices": [0.0, 1e-5, 1e-4, 1e-3, 1e-2]}},
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zoo.catalog.hookspecs import hookimpl
+from zoo.plugin import hookimpl
 
 
 def build_mlp(
@@ -68,4 +68,11 @@ def register_models(register):
         build_mlp,
         description="Multi-layer perceptron; default 32-16 ReLU as in the Keras tutorial",
         input_kinds=("tabular", "image"),
+        search_space={
+            "hidden": {"choices": ["32,16", "64,32", "128,64", "64,64", "128,64,32"]},
+            "activation": {"choices": ["relu", "elu", "gelu", "tanh"]},
+            "dropout": {"low": 0.0, "high": 0.5},
+            "batch_norm": {"choices": [False, True]},
+            "l2": {"choices": [0.0, 1e-5, 1e-4, 1e-3]},
+        },
     )

@@ -1,7 +1,7 @@
 """Loss/optimizer presets: the tutorial's Adam + MSE, task defaults, and common alternatives.
 
 A preset that leaves ``loss`` or ``metrics`` as None gets the data set's task defaults
-(``zoo.core.compile.TASK_LOSSES`` / ``TASK_METRICS``), so one preset serves every task.
+(``zoo.plugin.TASK_TABLE``), so one preset serves every task.
 Optimizers and losses are Keras identifiers or config dicts, resolved by Keras itself.
 """
 
@@ -10,9 +10,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from zoo.catalog.hookspecs import hookimpl
-from zoo.core.compile import CompileSettings
-from zoo.core.errors import InvalidParameterError
+from zoo.plugin import (
+    BINARY,
+    MULTICLASS,
+    REGRESSION,
+    CompileSettings,
+    InvalidParameterError,
+    hookimpl,
+)
 
 
 def _optimizer(class_name: str, **config: Any) -> dict[str, Any]:
@@ -147,6 +152,10 @@ def _identifier(value: str | dict) -> str | dict:
     return value
 
 
+# What ``zoo tune`` searches for each preset (the others keep their defaults).
+ADAM_SPACE = {"learning_rate": {"low": 1e-4, "high": 1e-2, "log": True}}
+
+
 @hookimpl
 def register_presets(register):
     register(
@@ -154,38 +163,66 @@ def register_presets(register):
         adam_mse,
         description="Adam(1e-3) + mean squared error (the tutorial); MAE, RMSE",
         tasks=("regression",),
+        search_space=ADAM_SPACE,
     )
     register(
         "adam-binary",
         adam_binary,
         description="Adam(1e-3) + binary cross-entropy; accuracy, AUC",
         tasks=("binary",),
+        search_space=ADAM_SPACE,
     )
     register(
         "adam-multiclass",
         adam_multiclass,
         description="Adam(1e-3) + sparse categorical cross-entropy; accuracy",
         tasks=("multiclass",),
+        search_space=ADAM_SPACE,
     )
     register(
         "sgd-momentum",
         sgd_momentum,
         description="SGD(0.01, momentum 0.9) + the task's default loss",
+        search_space={
+            "learning_rate": {"low": 1e-3, "high": 1e-1, "log": True},
+            "momentum": {"low": 0.5, "high": 0.99},
+            "nesterov": {"choices": [False, True]},
+        },
     )
-    register("rmsprop", rmsprop, description="RMSprop(1e-3) + the task's default loss")
+    register(
+        "rmsprop",
+        rmsprop,
+        description="RMSprop(1e-3) + the task's default loss",
+        search_space={**ADAM_SPACE, "rho": {"low": 0.8, "high": 0.99}},
+    )
     register(
         "adamw-cosine",
         adamw_cosine,
         description="AdamW with a cosine-decay learning rate + the task's default loss",
+        search_space={
+            **ADAM_SPACE,
+            "weight_decay": {"low": 1e-4, "high": 1e-1, "log": True},
+        },
     )
     register(
         "huber",
         huber,
         description="Adam(1e-3) + Huber loss: regression robust to outliers",
         tasks=("regression",),
+        search_space={**ADAM_SPACE, "delta": {"low": 0.5, "high": 5.0, "log": True}},
     )
     register(
         "custom",
         custom,
         description="Any Keras optimizer and loss, by name or config dict",
+        search_space={"learning_rate": {"low": 1e-4, "high": 1e-1, "log": True}},
     )
+
+
+# The preset a run gets when it names none.
+DEFAULT_PRESETS = {REGRESSION: "adam-mse", BINARY: "adam-binary", MULTICLASS: "adam-multiclass"}
+
+
+@hookimpl
+def zoo_default_preset(task):
+    return DEFAULT_PRESETS.get(task)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zoo.catalog.hookspecs import hookimpl
-from zoo.core.dataset import Dataset
+from zoo.plugin import Dataset, hookimpl
 
 UCI_LICENCE = "CC BY 4.0 (UCI Machine Learning Repository); copy bundled with scikit-learn"
 

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zoo.catalog.hookspecs import hookimpl
-from zoo.core.dataset import Dataset
-from zoo.core.errors import InvalidParameterError
+from zoo.plugin import Dataset, InvalidParameterError, hookimpl
 
 SOURCE = "generated on the fly with NumPy (no file, no download)"
 LICENCE = "none needed: synthetic"

@@ -16,9 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zoo.catalog.hookspecs import hookimpl
-from zoo.core.errors import IncompatibleError, InvalidParameterError, MissingFileError, did_you_mean
-from zoo.core.spec import FineTune, attach_fine_tune
+from zoo.plugin import (
+    MODEL_FILE,
+    BuiltModel,
+    FineTune,
+    IncompatibleError,
+    InvalidParameterError,
+    MissingFileError,
+    did_you_mean,
+    hookimpl,
+    load_run_model,
+)
 
 
 @dataclass(frozen=True)
@@ -93,7 +101,7 @@ def build_transfer(
     model = keras.Model(inputs, x, name="transfer")
     if fine_tune_layers:
         plan = FineTune(base.name, fine_tune_layers, fine_tune_epochs, fine_tune_learning_rate)
-        attach_fine_tune(model, plan)
+        return BuiltModel(model, fine_tune=plan)
     return model
 
 
@@ -186,9 +194,6 @@ def _is_saved_model(backbone: str) -> bool:
 
 def _saved_body(keras, location: str):
     """An earlier run's model minus its input scaling and its output layer."""
-    from zoo.app.saved import load_keras_model
-    from zoo.runs.folder import MODEL_FILE
-
     path = Path(location).expanduser()
     file = path / MODEL_FILE if path.is_dir() else path
     if not file.is_file():
@@ -196,8 +201,8 @@ def _saved_body(keras, location: str):
             f"No saved model at {str(file)!r}; backbone must be a run folder holding "
             f"{MODEL_FILE} (runs/NAME), a .keras file, or one of {', '.join(APPLICATIONS)}."
         )
-    # keras-zoo's loader: Keras's safe mode, with keras-zoo's own layers registered.
-    saved = load_keras_model(file)
+    # keras-zoo's loader: Keras's safe mode, the run's checksum verified.
+    saved = load_run_model(file)
     # A run's model is: input -> scaling -> the builder's model; that nested model is the body.
     bodies = [layer for layer in saved.layers if isinstance(layer, keras.Model)]
     if len(bodies) != 1:

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+import zoo
 from zoo import InvalidParameterError, Registry, hookimpl
-from zoo.plan.overrides import apply_sets
 
 
 def dry_run(zoo_cli, *args):
@@ -108,9 +108,9 @@ def test_an_ambiguous_bare_key_asks_for_a_section():
             register("lr-model", build, description="has learning_rate too")
 
     registry = Registry.discover(entry_points=False, extra=[("both", Both())])
-    values = {"model": "lr-model", "data": "housing"}
+    config = zoo.RunConfig(model="lr-model", data="housing")
     with pytest.raises(InvalidParameterError, match="model.learning_rate or preset.learning_rate"):
-        apply_sets(values, ("learning_rate=0.5",), registry)
+        zoo.plan(config, registry, sets=("learning_rate=0.5",))
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from zoo.plugins.csv_files import data as csvdata
+from zoo.plugins.csv_files import layout as csvlayout
 
 import zoo
+from zoo.core import labels
 from zoo.core.dataset import split_dataset
 from zoo.core.errors import DataError
 
@@ -92,9 +94,9 @@ def test_numeric_class_labels_map_back_to_themselves(tmp_path):
     rows = [f"{i},{i % 3 * 2 + 3}" for i in range(12)]
     data = csvdata.load_csv(str(write(tmp_path, ["x,kind", *rows])), "kind")
     assert data.task == "multiclass" and data.schema["classes"] == [3, 5, 7]
-    assert csvdata.class_labels([2, 0], data.schema) == [7, 3]
+    assert labels.class_labels([2, 0], data.schema) == [7, 3]
     outputs = np.array([[0.1, 0.8, 0.1], [0.7, 0.2, 0.1]])
-    assert csvdata.decode_outputs(outputs, data.schema) == [5, 3]
+    assert labels.decode_outputs(outputs, data.schema) == [5, 3]
 
 
 @pytest.mark.parametrize(
@@ -124,7 +126,7 @@ def test_csv_prefix_reads_any_extension(tmp_path):
 
 
 def test_a_sorted_large_file_is_sampled_across_its_length(tmp_path, monkeypatch):
-    monkeypatch.setattr(csvdata, "SNIFF_LINES", 50)
+    monkeypatch.setattr(csvlayout, "SNIFF_LINES", 50)
     rows = [f"{i},{'a' if i < 500 else 'b'}" for i in range(1000)]
     layout = csvdata.sniff(str(write(tmp_path, ["x,y", *rows])), "y")
     assert layout.task == "binary" and not layout.sampled_all
@@ -158,9 +160,9 @@ def test_bad_prediction_inputs_say_where(tmp_path, lines, fragment):
 
 def test_decode_outputs_for_each_task():
     regression = {"task": "regression", "classes": []}
-    assert csvdata.decode_outputs(np.array([[1.5], [2.0]]), regression) == [1.5, 2.0]
+    assert labels.decode_outputs(np.array([[1.5], [2.0]]), regression) == [1.5, 2.0]
     binary = {"task": "binary", "classes": ["no", "yes"]}
-    assert csvdata.decode_outputs(np.array([[0.2], [0.9]]), binary) == ["no", "yes"]
+    assert labels.decode_outputs(np.array([[0.2], [0.9]]), binary) == ["no", "yes"]
 
 
 @pytest.mark.slow
@@ -176,7 +178,7 @@ def test_string_labels_round_trip_through_a_saved_run(tmp_path, zoo_cli):
     inputs = write(tmp_path, ["colour,b,a", "red,0,0", "blue,0,0", "green,1,-1"], name="new.csv")
     model = keras.models.load_model(folder / "model.keras")
     outputs = model.predict(csvdata.read_features(inputs, schema), verbose=0)
-    assert csvdata.decode_outputs(outputs, schema) == ["yes", "no", "no"]
+    assert labels.decode_outputs(outputs, schema) == ["yes", "no", "no"]
 
 
 @pytest.mark.slow

@@ -10,7 +10,6 @@ from zoo.plugins.csv_files.data import read_features
 
 import zoo
 from zoo.catalog.entries import INFERRED
-from zoo.plan.data_choice import resolve_data
 
 REGISTRY = zoo.Registry.discover(entry_points=False)
 # Every built-in data set that can load without parameters (the csv one needs a file).
@@ -134,9 +133,9 @@ def test_target_and_task_options_are_for_csv_files():
         ({"task": "binary"}, zoo.IncompatibleError),
     ):
         with pytest.raises(error, match="--data PATH.csv"):
-            resolve_data(zoo.RunConfig(model="mlp", data="iris", **option), REGISTRY)
-    same = resolve_data(zoo.RunConfig(model="mlp", data="iris", task="multiclass"), REGISTRY)
-    assert same[1].name == "iris"
+            zoo.plan(zoo.RunConfig(model="mlp", data="iris", **option), REGISTRY)
+    same = zoo.plan(zoo.RunConfig(model="mlp", data="iris", task="multiclass"), REGISTRY)
+    assert same.data.name == "iris"
 
 
 def test_a_plugin_declaring_an_inferred_task_needs_an_inspect_callable():

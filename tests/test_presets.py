@@ -10,7 +10,8 @@ import pytest
 from zoo.plugins.presets import custom
 
 import zoo
-from zoo.core.compile import DEFAULT_PRESETS, check_loss_fits, loss_name
+from zoo.core.compile import check_loss_fits, loss_name
+from zoo.core.tasks import TASKS
 
 REGISTRY = zoo.Registry.discover(entry_points=False)
 CASES = [
@@ -50,9 +51,9 @@ def test_every_preset_compiles_and_trains_on_its_tasks(name, task):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("task", sorted(DEFAULT_PRESETS))
+@pytest.mark.parametrize("task", TASKS)
 def test_default_preset_of_each_task_reports_the_task_metrics(task):
-    settings = REGISTRY.create("presets", DEFAULT_PRESETS[task])
+    settings = REGISTRY.create("presets", REGISTRY.default_preset(task))
     assert set(_tiny_fit(settings, task)) == HISTORY_KEYS[task]
 
 
@@ -62,8 +63,9 @@ def test_default_losses_follow_the_task():
         "binary": "binary_crossentropy",
         "multiclass": "sparse_categorical_crossentropy",
     }
-    for task, name in DEFAULT_PRESETS.items():
-        assert loss_name(REGISTRY.create("presets", name).for_task(task).loss) == expected[task]
+    for task in TASKS:
+        preset = REGISTRY.create("presets", REGISTRY.default_preset(task))
+        assert loss_name(preset.for_task(task).loss) == expected[task]
     # A preset that leaves the loss open gets the task's.
     assert zoo.CompileSettings("adam").for_task("binary").loss == "binary_crossentropy"
 

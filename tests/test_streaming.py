@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from zoo.plugins.csv_files import data as csvdata
+from zoo.plugins.csv_files import layout as csvlayout
 from zoo.plugins.csv_files.scan import (
     TEST,
     TRAIN,
@@ -21,7 +22,7 @@ from zoo.plugins.csv_files.scan import (
 
 import zoo
 from zoo.core.errors import DataError
-from zoo.runs.folder import file_sha256
+from zoo.runs.files import file_sha256
 
 SPLIT = RowSplit(test_size=0.2, validation_size=0.1, seed=42)
 
@@ -92,16 +93,15 @@ def test_scan_fits_scaling_on_training_rows_only(tmp_path):
 
 def test_files_over_the_threshold_stream_by_themselves(tmp_path, monkeypatch):
     path = regression_file(tmp_path)
-    assert csvdata.load_csv(str(path), "y").stream is None
+    assert isinstance(csvdata.load_csv(str(path), "y"), zoo.Dataset)
     monkeypatch.setattr(csvdata, "STREAM_ABOVE_BYTES", 100)
-    streamed = csvdata.load_csv(str(path), "y")
-    assert streamed.stream is not None and len(streamed.x) == 0
-    assert csvdata.load_csv(str(path), "y", stream=False).stream is None
+    assert isinstance(csvdata.load_csv(str(path), "y"), CsvStream)
+    assert isinstance(csvdata.load_csv(str(path), "y", stream=False), zoo.Dataset)
 
 
 def test_a_task_that_changes_after_the_sample_is_reported(tmp_path, monkeypatch):
-    monkeypatch.setattr(csvdata, "SNIFF_LINES", 20)
-    monkeypatch.setattr(csvdata, "PROBES", 0)
+    monkeypatch.setattr(csvlayout, "SNIFF_LINES", 20)
+    monkeypatch.setattr(csvlayout, "PROBES", 0)
     path = write(tmp_path, ["x,y", *[f"{i},{min(i // 10, 2)}" for i in range(120)]])
     stream = CsvStream(csvdata.sniff(str(path), "y"))
     assert stream.layout.task == "binary"  # not quite: the sample has not seen a third class

@@ -15,6 +15,7 @@ Importing this package does not import TensorFlow or Keras; training does.
 """
 
 from zoo._version import __version__
+from zoo.app.run import run
 from zoo.app.saved import SavedRun, load_run
 from zoo.catalog.hookspecs import hookimpl
 from zoo.catalog.registry import Registry
@@ -32,7 +33,8 @@ from zoo.core.errors import (
     ZooError,
 )
 from zoo.core.spec import ModelSpec
-from zoo.train.runner import RunResult, plan, run
+from zoo.plan.planning import Plan, plan
+from zoo.train.runner import RunResult
 
 __all__ = [
     "AmbiguousNameError",
@@ -43,6 +45,7 @@ __all__ = [
     "InvalidParameterError",
     "MissingFileError",
     "ModelSpec",
+    "Plan",
     "PluginError",
     "Registry",
     "RunConfig",

@@ -1,15 +1,18 @@
 """Your own CSV file as a data set: ``zoo run --data PATH.csv --target COLUMN``.
 
 The task and the number of inputs depend on the file, so they are registered as inferred;
-``inspect`` reads the header and a sample (no TensorFlow) when a run is planned.
+``inspect`` reads the header and a sample (no TensorFlow) when a run is planned. The plugin
+claims ``--data`` strings that look like files (``zoo_data_for_name``) and reads the raw
+inputs of ``zoo predict`` (``zoo_read_inputs``). Sniffing, parsing, encoding and streaming
+live in this package's modules; the core reaches them only through these hooks.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from zoo.catalog.hookspecs import hookimpl
-from zoo.core.dataset import Dataset
+from zoo.plugin import DataChoice, hookimpl
 
 
 def load_csv(
@@ -19,7 +22,7 @@ def load_csv(
     delimiter: str = ",",
     stream: bool | None = None,
     max_categories: int = 50,
-) -> Dataset:
+) -> Any:
     """A CSV file with a header row and one row per example.
 
     Args:
@@ -47,6 +50,35 @@ def inspect_csv(
 
     layout = sniff(path, target, task, delimiter)
     return {"task": layout.task}
+
+
+CSV_PREFIX = "csv:"
+
+
+def is_csv_path(name: str) -> bool:
+    """Whether a ``--data`` string names a file this plugin reads."""
+    return (
+        name.startswith(CSV_PREFIX)
+        or name.lower().endswith(".csv")
+        or "/" in name
+        or os.sep in name
+    )
+
+
+@hookimpl
+def zoo_data_for_name(name: str) -> DataChoice | None:
+    if not is_csv_path(name):
+        return None
+    path = name[len(CSV_PREFIX) :] if name.startswith(CSV_PREFIX) else name
+    return DataChoice("zoo.csv_files:csv", {"path": path})
+
+
+@hookimpl
+def zoo_read_inputs(path: str, schema: dict[str, Any]) -> Any:
+    """Model inputs for every row of a CSV file of raw inputs (the fallback reader)."""
+    from zoo.plugins.csv_files.data import read_features
+
+    return read_features(path, schema)
 
 
 @hookimpl

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
-from zoo.core.errors import DataError
+from zoo.plugin import DataError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -134,7 +134,8 @@ def line_batches(path: str, size: int = BLOCK_BYTES) -> Iterator[LineBatch]:
         lines = text.split("\n")[:-1]
         numbers = np.arange(first, first + len(lines), dtype="int64")
         if "" in lines or any(map(str.isspace, lines)):
-            # ASCII whitespace only, as bytes.strip in zoo.plugins.csv_files.pipeline: both skip the same lines.
+            # ASCII whitespace only, as bytes.strip in the tf.data pipeline: both skip the same
+            # lines.
             kept = [i for i, line in enumerate(lines) if line.strip(" \t\r\x0b\x0c")]
             numbers, lines = numbers[kept], [lines[i] for i in kept]
         if lines:
@@ -280,3 +281,14 @@ class MissingValues:
             f"{self.path}: {self.count} missing or non-finite value(s) (empty, NaN or inf); "
             f"the first is on line {line}, column {column!r}. Fill them in or drop those rows."
         )
+
+
+def file_sha256(path: str) -> str:
+    """The sha256 of a file's bytes: a streamed file's fingerprint."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

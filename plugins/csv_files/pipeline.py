@@ -1,64 +1,28 @@
 """Training on a CSV file larger than memory: tf.data reads it from disk every epoch.
 
-The runner's steps are the in-memory run's, fed differently: the runner scans the file
-(:func:`zoo.train.runner.split_for_training`), builds the model behind the scanned scaling
-(:func:`with_scanned_scaling`), and ``zoo.train.fitting.fit`` hands the stream to
-:func:`streamed_inputs`. A NumPy pass (:func:`zoo.plugins.csv_files.scan.scan`) first
+A streamed file's parts (``scan.StreamSplit``) hand these pipelines to training through the
+data protocol's ``batches``. A NumPy pass (:func:`zoo.plugins.csv_files.scan.scan`) first
 checks every row and fits the scaling on the training rows; then tf.data reads the file in
 blocks of lines, parses them with ``tf.io.decode_csv`` in parallel, keeps the rows of the
 wanted part (the same per-row hash as the scan) and shuffles within a window of blocks.
 Memory stays flat whatever the file size; only the test part's targets and predictions are
 kept, to score them.
 
-Importing this module imports TensorFlow and Keras: only the runner does, to train.
+Importing this module imports TensorFlow: only a streamed file's parts do, to feed training.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import astuple
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import keras
 import numpy as np
 import tensorflow as tf
 from zoo.plugins.csv_files.parse import Block, read_block
-from zoo.plugins.csv_files.scan import TEST, TRAIN, VALIDATION, RowSplit, StreamSplit, part_of_lines
-
-if TYPE_CHECKING:
-    pass
+from zoo.plugins.csv_files.scan import TRAIN, RowSplit, StreamSplit, part_of_lines
 
 SHUFFLE_BLOCKS = 32  # rows are shuffled within a window of this many blocks (32 MiB)...
 MIX_BLOCKS = 8  # ...by merging this many shuffled blocks and permuting their rows
-EVAL_BATCH = 4096
-
-
-def with_scanned_scaling(body: keras.Model, parts: StreamSplit, name: str) -> keras.Model:
-    """The plugin's model behind a standardization layer fitted by the scan."""
-    inputs = keras.Input(body.input_shape[1:], name="features")
-    scale = keras.layers.Normalization(mean=parts.mean, variance=parts.variance, name="standardize")
-    return keras.Model(inputs, body(scale(inputs)), name=name)
-
-
-def streamed_inputs(parts: StreamSplit, config: Any) -> tuple[tf.data.Dataset, Any]:
-    """The training stream and the validation stream for ``model.fit``."""
-    validation = None
-    if len(parts.x_val):
-        # Declaring the batch count (known from the scan) lets Keras end each evaluation
-        # cleanly instead of running the file out.
-        batches = math.ceil(len(parts.x_val) / EVAL_BATCH)
-        validation = part_pipeline(parts, VALIDATION).rebatch(EVAL_BATCH)
-        validation = validation.apply(tf.data.experimental.assert_cardinality(batches))
-    return training_stream(parts, config.batch_size, config.seed), validation
-
-
-def test_outputs(model: keras.Model, parts: StreamSplit) -> tuple[np.ndarray, np.ndarray]:
-    """The test part's targets and the model's outputs for them."""
-    targets, outputs = [], []
-    for x, y in part_pipeline(parts, TEST).rebatch(EVAL_BATCH).as_numpy_iterator():
-        targets.append(y)
-        outputs.append(np.asarray(model.predict_on_batch(x)))
-    return np.concatenate(targets), np.concatenate(outputs)
 
 
 # -- tf.data ------------------------------------------------------------------------------

@@ -2,10 +2,10 @@
 training needs (row counts, scaling statistics, categories, classes) without keeping rows.
 
 A row's part (train / validation / test) is a hash of its line number and the split seed
-(:func:`part_of_lines`); the tf.data pipeline of :mod:`zoo.plugins.csv_files.pipeline` calls the same function
-on the same line numbers, so both agree on every row without storing an assignment. The
-parts have the requested sizes on average; unlike the in-memory split they are not
-stratified (on large files the difference is small).
+(:func:`part_of_lines`); the tf.data pipeline of :mod:`zoo.plugins.csv_files.pipeline`
+calls the same function on the same line numbers, so both agree on every row without storing
+an assignment. The parts have the requested sizes on average; unlike the in-memory split
+they are not stratified (on large files the difference is small).
 """
 
 from __future__ import annotations
@@ -26,14 +26,13 @@ from zoo.plugins.csv_files.data import (
 )
 from zoo.plugins.csv_files.parse import Block, MissingValues, RawChunk
 
-from zoo.core.dataset import Dataset
-from zoo.core.errors import DataError
+from zoo.plugin import PART_NAMES, DataError, DataInfo, Scaling, SplitSpec
 
 if TYPE_CHECKING:
     import numpy as np
+    import tensorflow as tf
 
-TRAIN, VALIDATION, TEST = 0, 1, 2
-PART_NAMES = ("train", "validation", "test")
+TRAIN, VALIDATION, TEST = 0, 1, 2  # indices of PART_NAMES
 # Multipliers of the 32-bit hash (MurmurHash3's finaliser).
 GOLDEN, MIX1, MIX2 = 0x9E3779B1, 0x85EBCA6B, 0xC2B2AE35
 
@@ -78,40 +77,35 @@ def part_of_lines(lines: np.ndarray, split: RowSplit) -> np.ndarray:
 
 @dataclass
 class CsvStream:
-    """What a streamed CSV data set holds instead of rows: how to read the file."""
+    """A CSV file trained on without loading it: the data protocol's streamed DataSource."""
 
     layout: CsvLayout
     max_categories: int = 50
 
+    @property
+    def info(self) -> DataInfo:
+        """The layout's description; classes and one-hot widths are final after the scan."""
+        import numpy as np
 
-def streamed_dataset(layout: CsvLayout, max_categories: int) -> Dataset:
-    """A Dataset without rows whose ``stream`` says how to read them; the runner scans it."""
-    import numpy as np
+        layout = self.layout
+        text = {layout.columns[i]: [] for i in layout.features if layout.kinds[i] == "text"}
+        schema = build_schema(layout, text, [], layout.task)
+        x = np.empty((0, *schema["input_shape"]), "float32")
+        return dataset_for(schema, x, np.empty(0)).info
 
-    text = {layout.columns[i]: [] for i in layout.features if layout.kinds[i] == "text"}
-    schema = build_schema(layout, text, [], layout.task)
-    data = dataset_for(schema, np.empty((0, *schema["input_shape"]), "float32"), np.empty(0))
-    data.stream = CsvStream(layout, max_categories)
-    return data
+    def split(self, spec: SplitSpec) -> StreamSplit:
+        return scan(self, RowSplit(spec.test_size, spec.validation_size, spec.seed))
 
-
-@dataclass
-class StreamPart:
-    """One part of a streamed file: its row count (``len``) and which part it is."""
-
-    part: int
-    rows: int
-
-    def __len__(self) -> int:
-        return self.rows
+    def whole(self) -> StreamSplit:
+        return scan(self, RowSplit(1.0, 0.0, 0), whole=True)
 
 
 @dataclass
 class StreamSplit:
     """What the checking pass found: the final schema, part sizes and training statistics.
 
-    It stands where an in-memory :class:`zoo.core.dataset.Split` does (``x_train``, ``x_val`` and
-    ``x_test`` are sized parts), and ``streamed`` sends training to :mod:`zoo.plugins.csv_files.pipeline`.
+    The data protocol's DataParts for a streamed file: rows are never held in memory, so
+    :meth:`arrays` gives None and :meth:`batches` reads the file (``pipeline``).
     """
 
     stream: CsvStream
@@ -121,30 +115,46 @@ class StreamSplit:
     mean: np.ndarray
     variance: np.ndarray
     blocks: list[Block] = field(default_factory=list)  # where the rows are, for re-reading
-    streamed: bool = field(default=True, init=False)
 
     @property
-    def x_train(self) -> StreamPart:
-        return StreamPart(TRAIN, self.counts[TRAIN])
-
-    @property
-    def x_val(self) -> StreamPart:
-        return StreamPart(VALIDATION, self.counts[VALIDATION])
-
-    @property
-    def x_test(self) -> StreamPart:
-        return StreamPart(TEST, self.counts[TEST])
-
-    @property
-    def dataset(self) -> Dataset:
-        """A row-less Dataset with the final schema (input shape, classes)."""
+    def info(self) -> DataInfo:
         import numpy as np
 
         x = np.empty((0, *self.schema["input_shape"]), "float32")
-        return dataset_for(self.schema, x, np.empty(0))
+        return dataset_for(self.schema, x, np.empty(0)).info
+
+    def rows(self, part: str) -> int:
+        return self.counts[PART_NAMES.index(part)]
+
+    def arrays(self, part: str) -> None:
+        return None
+
+    def batches(self, part: str, batch_size: int, seed: int | None = None) -> tf.data.Dataset:
+        from zoo.plugins.csv_files import pipeline
+
+        if seed is not None:
+            return pipeline.training_stream(self, batch_size, seed)
+        rows = self.rows(part)
+        data = pipeline.part_pipeline(self, PART_NAMES.index(part)).rebatch(batch_size)
+        return data.apply(assert_batches(-(-rows // batch_size)))
+
+    def scaling(self) -> Scaling:
+        return Scaling(mean=self.mean, variance=self.variance)
+
+    def fingerprint(self) -> str:
+        from zoo.plugins.csv_files.parse import file_sha256
+
+        return file_sha256(self.stream.layout.path)
 
 
-def scan(stream: CsvStream, split: RowSplit) -> StreamSplit:
+def assert_batches(count: int):  # type: ignore[no-untyped-def]
+    """Declare a pipeline's batch count, so that Keras ends each pass over it cleanly."""
+    import tensorflow as tf
+
+    return tf.data.experimental.assert_cardinality(count)
+
+
+def scan(stream: CsvStream, split: RowSplit, whole: bool = False) -> StreamSplit:
     """Read the whole file once: check every row, count the parts, fit the scaling.
 
     Raises:
@@ -154,7 +164,7 @@ def scan(stream: CsvStream, split: RowSplit) -> StreamSplit:
     gather = _Gather(stream.layout, split)
     for chunk in iter_chunks(stream.layout):
         gather.add(chunk)
-    return gather.finish(stream)
+    return gather.finish(stream, whole)
 
 
 class _Gather:
@@ -217,7 +227,7 @@ class _Gather:
                 dict(zip(values.tolist(), counts.tolist(), strict=True))
             )
 
-    def finish(self, stream: CsvStream) -> StreamSplit:
+    def finish(self, stream: CsvStream, whole: bool = False) -> StreamSplit:
         self.missing.check()
         task = self.target.final_task(self.layout)
         categories = {
@@ -226,7 +236,8 @@ class _Gather:
         }
         labels = sorted(self.target.labels) if task != "regression" else []
         schema = build_schema(self.layout, categories, labels, task)
-        self._check_counts()
+        if not whole:
+            self._check_counts()
         mean, variance = self._statistics(schema)
         counts = (int(self.counts[0]), int(self.counts[1]), int(self.counts[2]))
         return StreamSplit(stream, self.split, schema, counts, mean, variance, self.blocks)

@@ -9,10 +9,9 @@ from typing import Any
 
 from zoo.core.errors import PluginError
 from zoo.core.params import Param, read_params
+from zoo.core.tasks import INPUT_KINDS, TASKS
 
 KINDS = ("datasets", "models", "presets")
-TASKS = ("regression", "binary", "multiclass")
-INPUT_KINDS = ("tabular", "image")
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]*$")
 # A data set whose task or shape depends on its parameters (a CSV file's target column)
 # declares them as inferred and registers an ``inspect`` callable that works them out.
@@ -53,11 +52,17 @@ def _is_callable_or_none(value: Any) -> bool:
     return value is None or callable(value)
 
 
+def _is_mapping_or_none(value: Any) -> bool:
+    return value is None or (isinstance(value, Mapping) and all(isinstance(k, str) for k in value))
+
+
 def _is_count_or_none(value: Any) -> bool:
     return value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0)
 
 
 _TEXT = Field(_is_str, "a string", default="")
+# What ``zoo tune`` searches: hyperparameter name -> {"low", "high", "log"} or {"choices"}.
+_SPACE = Field(_is_mapping_or_none, "a dict of hyperparameter name -> range or choices")
 SCHEMAS: dict[str, dict[str, Field]] = {
     "datasets": {
         "description": Field(_is_str, "a string", required=True),
@@ -90,12 +95,14 @@ SCHEMAS: dict[str, dict[str, Field]] = {
             f"a non-empty tuple of {', '.join(INPUT_KINDS)}",
             default=("tabular",),
         ),
+        "search_space": _SPACE,
     },
     "presets": {
         "description": Field(_is_str, "a string", required=True),
         "tasks": Field(
             _is_subset(TASKS), f"a non-empty tuple of {', '.join(TASKS)}", default=TASKS
         ),
+        "search_space": _SPACE,
     },
 }
 

@@ -10,6 +10,8 @@ import TensorFlow or Keras. Import them inside the functions you register.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pluggy
@@ -49,8 +51,8 @@ def register_datasets(register: RegisterDataset) -> None:
 
     Example::
 
-        from zoo import hookimpl
-        from zoo.core.dataset import Dataset
+        from zoo.plugin import hookimpl
+        from zoo.plugin import Dataset
 
         def load_line(rows: int = 100) -> Dataset:
             import numpy as np
@@ -77,7 +79,7 @@ def register_models(register: RegisterModel) -> None:
 
     Example::
 
-        from zoo import hookimpl
+        from zoo.plugin import hookimpl
 
         def build_tiny(spec, units: int = 8):
             import keras
@@ -104,8 +106,8 @@ def register_presets(register: RegisterPreset) -> None:
 
     Example::
 
-        from zoo import hookimpl
-        from zoo.core.compile import CompileSettings
+        from zoo.plugin import hookimpl
+        from zoo.plugin import CompileSettings
 
         def sgd(learning_rate: float = 0.01, momentum: float = 0.9) -> CompileSettings:
             optimizer = {"class_name": "SGD",
@@ -116,4 +118,62 @@ def register_presets(register: RegisterPreset) -> None:
         def register_presets(register):
             register("sgd-momentum", sgd, description="SGD with momentum, MSE",
                      tasks=("regression",))
+    """
+
+
+@dataclass(frozen=True)
+class DataChoice:
+    """A plugin's claim on a ``--data`` string: the data set entry, and its parameters.
+
+    Args:
+        dataset: the data set entry's name (short or qualified) that reads the string.
+        params: data parameters that carry the string, e.g. ``{"path": "table.csv"}``.
+    """
+
+    dataset: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@hookspec(firstresult=True)
+def zoo_data_for_name(name: str) -> DataChoice | None:
+    """Claim a ``--data`` string that is not a registered data set's name.
+
+    Called only when no data set of that name is registered; the first plugin that returns
+    a :class:`DataChoice` wins. Return None to leave the string to other plugins.
+
+    Example (a plugin that reads Parquet files)::
+
+        from zoo.plugin import DataChoice, hookimpl
+
+        @hookimpl
+        def zoo_data_for_name(name):
+            if name.endswith(".parquet"):
+                return DataChoice("parquet", {"path": name})
+            return None
+    """
+
+
+@hookspec(firstresult=True)
+def zoo_default_preset(task: str) -> str | None:
+    """The preset a run gets when it names none, for a task ("regression", ...).
+
+    The first plugin that returns a preset name wins.
+
+    Example::
+
+        from zoo.plugin import hookimpl
+
+        @hookimpl
+        def zoo_default_preset(task):
+            return {"regression": "adam-mse"}.get(task)
+    """
+
+
+@hookspec(firstresult=True)
+def zoo_read_inputs(path: str, schema: dict[str, Any]) -> Any:
+    """Read a file of raw inputs for ``zoo predict`` into a NumPy array of model inputs.
+
+    ``schema`` is the run's data schema (``data.json``): feature names and kinds, the input
+    shape. Return None to leave the file to other plugins; the CSV plugin reads any file as
+    CSV, last. Raise ``zoo.plugin.DataError`` for a file that cannot be used.
     """

@@ -31,6 +31,7 @@ BUILTIN_PLUGINS = {
     "zoo.synthetic": "zoo.plugins.synthetic",
     "zoo.csv_files": "zoo.plugins.csv_files",
 }
+HOOK_NAMES = tuple(name for name in vars(hookspecs) if name.startswith(("register_", "zoo_")))
 DISABLE_ENV = "ZOO_DISABLE_PLUGINS"
 NO_AUTOLOAD_ENV = "ZOO_DISABLE_PLUGIN_AUTOLOAD"
 
@@ -142,7 +143,7 @@ def _register(manager: pluggy.PluginManager, name: str, plugin: object) -> None:
     ]
     if unknown:
         manager.unregister(plugin)
-        known = ", ".join(sorted(n for n in vars(hookspecs) if n.startswith("register_")))
+        known = ", ".join(sorted(HOOK_NAMES))
         raise pluggy.PluginValidationError(
             plugin,
             f"unknown hook {', '.join(unknown)}; keras-zoo's hooks are {known}",

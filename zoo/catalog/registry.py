@@ -8,13 +8,16 @@ short name becomes an error that names both, and the qualified names keep workin
 from __future__ import annotations
 
 import fnmatch
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from zoo.catalog.entries import KINDS, Entry, make_entry
+from zoo.catalog.hookspecs import DataChoice
 from zoo.catalog.manager import LoadedPlugins, PluginRecord, load_plugins
 from zoo.core.errors import (
     AmbiguousNameError,
+    IncompatibleError,
     PluginError,
     UnknownNameError,
     did_you_mean,
@@ -30,6 +33,7 @@ class Registry:
     def __init__(self, loaded: LoadedPlugins) -> None:
         self._entries: dict[str, list[Entry]] = {kind: [] for kind in KINDS}
         self.plugins: dict[str, PluginRecord] = loaded.records
+        self._manager = loaded.manager
         for kind in KINDS:
             self._collect(loaded, kind)
 
@@ -68,6 +72,64 @@ class Registry:
             batch.append(make_entry(kind, plugin, name, factory, metadata))
 
         return register
+
+    # -- policy hooks ------------------------------------------------------------------------
+
+    def claim_data(self, name: str) -> DataChoice | None:
+        """The first plugin's claim on a ``--data`` string that names no data set."""
+        found = self._first_result("zoo_data_for_name", name=name)
+        if found is not None and not isinstance(found, DataChoice):
+            raise PluginError(
+                f"zoo_data_for_name returned {found!r} for {name!r}; expected a DataChoice or None"
+            )
+        return found
+
+    def default_preset(self, task: str) -> str:
+        """The preset for ``task`` when a run names none.
+
+        Raises:
+            IncompatibleError: no loaded plugin names one (the presets plugin is disabled).
+        """
+        found = self._first_result("zoo_default_preset", task=task)
+        if not isinstance(found, str):
+            raise IncompatibleError(
+                f"No default preset for {task} tasks: no loaded plugin provides one (is the "
+                "presets plugin disabled?). Name one with --preset; 'zoo list presets' shows them."
+            )
+        return found
+
+    def read_inputs(self, path: str, schema: dict[str, Any]) -> Any:
+        """Model inputs for a file of raw rows, read by the first plugin that takes it.
+
+        Raises:
+            IncompatibleError: no loaded plugin reads such files.
+        """
+        found = self._first_result("zoo_read_inputs", path=path, schema=schema)
+        if found is None:
+            raise IncompatibleError(
+                f"No loaded plugin reads {path!r} (is the CSV plugin disabled?); "
+                "'zoo plugins' lists what is loaded."
+            )
+        return found
+
+    def _first_result(self, hook: str, **kwargs: Any) -> Any:
+        # Called plugin by plugin, newest first like pluggy, so that a plugin that raises is
+        # reported and skipped instead of breaking the command.
+        for impl in reversed(getattr(self._manager.hook, hook).get_hookimpls()):
+            record = self.plugins.get(impl.plugin_name)
+            if record is not None and record.status != "ok":
+                continue
+            try:
+                found = impl.function(**kwargs)
+            except Exception as exc:  # noqa: BLE001 - a plugin's failure is its own
+                message = f"{hook} raised {type(exc).__name__}: {exc}".splitlines()[0]
+                if record is not None:
+                    record.fail(message)
+                warnings.warn(f"plugin {impl.plugin_name!r} was skipped: {message}", stacklevel=2)
+                continue
+            if found is not None:
+                return found
+        return None
 
     # -- reading ---------------------------------------------------------------------------
 

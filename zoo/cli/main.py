@@ -9,29 +9,15 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
 import click
 
 from zoo._version import __version__
 from zoo.catalog.entries import KINDS
+from zoo.cli.context import registry_from
 from zoo.core.errors import ZooError
 
 DEBUG_ENV = "ZOO_DEBUG"
-
-
-def _registry(warn: bool = True) -> Any:
-    from zoo.catalog.registry import Registry
-
-    registry = Registry.discover()
-    if warn:
-        for record in registry.problems:
-            click.echo(
-                f"zoo: warning: plugin {record.name!r} was skipped: {record.error} "
-                "(see 'zoo plugins')",
-                err=True,
-            )
-    return registry
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -62,7 +48,7 @@ def list_command(kind: str | None, pattern: str, as_json: bool) -> None:
     """
     from zoo.cli import render
 
-    registry = _registry()
+    registry = registry_from()
     kinds = [kind] if kind else list(KINDS)
     if as_json:
         entries = [e for k in kinds for e in registry.list(k, pattern)]
@@ -82,7 +68,7 @@ def info(name: str, as_json: bool) -> None:
     """Describe a data set, model or preset: metadata, hyperparameters, plugin."""
     from zoo.cli import render
 
-    about = _registry().describe(name)
+    about = registry_from().describe(name)
     click.echo(render.to_json(about) if as_json else render.info_text(about))
 
 
@@ -94,7 +80,7 @@ def plugins(as_json: bool) -> None:
 
     from zoo.cli import render
 
-    records = list(_registry(warn=False).plugins.values())
+    records = list(registry_from(warn=False).plugins.values())
     if as_json:
         click.echo(render.to_json([asdict(r) for r in records]))
     else:
@@ -109,6 +95,9 @@ def _register_run_commands() -> None:
 
 
 _register_run_commands()
+from zoo.cli.bench import bench_command  # noqa: E402 - after the group it joins
+cli.add_command(bench_command)
+cli.add_command(__import__("zoo.cli.tune", fromlist=["tune"]).tune)  # zoo tune
 
 
 def main(argv: list[str] | None = None) -> None:

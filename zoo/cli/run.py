@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
+
+from zoo.cli.context import registry_from
+
+if TYPE_CHECKING:
+    from zoo.catalog.registry import Registry
 
 TASKS = ["regression", "binary", "multiclass"]
 
@@ -23,10 +28,8 @@ ALLOW_UNSAFE = click.option(
 )
 
 
-def _registry() -> Any:
-    from zoo.cli.main import _registry as discover
-
-    return discover()
+def _registry() -> Registry:
+    return registry_from()
 
 
 def _quiet_backend() -> None:
@@ -161,15 +164,13 @@ def run(
       zoo run --resume runs/20260101-120000-mlp-housing
     """
     from zoo.core.config import RunConfig
-    from zoo.plan.overrides import apply_sets
-    from zoo.train.runner import plan
+    from zoo.plan.planning import plan
 
     given = {
         k: v for k, v in options.items() if ctx.get_parameter_source(k) != ParameterSource.DEFAULT
     }
     values = _starting_values(config_file, resume, given)
     registry = _registry()
-    apply_sets(values, sets, registry)
     for required in ("model", "data"):
         if not values.get(required):
             raise click.UsageError(
@@ -178,7 +179,8 @@ def run(
                 ctx,
             )
     config = RunConfig(**values)
-    checked = plan(config, registry)  # every name and override checked before TensorFlow loads
+    # Every name and override is resolved and checked once, before TensorFlow loads.
+    checked = plan(config, registry, sets)
     if dry_run:
         _show_plan(checked)
         return
@@ -210,9 +212,7 @@ def _starting_values(
 
 
 def _show_plan(checked: Any) -> None:
-    from zoo.runs.folder import resolved_config
-
-    _echo_json(resolved_config(checked))
+    _echo_json(checked.to_dict())
     click.echo(
         f"zoo: configuration is valid: model {checked.model.qualified_name} fits data "
         f"{checked.data.qualified_name} with preset {checked.preset.qualified_name}.",
@@ -223,8 +223,9 @@ def _show_plan(checked: Any) -> None:
 def _train_and_report(
     checked: Any, registry: Any, *, as_json: bool, quiet: bool, save: bool, resume: str | None
 ) -> None:
+    from zoo.app.run import plugin_versions
     from zoo.cli import render
-    from zoo.train.runner import run as run_job
+    from zoo.train.runner import execute
 
     config = checked.config
 
@@ -234,7 +235,13 @@ def _train_and_report(
     )
     _quiet_backend()
     progress = None if quiet or not sys.stderr.isatty() else _progress
-    result = run_job(checked, registry, progress=progress, save=save, resume=resume)
+    result = execute(
+        checked,
+        progress=progress,
+        save=save,
+        resume=resume,
+        plugin_versions=plugin_versions(registry),
+    )
     if as_json:
         _echo_json(
             {
@@ -253,7 +260,7 @@ def _train_and_report(
 
 
 def _progress(epochs: int) -> Any:
-    from zoo.train.fitting import EpochProgress
+    from zoo.train.progress import EpochProgress
 
     return EpochProgress(epochs)
 
@@ -281,11 +288,12 @@ def predict(run_folder: str, input_file: str, output: str | None, allow_unsafe: 
 
     Class predictions come back as the original labels, with one probability column per class.
     """
-    from zoo.app.saved import load_run, predict_file
+    from zoo.app.predict import predict_file
+    from zoo.app.saved import load_run
 
     saved = load_run(run_folder, allow_unsafe=allow_unsafe)
     _quiet_backend()
-    text = predict_file(saved, Path(input_file), Path(output) if output else None)
+    text = predict_file(saved, _registry(), Path(input_file), Path(output) if output else None)
     if text is not None:
         click.echo(text, nl=False)
     else:
@@ -304,7 +312,8 @@ def evaluate(
     run_folder: str, data: str | None, target: str | None, as_json: bool, allow_unsafe: bool
 ) -> None:
     """Score a saved run's model: on its own test part, or on another data set (all rows)."""
-    from zoo.app.saved import evaluate_run, load_run
+    from zoo.app.evaluate import evaluate_run
+    from zoo.app.saved import load_run
     from zoo.cli import render
 
     saved = load_run(run_folder, allow_unsafe=allow_unsafe)

@@ -7,31 +7,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from zoo.core.errors import IncompatibleError
-
-# The preset used when none is named, per task.
-DEFAULT_PRESETS = {
-    "regression": "adam-mse",
-    "binary": "adam-binary",
-    "multiclass": "adam-multiclass",
-}
-
-# What a preset gets when it leaves the loss or the metrics to the task.
-TASK_LOSSES = {
-    "regression": "mean_squared_error",
-    "binary": "binary_crossentropy",
-    "multiclass": "sparse_categorical_crossentropy",
-}
-TASK_METRICS: dict[str, tuple[str, ...]] = {
-    "regression": ("mae", "root_mean_squared_error"),
-    "binary": ("accuracy", "auc"),
-    "multiclass": ("accuracy",),
-}
+from zoo.core.tasks import BINARY, MULTICLASS, REGRESSION, TASK_TABLE
 
 # Keras's built-in losses that suit each task, by function name. Targets are class indices,
 # so losses that need one-hot targets (categorical_crossentropy, ...) suit none of them.
 # A loss Keras does not ship (a plugin's own) is not checked.
 TASK_FITTING_LOSSES = {
-    "regression": (
+    REGRESSION: (
         "mean_squared_error",
         "mean_absolute_error",
         "huber",
@@ -40,8 +22,8 @@ TASK_FITTING_LOSSES = {
         "mean_absolute_percentage_error",
         "poisson",
     ),
-    "binary": ("binary_crossentropy", "binary_focal_crossentropy", "hinge", "squared_hinge"),
-    "multiclass": ("sparse_categorical_crossentropy",),
+    BINARY: ("binary_crossentropy", "binary_focal_crossentropy", "hinge", "squared_hinge"),
+    MULTICLASS: ("sparse_categorical_crossentropy",),
 }
 # Every loss function Keras ships, and the short names keras.losses.get accepts for them.
 KERAS_LOSSES = frozenset(
@@ -76,9 +58,9 @@ class CompileSettings:
     Args:
         optimizer: a name, config dict or instance for ``keras.optimizers.get``.
         loss: a name, config dict or instance for ``keras.losses.get``; None uses the task's
-            default (see ``TASK_LOSSES``).
+            default (see ``zoo.core.tasks``).
         metrics: metric identifiers for ``model.compile``; None uses the task's defaults
-            (see ``TASK_METRICS``).
+            (see ``zoo.core.tasks``).
     """
 
     optimizer: Any
@@ -97,8 +79,8 @@ class CompileSettings:
         """
         filled = replace(
             self,
-            loss=TASK_LOSSES[task] if self.loss is None else self.loss,
-            metrics=list(TASK_METRICS[task] if self.metrics is None else self.metrics),
+            loss=TASK_TABLE[task].loss if self.loss is None else self.loss,
+            metrics=list(TASK_TABLE[task].metrics if self.metrics is None else self.metrics),
         )
         check_loss_fits(filled.loss, task, data_name)
         return filled

@@ -1,20 +1,28 @@
-"""The in-memory data set a loader returns, its checks, and the train/validation/test split."""
+"""The in-memory data set a loader returns, and its train / validation / test parts.
+
+:class:`Dataset` is the in-memory implementation of the data protocol (``zoo.core.parts``);
+:class:`ArrayParts` are its parts, held as NumPy arrays.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from zoo.catalog.entries import INPUT_KINDS, TASKS
 from zoo.core.errors import DataError
+from zoo.core.parts import TEST, TRAIN, VALIDATION, DataInfo, Scaling, SplitSpec
+from zoo.core.tasks import IMAGE, INPUT_KINDS, TASK_TABLE, TASKS
 
 if TYPE_CHECKING:
     import numpy as np
+    import tensorflow as tf
 
 
 @dataclass
 class Dataset:
-    """Features and targets, with what the runner needs to know about them.
+    """Features and targets held in memory, with what the runner needs to know about them.
 
     Args:
         x: features, shape (rows, *input_shape).
@@ -27,8 +35,6 @@ class Dataset:
         schema: what prediction needs to turn raw rows into model inputs and outputs back
             into labels, as plain JSON data (see :func:`default_schema`; a CSV file's adds
             column kinds and one-hot categories). Filled in when the loader gives none.
-        stream: for a file trained on without loading it (zoo.plugins.csv_files.scan.CsvStream): ``x``
-            and ``y`` then hold no rows, only the feature layout.
     """
 
     x: np.ndarray
@@ -39,7 +45,6 @@ class Dataset:
     target_name: str = "target"
     class_names: list[str] = field(default_factory=list)
     schema: dict[str, Any] = field(default_factory=dict)
-    stream: Any = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -57,9 +62,21 @@ class Dataset:
             self.schema = default_schema(self)
 
     @property
+    def info(self) -> DataInfo:
+        return DataInfo(
+            task=self.task,
+            input_kind=self.input_kind,
+            input_shape=self.input_shape,
+            feature_names=tuple(str(n) for n in self.feature_names),
+            target_name=self.target_name,
+            class_names=tuple(str(c) for c in self.class_names),
+            schema=self.schema,
+        )
+
+    @property
     def source(self) -> str:
         """Where the rows come from, for messages: a file path, or "the data set"."""
-        return str(self.schema.get("path") or "the data set")
+        return self.info.source
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -67,9 +84,16 @@ class Dataset:
 
     @property
     def n_classes(self) -> int:
-        if self.task == "regression":
+        if not TASK_TABLE[self.task].classification:
             return 0
         return len(self.class_names) or int(self.y.max()) + 1
+
+    def split(self, spec: SplitSpec) -> ArrayParts:
+        return split_dataset(self, spec.test_size, spec.validation_size, spec.seed)
+
+    def whole(self) -> ArrayParts:
+        empty_x, empty_y = self.x[:0], self.y[:0]
+        return ArrayParts(self, empty_x, empty_y, empty_x, empty_y, self.x, self.y)
 
 
 SCHEMA_VERSION = 1
@@ -100,9 +124,10 @@ def _plain(value: Any) -> Any:
 
 
 @dataclass
-class Split:
-    """The three parts of a data set; validation is carved from training, never from test."""
+class ArrayParts:
+    """The three parts of an in-memory data set, as arrays (the data protocol's DataParts)."""
 
+    data: Dataset
     x_train: np.ndarray
     y_train: np.ndarray
     x_val: np.ndarray
@@ -110,42 +135,90 @@ class Split:
     x_test: np.ndarray
     y_test: np.ndarray
 
+    @property
+    def info(self) -> DataInfo:
+        return self.data.info
+
+    def rows(self, part: str) -> int:
+        return len(self.arrays(part)[0])
+
+    def arrays(self, part: str) -> tuple[np.ndarray, np.ndarray]:
+        arrays = {
+            TRAIN: (self.x_train, self.y_train),
+            VALIDATION: (self.x_val, self.y_val),
+            TEST: (self.x_test, self.y_test),
+        }
+        return arrays[part]
+
+    def batches(self, part: str, batch_size: int, seed: int | None = None) -> tf.data.Dataset:
+        """Cached batches; with a seed, reshuffled each pass and endless.
+
+        Keras rebuilds its iterator every epoch for a finite input, which costs more than the
+        epoch itself on small data; an endless stream with ``steps_per_epoch`` is built once.
+        """
+        import tensorflow as tf
+
+        x, y = self.arrays(part)
+        data = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+        if seed is None:
+            return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        data = data.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+        return data.batch(batch_size).repeat().prefetch(tf.data.AUTOTUNE)
+
+    def scaling(self) -> Scaling:
+        import numpy as np
+
+        if self.data.input_kind == IMAGE:
+            return Scaling(peak=float(np.max(self.x_train)) or 1.0)
+        x64 = self.x_train.astype("float64")
+        return Scaling(mean=x64.mean(axis=0), variance=x64.var(axis=0))
+
+    def fingerprint(self) -> str:
+        """sha256 over the features and targets as loaded (dtype and shape included)."""
+        digest = hashlib.sha256()
+        for array in (self.data.x, self.data.y):
+            digest.update(f"{array.dtype}{array.shape}".encode())
+            digest.update(array.tobytes())
+        return digest.hexdigest()
+
 
 def split_dataset(
     data: Dataset, test_size: float = 0.2, validation_size: float = 0.1, random_state: int = 42
-) -> Split:
+) -> ArrayParts:
     """Split into train / validation / test like the tutorial (test_size=0.2, random_state=42).
 
     The test part is exactly the tutorial's; validation is then taken from the training part.
     Classification splits are stratified.
     """
-
     _check_fraction("test_size", test_size)
     _check_fraction("validation_size", validation_size, allow_zero=True)
-    if data.stream is not None:
-        raise DataError(
-            f"{data.source} is streamed from disk and cannot be split in memory; "
-            "zoo.run trains it (zoo.plugins.csv_files.pipeline splits it row by row)."
-        )
-    stratify = data.y if data.task != "regression" else None
+    stratified = TASK_TABLE[data.task].stratified
     x_train, x_test, y_train, y_test = _split(
-        data, data.x, data.y, ("test_size", test_size), random_state, stratify
+        data, data.x, data.y, ("test_size", test_size), random_state, stratified
     )
     if validation_size == 0:
-        return Split(x_train, y_train, x_train[:0], y_train[:0], x_test, y_test)
-    stratify = y_train if data.task != "regression" else None
+        return ArrayParts(data, x_train, y_train, x_train[:0], y_train[:0], x_test, y_test)
     x_fit, x_val, y_fit, y_val = _split(
-        data, x_train, y_train, ("validation_size", validation_size), random_state, stratify
+        data, x_train, y_train, ("validation_size", validation_size), random_state, stratified
     )
-    return Split(x_fit, y_fit, x_val, y_val, x_test, y_test)
+    return ArrayParts(data, x_fit, y_fit, x_val, y_val, x_test, y_test)
 
 
-def _split(data, x, y, fraction, random_state, stratify):  # type: ignore[no-untyped-def]
+def _split(
+    data: Dataset,
+    x: np.ndarray,
+    y: np.ndarray,
+    fraction: tuple[str, float],
+    random_state: int,
+    stratified: bool,
+) -> list[np.ndarray]:
     from sklearn.model_selection import train_test_split
 
     name, size = fraction
     try:
-        return train_test_split(x, y, test_size=size, random_state=random_state, stratify=stratify)
+        return train_test_split(
+            x, y, test_size=size, random_state=random_state, stratify=y if stratified else None
+        )
     except ValueError as exc:
         reason = " ".join(str(exc).split())
         raise DataError(
@@ -160,3 +233,8 @@ def _check_fraction(name: str, value: float, allow_zero: bool = False) -> None:
     if not (low_ok and value < 1):
         bound = "0 <= x < 1" if allow_zero else "0 < x < 1"
         raise DataError(f"{name} must be a fraction with {bound}; received {name}={value}.")
+
+
+def steps_for(rows: int, batch_size: int) -> int:
+    """Batches that cover ``rows`` once."""
+    return max(1, math.ceil(rows / batch_size))

@@ -1,11 +1,14 @@
-"""What a model builder is told about the data, and how its output layer follows the task."""
+"""What a model builder is told about the data, and what it may hand back besides a model."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from zoo.core.dataset import Dataset
+from zoo.core.tasks import TASK_TABLE
+
+if TYPE_CHECKING:
+    from zoo.core.parts import DataInfo
 
 
 @dataclass(frozen=True)
@@ -27,22 +30,15 @@ class ModelSpec:
     input_kind: str = "tabular"
 
     @classmethod
-    def for_dataset(cls, data: Dataset) -> ModelSpec:
-        units, activation = output_for_task(data.task, data.n_classes)
-        return cls(data.input_shape, data.task, units, activation, data.input_kind)
+    def for_data(cls, info: DataInfo) -> ModelSpec:
+        units, activation = output_for_task(info.task, info.n_classes)
+        return cls(tuple(info.input_shape), info.task, units, activation, info.input_kind)
 
 
 def output_for_task(task: str, n_classes: int = 0) -> tuple[int, str]:
     """The output layer's units and activation for a task."""
-    if task == "regression":
-        return 1, "linear"
-    if task == "binary":
-        return 1, "sigmoid"
-    return n_classes, "softmax"
-
-
-# The attribute a builder sets on its model to ask the runner for a fine-tuning phase.
-FINE_TUNE_ATTRIBUTE = "zoo_fine_tune"
+    row = TASK_TABLE[task]
+    return row.output_units(n_classes), row.output_activation
 
 
 @dataclass(frozen=True)
@@ -62,19 +58,20 @@ class FineTune:
     learning_rate: float
 
 
-def attach_fine_tune(model: Any, plan: FineTune) -> None:
-    """Ask the runner to fine-tune ``model`` after its first fit."""
-    # object.__setattr__ keeps Keras's attribute tracking out of it.
-    object.__setattr__(model, FINE_TUNE_ATTRIBUTE, plan)
+@dataclass(frozen=True)
+class BuiltModel:
+    """What a builder returns when it wants more than the model trained once.
+
+    A builder returns a ``keras.Model``, or a BuiltModel whose ``fine_tune`` asks the runner
+    for a second phase after the first fit (transfer learning's fine-tuning).
+    """
+
+    model: Any
+    fine_tune: FineTune | None = None
 
 
-def fine_tune_of(model: Any) -> FineTune | None:
-    """The fine-tuning plan of ``model`` or of a model nested in it (the builder's body)."""
-    plan = getattr(model, FINE_TUNE_ATTRIBUTE, None)
-    if plan is not None:
-        return plan
-    for layer in getattr(model, "layers", []):
-        plan = getattr(layer, FINE_TUNE_ATTRIBUTE, None)
-        if plan is not None:
-            return plan
-    return None
+def unpack_built(result: Any) -> tuple[Any, FineTune | None]:
+    """The model and the fine-tuning request (if any) of a builder's return value."""
+    if isinstance(result, BuiltModel):
+        return result.model, result.fine_tune
+    return result, None

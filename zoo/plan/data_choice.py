@@ -1,110 +1,78 @@
 """Which data set a run's ``data`` names, and what that data set is for the run's parameters.
 
-``--data`` is a registered data set name, or one of your own CSV files: a path ending in
-``.csv`` or holding a path separator, or anything written ``csv:PATH``. A file becomes the
-``csv`` entry with the path (and ``--target`` / ``--task``) as its data parameters, so a run
-folder's config names the entry and can be repeated as it is.
+``--data`` is a registered data set name (short or qualified). Anything else is offered to the
+plugins' ``zoo_data_for_name`` hook: the CSV plugin claims file paths, another plugin may claim
+its own file extension. The claim names an entry and the parameters that carry the string (a
+file's path), so a run folder's config names the entry and can be repeated as it is.
 
-A data set registered with an ``inspect`` callable (the CSV file, synthetic data) gets its
-task, shape and counts from it here, before TensorFlow is imported, so an impossible
-combination fails at once.
+A data set registered with an ``inspect`` callable (a CSV file, synthetic data) gets its task,
+shape and counts from it here, before TensorFlow is imported, so an impossible combination
+fails at once.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from zoo.catalog.entries import INFERRED, SCHEMAS, TASKS, Entry
+from zoo.catalog.entries import INFERRED, SCHEMAS, Entry
 from zoo.core.errors import IncompatibleError, InvalidParameterError, PluginError, UnknownNameError
 from zoo.core.params import check_overrides
+from zoo.core.tasks import TASKS
 
 if TYPE_CHECKING:
     from zoo.catalog.registry import Registry
-    from zoo.core.config import RunConfig
 
-CSV_ENTRY = "csv"
-CSV_PREFIX = "csv:"
 # What an inspect callable may tell; the rest of a data set's metadata is fixed.
 INSPECTABLE = ("task", "input_kind", "shape", "rows", "classes")
 
 
-def is_csv_path(name: str) -> bool:
-    """Whether ``--data`` names a file rather than a registered data set."""
-    return (
-        name.startswith(CSV_PREFIX)
-        or name.lower().endswith(".csv")
-        or "/" in name
-        or os.sep in name
-    )
-
-
-def csv_path(name: str) -> str:
-    return name[len(CSV_PREFIX) :] if name.startswith(CSV_PREFIX) else name
-
-
-def data_entry(registry: Registry, name: str) -> Entry:
-    """The data set entry ``name`` refers to: a registered one, or ``csv`` for a file.
-
-    A registered name wins over the file reading, except with the explicit ``csv:`` prefix.
+def data_entry(registry: Registry, name: str) -> tuple[Entry, dict[str, Any]]:
+    """The data set entry ``name`` refers to, and the parameters a plugin's claim implies.
 
     Raises:
-        UnknownNameError: neither a registered data set nor a file-like name.
+        UnknownNameError: neither a registered data set nor a name any plugin claims.
     """
-    if name.startswith(CSV_PREFIX):
-        return registry.get(CSV_ENTRY, "datasets")
     try:
-        return registry.get(name, "datasets")
+        return registry.get(name, "datasets"), {}
     except UnknownNameError as exc:
-        if is_csv_path(name):
-            return registry.get(CSV_ENTRY, "datasets")
-        raise UnknownNameError(
-            f"{exc} For your own CSV file give its path (ending in .csv) or csv:PATH."
-        ) from None
+        claim = registry.claim_data(name)
+        if claim is None:
+            raise UnknownNameError(
+                f"{exc} A file needs a plugin that reads it: the CSV plugin reads PATH.csv or "
+                "csv:PATH."
+            ) from None
+        return registry.get(claim.dataset, "datasets"), dict(claim.params)
 
 
-def resolve_data(config: RunConfig, registry: Registry) -> tuple[RunConfig, Entry]:
-    """The data set entry of ``config``, with metadata worked out for its parameters.
-
-    Returns:
-        The config with the CSV path, ``target`` and ``task`` folded into ``data_params``
-        (where the entry takes them), and the entry with its inspected metadata.
-
-    Raises:
-        UnknownNameError: ``config.data`` names nothing.
-        InvalidParameterError: ``--target`` for a data set without one, or a conflict.
-        IncompatibleError: ``--task`` different from a fixed data set's task.
-        DataError: the inspection found the file unusable (missing, empty, no such column).
-    """
-    params, entry = resolve_options(
-        registry, config.data, config.data_params, config.target, config.task
-    )
-    return replace(config, data_params=params), entry
-
-
-def resolve_options(
+def resolve_data(
     registry: Registry,
     data: str,
     data_params: Mapping[str, Any] | None = None,
     target: str | None = None,
     task: str | None = None,
-) -> tuple[dict[str, Any], Entry]:
-    """:func:`resolve_data` for loose run options (e.g. a RunConfig keyword dict).
+) -> tuple[Entry, dict[str, Any]]:
+    """The inspected data set entry of a run and its data parameters.
 
     Returns:
-        The data params with the CSV path, target and task folded in, and the inspected
-        data set entry.
+        The entry with the metadata its ``inspect`` callable derives, and the data params
+        with the claimed ones (a file's path), ``target`` and ``task`` folded in.
+
+    Raises:
+        UnknownNameError: ``data`` names nothing.
+        InvalidParameterError: ``--target`` for a data set without one, or a conflict.
+        IncompatibleError: ``--task`` different from a fixed data set's task.
+        DataError: the inspection found the file unusable (missing, empty, no such column).
     """
-    entry = data_entry(registry, data)
+    entry, claimed = data_entry(registry, data)
     params = dict(data_params or {})
-    if entry.name == CSV_ENTRY and is_csv_path(data):
-        _fold(entry, params, "path", csv_path(data))
+    for key, value in claimed.items():
+        _fold(entry, params, key, value)
     _fold(entry, params, "target", target)
     _fold(entry, params, "task", task)
     check_overrides(f"data set {entry.name!r}", entry.params, params)
-    return params, inspected(entry, params)
+    return inspected(entry, params), params
 
 
 def _fold(entry: Entry, params: dict[str, Any], key: str, value: Any) -> None:
@@ -123,12 +91,13 @@ def _fold(entry: Entry, params: dict[str, Any], key: str, value: Any) -> None:
         if value != entry.metadata["task"]:
             raise IncompatibleError(
                 f"--task {value}: data set {entry.name!r} is {entry.metadata['task']}; --task "
-                "chooses the task of a CSV file (--data PATH.csv)."
+                "chooses the task of a data set that infers it, such as your own CSV file "
+                "(--data PATH.csv --task TASK)."
             )
         return
     raise InvalidParameterError(
         f"--{key} {value!r}: data set {entry.name!r} has no {key} to choose; --{key} is for "
-        "your own CSV file (--data PATH.csv --target COLUMN)."
+        "data sets that take one, such as your own CSV file (--data PATH.csv --target COLUMN)."
     )
 
 

@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from typing import Any
 
-from zoo.catalog.registry import Registry
 from zoo.core.config import RunConfig
-from zoo.core.errors import DataError, InvalidParameterError, did_you_mean
+from zoo.core.errors import InvalidParameterError, did_you_mean
 from zoo.core.params import Param
 
 SECTIONS = ("model", "data", "preset")
 TRUE_WORDS, FALSE_WORDS = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
 
 
-def apply_sets(values: dict[str, Any], sets: tuple[str, ...], registry: Registry) -> None:
+Sections = Mapping[str, tuple[Param, ...]]
+
+
+def apply_sets(values: dict[str, Any], sets: Iterable[str], sections: Sections) -> None:
     """Fold ``--set`` strings into a RunConfig keyword dict (``values``), in place.
 
     A key is ``model.NAME``, ``data.NAME`` or ``preset.NAME``, or a bare NAME that exactly
     one of the three declares (or a RunConfig field such as ``epochs``).
+
+    Args:
+        values: RunConfig keywords; ``*_params`` dicts receive the typed values.
+        sets: the ``KEY=VALUE`` strings, applied in order.
+        sections: the hyperparameters of the resolved data set, model and preset.
     """
     for item in sets:
         key, sep, raw = item.partition("=")
@@ -27,12 +35,12 @@ def apply_sets(values: dict[str, Any], sets: tuple[str, ...], registry: Registry
             raise InvalidParameterError(
                 f"--set expects KEY=VALUE, e.g. --set hidden=64,64; received {item!r}."
             )
-        section, param = _locate(key.strip(), values, registry)
+        section, param = _locate(key.strip(), sections)
         target = values if section is None else values.setdefault(f"{section}_params", {})
         target[param.name] = coerce(param, raw.strip())
 
 
-def _locate(key: str, values: dict[str, Any], registry: Registry) -> tuple[str | None, Param]:
+def _locate(key: str, sections: Sections) -> tuple[str | None, Param]:
     if "." in key:
         section, name = key.split(".", 1)
         if section not in SECTIONS:
@@ -40,46 +48,22 @@ def _locate(key: str, values: dict[str, Any], registry: Registry) -> tuple[str |
                 f"--set {key}: {section!r} is not one of {', '.join(SECTIONS)}; write "
                 f"model.{name}, data.{name} or preset.{name}."
             )
-        params = _params_of(section, values, registry)
-        return section, _find(section, name, params)
-    owners = [(s, p) for s in SECTIONS for p in _params_of(s, values, registry) if p.name == key]
+        return section, _find(section, name, sections.get(section, ()))
+    owners = [(s, p) for s in SECTIONS for p in sections.get(s, ()) if p.name == key]
     if len(owners) == 1:
         return owners[0]
     if len(owners) > 1:
         options = " or ".join(f"{s}.{key}" for s, _ in owners)
         raise InvalidParameterError(f"--set {key} is ambiguous; write {options}.")
-    top = _run_fields()
+    top = run_fields()
     if key in top:
         return None, top[key]
-    everything = [f"{s}.{p.summary()}" for s in SECTIONS for p in _params_of(s, values, registry)]
-    names = [p.name for s in SECTIONS for p in _params_of(s, values, registry)] + list(top)
+    everything = [f"{s}.{p.summary()}" for s in SECTIONS for p in sections.get(s, ())]
+    names = [p.name for s in SECTIONS for p in sections.get(s, ())] + list(top)
     raise InvalidParameterError(
         f"--set {key}: no such hyperparameter.{did_you_mean(key, names)} "
         f"Valid keys: {', '.join(everything) or 'none'}."
     )
-
-
-def _params_of(section: str, values: dict[str, Any], registry: Registry) -> tuple[Param, ...]:
-    from zoo.plan.data_choice import data_entry, resolve_options
-
-    name = values.get(section)
-    if section == "preset" and not name:
-        from zoo.core.compile import DEFAULT_PRESETS
-
-        # The data set's task, as plan works it out (a CSV file's from its target column).
-        data = None
-        if values.get("data"):
-            options = (values.get(k) for k in ("data_params", "target", "task"))
-            try:
-                data = resolve_options(registry, values["data"], *options)[1]
-            except DataError:
-                data = None  # the file's own error comes, clearer, when the run is planned
-        name = DEFAULT_PRESETS[data.metadata["task"]] if data else None
-    if not name:
-        return ()
-    if section == "data":  # a CSV path (--data file.csv) names the csv data set
-        return data_entry(registry, name).params
-    return registry.get(name, f"{section}s").params
 
 
 def _find(section: str, name: str, params: tuple[Param, ...]) -> Param:
@@ -93,7 +77,7 @@ def _find(section: str, name: str, params: tuple[Param, ...]) -> Param:
     )
 
 
-def _run_fields() -> dict[str, Param]:
+def run_fields() -> dict[str, Param]:
     skip = {"model", "data", "preset", "model_params", "data_params", "preset_params"}
     defaults = RunConfig(model="-", data="-")
     return {

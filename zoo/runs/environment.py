@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import platform
 import sys
 from importlib import metadata
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from zoo._version import __version__
-
-if TYPE_CHECKING:
-    from zoo.core.dataset import Dataset
-    from zoo.catalog.registry import Registry
 
 
 def _version(distribution: str) -> str | None:
@@ -23,24 +17,16 @@ def _version(distribution: str) -> str | None:
         return None
 
 
-def data_fingerprint(data: Dataset) -> str:
-    """sha256 over the features and targets as loaded (dtype and shape included).
+def environment_record(
+    plugins: dict[str, dict[str, str]], fingerprint: str, seed: int
+) -> dict[str, Any]:
+    """Versions of everything a run ran on, the data's fingerprint and the seed.
 
-    A streamed file holds no rows in memory: its bytes on disk are hashed instead.
+    Args:
+        plugins: plugin name -> {"version", "status"}.
+        fingerprint: the data parts' sha256.
+        seed: the run's seed.
     """
-    source = (data.schema or {}).get("path")
-    if source and (data.stream is not None or len(data.y) == 0):
-        from zoo.runs.folder import file_sha256
-
-        return file_sha256(Path(source))
-    digest = hashlib.sha256()
-    for array in (data.x, data.y):
-        digest.update(f"{array.dtype}{array.shape}".encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()
-
-
-def environment_record(registry: Registry, fingerprint: str, seed: int) -> dict[str, Any]:
     import keras
 
     return {
@@ -53,9 +39,7 @@ def environment_record(registry: Registry, fingerprint: str, seed: int) -> dict[
         "scikit_learn": _version("scikit-learn"),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "plugins": {
-            name: {"version": r.version, "status": r.status} for name, r in registry.plugins.items()
-        },
+        "plugins": plugins,
         "data_fingerprint": fingerprint,
         "seed": seed,
     }

@@ -9,19 +9,15 @@ process killed outright leaves ``running`` with a pid that no longer exists, whi
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from zoo.core.errors import RunFolderError
+from zoo.runs.files import file_sha256, read_json, write_json
+from zoo.runs.modelfile import CHECKSUM_FILE, MODEL_FILE
 
-if TYPE_CHECKING:
-    from zoo.train.runner import Plan, RunResult
-
-MODEL_FILE = "model.keras"
 BEST_WEIGHTS_FILE = "best.weights.h5"
 FILES = {
     "status": "status.json",
@@ -32,36 +28,6 @@ FILES = {
     "data": "data.json",
     "curves": "curves.png",
 }
-
-
-def write_json(path: Path, payload: Any) -> None:
-    """Write JSON atomically: a reader sees the old file or the new one, never half."""
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(payload, indent=2, sort_keys=True, default=_plain) + "\n")
-    os.replace(partial, path)
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, (tuple, set)) else str(value)
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text())
-
-
-def resolved_config(checked: Plan) -> dict[str, Any]:
-    """The configuration with names qualified and every hyperparameter default explicit."""
-    config = checked.config.to_dict()
-    for key, entry in (
-        ("data", checked.data),
-        ("model", checked.model),
-        ("preset", checked.preset),
-    ):
-        config[key] = entry.qualified_name
-        params = {p.name: p.default for p in entry.params}
-        params.update(config[f"{key}_params"])
-        config[f"{key}_params"] = params
-    return config
 
 
 def folder_name(model: str, data: str) -> str:
@@ -113,9 +79,9 @@ class RunFolder:
     # -- contents --------------------------------------------------------------------------
 
     def write_start(
-        self, checked: Plan, data_record: dict[str, Any], environment: dict[str, Any]
+        self, config: dict[str, Any], data_record: dict[str, Any], environment: dict[str, Any]
     ) -> None:
-        write_json(self.file("config"), resolved_config(checked))
+        write_json(self.file("config"), config)
         write_json(self.file("data"), data_record)
         write_json(self.file("environment"), environment)
 
@@ -143,25 +109,30 @@ class RunFolder:
         partial = self.path / f".partial.{MODEL_FILE}"
         model.save(partial)
         os.replace(partial, self.model_path)
-        write_json(self.path / "model.sha256.json", {MODEL_FILE: file_sha256(self.model_path)})
+        write_json(self.path / CHECKSUM_FILE, {MODEL_FILE: file_sha256(self.model_path)})
 
     def model_digest(self) -> str | None:
-        record = self.path / "model.sha256.json"
+        record = self.path / CHECKSUM_FILE
         return read_json(record).get(MODEL_FILE) if record.exists() else None
 
-    def complete(self, result: RunResult) -> None:
-        """Write the results, the model and the curves, then (only then) say ``complete``."""
+    def complete(
+        self, history: dict[str, list[float]], metrics: dict[str, Any], model: Any
+    ) -> None:
+        """Write the results, the model and the curves, then (only then) say ``complete``.
+
+        Args:
+            history: per-epoch losses and metrics.
+            metrics: what metrics.json holds (task, test metrics, timings).
+            model: the trained keras.Model.
+        """
         from zoo.runs.curves import plot_in_background
 
-        plotting = plot_in_background(result.history, self.file("curves"))
-        self.write_history(result.history)
-        write_json(
-            self.file("metrics"),
-            {"task": result.task, "test": result.metrics, "timings": result.timings},
-        )
-        self.save_model(result.model)
+        plotting = plot_in_background(history, self.file("curves"))
+        self.write_history(history)
+        write_json(self.file("metrics"), metrics)
+        self.save_model(model)
         plotting.wait()
-        self.set_status("complete", epochs_done=len(next(iter(result.history.values()), [])))
+        self.set_status("complete", epochs_done=len(next(iter(history.values()), [])))
 
 
 def _new_folder(runs: Path, name: str) -> Path:
@@ -174,14 +145,6 @@ def _new_folder(runs: Path, name: str) -> Path:
         except FileExistsError:
             n += 1
             path = runs / f"{name}-{n}"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_status(path: Path) -> dict[str, Any]:

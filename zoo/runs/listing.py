@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from zoo.train.scoring import KEY_METRIC
+from zoo.core.tasks import TASK_TABLE
 from zoo.runs.folder import FILES, read_json, read_status
 
 
@@ -22,7 +22,7 @@ def summarize(folder: Path) -> dict[str, Any]:
     metrics = _read(folder / FILES["metrics"])
     status = read_status(folder)
     task = metrics.get("task")
-    key = KEY_METRIC.get(task or "", "")
+    key = TASK_TABLE[task].key_metric if task in TASK_TABLE else ""
     return {
         "folder": folder.name,
         "started": status.get("started", ""),

@@ -1,6 +1,6 @@
 """The optional second training phase: unfreeze the top of a frozen backbone, train on slowly.
 
-A builder asks for it with :func:`zoo.core.spec.attach_fine_tune`; the runner then calls
+A builder asks for it by returning ``BuiltModel(model, fine_tune=FineTune(...))``; the runner calls
 :func:`fine_tune` after the first fit. This module imports Keras, so only the runner imports
 it, and only when a model asks for fine-tuning.
 """
@@ -13,16 +13,18 @@ from typing import Any
 import keras
 
 from zoo.core.compile import CompileSettings
+from zoo.core.parts import DataParts
 from zoo.core.spec import FineTune
 from zoo.train import fitting as training
+from zoo.train.options import FitOptions
 
 
 def fine_tune(
     model: keras.Model,
     plan: FineTune,
     settings: CompileSettings,
-    parts: Any,
-    config: Any,
+    parts: DataParts,
+    options: FitOptions,
     callbacks: list[Any],
 ) -> dict[str, list[float]]:
     """Unfreeze the backbone's top layers and train ``plan.epochs`` more at the lower rate.
@@ -32,7 +34,7 @@ def fine_tune(
         plan: what the builder asked for.
         settings: the run's compile settings; only the learning rate changes.
         parts: the data split.
-        config: the run's RunConfig.
+        options: the first phase's options; only the epochs change.
         callbacks: the run's callbacks for this phase (stops, progress).
 
     Returns:
@@ -41,7 +43,7 @@ def fine_tune(
     unfreeze_top(find_layer(model, plan.backbone), plan.layers)
     slower = replace(settings, optimizer=optimizer_at(settings.optimizer, plan.learning_rate))
     # Recompiling (inside training.fit) is what makes the new trainable flags take effect.
-    return training.fit(model, slower, parts, replace(config, epochs=plan.epochs), callbacks)
+    return training.fit(model, slower, parts, replace(options, epochs=plan.epochs), callbacks)
 
 
 def find_layer(model: keras.Model, name: str) -> keras.Layer:

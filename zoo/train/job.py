@@ -7,25 +7,30 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.core.errors import RunFolderError, RunInterrupted, TrainingDiverged
-from zoo.runs.folder import BEST_WEIGHTS_FILE, RunFolder, folder_name, read_json
+from zoo.core.parts import VALIDATION
+from zoo.runs.files import read_json
+from zoo.runs.folder import BEST_WEIGHTS_FILE, RunFolder, folder_name
+from zoo.train.options import FitOptions
 
 if TYPE_CHECKING:
     import keras
 
-    from zoo.catalog.registry import Registry
-    from zoo.core.dataset import Dataset, Split
-    from zoo.train.runner import Plan
+    from zoo.core.compile import CompileSettings
+    from zoo.core.parts import DataInfo, DataParts
+    from zoo.core.spec import FineTune
+    from zoo.plan.planning import Plan
 
 
 class Job:
     """Trains one model, keeping its run folder (if any) truthful about what happened."""
 
     def __init__(
-        self, checked: Plan, data: Dataset, parts: Split, resume_from: RunFolder | None = None
+        self, checked: Plan, parts: DataParts, resume_from: RunFolder | None = None
     ) -> None:
         self.checked = checked
-        self.data = data
         self.parts = parts
+        config = checked.config
+        self.options = FitOptions(config.epochs, config.batch_size, config.seed)
         self.folder = resume_from
         self.previous_history: dict[str, list[float]] = {}
         self.initial_epoch = 0
@@ -38,17 +43,15 @@ class Job:
 
     # -- starting --------------------------------------------------------------------------
 
-    def open_folder(self, registry: Registry) -> None:
-        from zoo.runs.environment import data_fingerprint, environment_record
+    def open_folder(self, plugin_versions: dict[str, dict[str, str]]) -> None:
+        from zoo.runs.environment import environment_record
 
         config = self.checked.config
         self.folder = RunFolder.create(config.runs_dir, folder_name(config.model, config.data))
-        record = environment_record(registry, data_fingerprint(self.data), config.seed)
-        self.folder.write_start(self.checked, data_record(self.data), record)
+        record = environment_record(plugin_versions, self.parts.fingerprint(), config.seed)
+        self.folder.write_start(self.checked.to_dict(), data_record(self.parts.info), record)
 
     def _check_resumable(self, folder: RunFolder) -> None:
-        from zoo.runs.environment import data_fingerprint
-
         status = folder.status()
         if status.get("status") != "interrupted" or not folder.model_path.exists():
             raise RunFolderError(
@@ -56,7 +59,7 @@ class Job:
                 "interrupted run (with its model.keras) can be resumed. Start a new run instead."
             )
         recorded = read_json(folder.file("environment")).get("data_fingerprint")
-        if recorded != data_fingerprint(self.data):
+        if recorded != self.parts.fingerprint():
             raise RunFolderError(
                 f"Cannot resume {folder.path}: the data set differs from the one it was trained "
                 "on (fingerprint changed). Resume with the same data, or start a new run."
@@ -65,14 +68,16 @@ class Job:
         self.initial_epoch = int(status.get("epochs_done", 0))
 
     def previous_model(self) -> keras.Model:
-        from zoo.app.saved import load_keras_model
+        from zoo.runs.modelfile import load_keras_model
 
         assert self.folder is not None  # only called when resuming
         return load_keras_model(self.folder.model_path, expected_sha256=self.folder.model_digest())
 
     # -- training --------------------------------------------------------------------------
 
-    def fit(self, model: keras.Model, settings: Any, progress: Any) -> dict[str, list[float]]:
+    def fit(
+        self, model: keras.Model, settings: CompileSettings, progress: Any
+    ) -> dict[str, list[float]]:
         """Train with stop handling; raise RunInterrupted / TrainingDiverged when they happen."""
         from zoo.train import fitting as training
 
@@ -83,7 +88,7 @@ class Job:
             preload_in_background()
         return self._guarded(
             lambda callbacks: training.fit(
-                model, settings, self.parts, config, callbacks, initial_epoch=self.initial_epoch
+                model, settings, self.parts, self.options, callbacks, self.initial_epoch
             ),
             model,
             progress,
@@ -94,8 +99,8 @@ class Job:
     def fine_tune(
         self,
         model: keras.Model,
-        tune: Any,
-        settings: Any,
+        tune: FineTune,
+        settings: CompileSettings,
         progress: Any,
         history: dict[str, list[float]],
     ) -> dict[str, list[float]]:
@@ -103,9 +108,7 @@ class Job:
         from zoo.train.finetune import fine_tune
 
         return self._guarded(
-            lambda callbacks: fine_tune(
-                model, tune, settings, self.parts, self.checked.config, callbacks
-            ),
+            lambda callbacks: fine_tune(model, tune, settings, self.parts, self.options, callbacks),
             model,
             progress,
             tune.epochs,
@@ -124,7 +127,7 @@ class Job:
         from zoo.train.callbacks import RunGuard
         from zoo.train.signals import stop_requests
 
-        guard = RunGuard("val_loss" if len(self.parts.x_val) else "loss")
+        guard = RunGuard("val_loss" if self._has_validation else "loss")
         callbacks = [*self._optional_callbacks(), *([progress(epochs)] if progress else [])]
         callbacks.append(guard)  # last, so it sees a stop requested during the epoch
         if self.folder:
@@ -150,8 +153,19 @@ class Job:
             str(self.folder.path / "tensorboard") if (config.tensorboard and self.folder) else None
         )
         return optional_callbacks(
-            config.patience, config.reduce_lr, tensorboard, len(self.parts.x_val) > 0
+            config.patience, config.reduce_lr, tensorboard, self._has_validation
         )
+
+    @property
+    def _has_validation(self) -> bool:
+        return self.parts.rows(VALIDATION) > 0
+
+    def score(self, model: keras.Model) -> dict[str, float]:
+        """The test metrics of ``model``."""
+        from zoo.train.fitting import part_outputs
+        from zoo.train.scoring import score
+
+        return score(self.checked.task, *part_outputs(model, self.parts))
 
     def _mark_failed(self, exc: BaseException) -> None:
         if self.folder:
@@ -205,14 +219,14 @@ def _save_best(model: keras.Model, best: list[Any], path: Path) -> None:
     model.set_weights(last)
 
 
-def data_record(data: Dataset) -> dict[str, Any]:
+def data_record(info: DataInfo) -> dict[str, Any]:
     """What prediction needs to turn raw inputs into model inputs and outputs into labels."""
     return {
-        "task": data.task,
-        "input_kind": data.input_kind,
-        "input_shape": list(data.input_shape),
-        "feature_names": list(data.feature_names),
-        "target_name": data.target_name,
-        "class_names": [str(c) for c in data.class_names],
-        "schema": getattr(data, "schema", None),
+        "task": info.task,
+        "input_kind": info.input_kind,
+        "input_shape": list(info.input_shape),
+        "feature_names": list(info.feature_names),
+        "target_name": info.target_name,
+        "class_names": [str(c) for c in info.class_names],
+        "schema": info.schema or None,
     }

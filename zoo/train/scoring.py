@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from zoo.core.tasks import BINARY, TASK_TABLE
+
 if TYPE_CHECKING:
     import numpy as np
-
-# The metric each task is judged by first (tables of runs sort and show this one).
-KEY_METRIC = {"regression": "mse", "binary": "accuracy", "multiclass": "accuracy"}
 
 
 def score(task: str, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     """Metrics for a task from true targets and raw model outputs."""
-    if task == "regression":
+    if not TASK_TABLE[task].classification:
         return regression_metrics(y_true, y_pred.reshape(len(y_true)))
     return classification_metrics(task, y_true, y_pred)
 
@@ -38,7 +37,7 @@ def classification_metrics(task: str, y_true: np.ndarray, y_pred: np.ndarray) ->
     from sklearn.metrics import log_loss, roc_auc_score
 
     y_true = y_true.astype("int64")
-    if task == "binary":
+    if task == BINARY:
         p1 = np.clip(y_pred.reshape(len(y_true)).astype("float64"), 1e-7, 1 - 1e-7)
         probs = np.stack([1 - p1, p1], axis=1)
     else:
@@ -49,6 +48,6 @@ def classification_metrics(task: str, y_true: np.ndarray, y_pred: np.ndarray) ->
         "accuracy": float(np.mean(probs.argmax(axis=1) == y_true)),
         "log_loss": float(log_loss(y_true, probs, labels=labels)),
     }
-    if task == "binary" and len(np.unique(y_true)) == 2:
+    if task == BINARY and len(np.unique(y_true)) == 2:
         metrics["auc"] = float(roc_auc_score(y_true, probs[:, 1]))
     return metrics

@@ -1,0 +1,226 @@
+"""A CSV file's layout, read from its header and a sample: columns, kinds, target and task.
+
+Everything here reads only the top of the file (and a few probes further down) and imports
+no TensorFlow, so a run is planned at once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from zoo.plugins.csv_files.parse import (
+    check_readable,
+    check_widths,
+    is_number,
+    not_utf8,
+    open_text,
+    split_fields,
+    where,
+)
+from zoo.plugins.csv_files.target import TargetSummary
+
+from zoo.plugin import TASKS, DataError, did_you_mean
+
+SNIFF_LINES = 10_000  # rows read from the top of the file to tell column kinds and the task
+PROBES, PROBE_BYTES = 16, 64 * 1024  # and samples across a larger file (sorted files)
+OTHER_DELIMITERS = (";", "\t", "|")
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """What sniffing found: the columns, their kinds and the task.
+
+    Args:
+        path: the file.
+        delimiter: the field separator.
+        columns: the header's column names.
+        kinds: per column, "number", "text" (one-hot encoded) or "skip" (not read).
+        target: index of the target column; None when reading prediction inputs.
+        task: the task, forced or inferred from a sample of the target.
+        task_inferred: whether ``task`` was inferred (and so must hold over the whole file).
+        sampled_all: whether the sample was the whole file.
+    """
+
+    path: str
+    delimiter: str
+    columns: tuple[str, ...]
+    kinds: tuple[str, ...]
+    target: int | None = None
+    task: str = "regression"
+    task_inferred: bool = False
+    sampled_all: bool = True
+
+    @property
+    def features(self) -> list[int]:
+        return [i for i, kind in enumerate(self.kinds) if i != self.target and kind != "skip"]
+
+    @property
+    def target_name(self) -> str:
+        return self.columns[self.target] if self.target is not None else ""
+
+
+# -- sniffing -----------------------------------------------------------------------------
+
+
+def sniff(
+    path: str | None, target: str | None, task: str | None = None, delimiter: str = ","
+) -> CsvLayout:
+    """Read the header and a sample: column kinds, the target and the task, cheaply.
+
+    Raises:
+        DataError: no file, empty, header only, wrong delimiter, no such target column,
+            a ragged row in the sample, a task that cannot fit the target.
+    """
+    path = _checked_path(path)
+    header, rows, sampled_all = _sample(path, delimiter)
+    columns = _checked_header(path, header, delimiter)
+    index = find_target(path, columns, target)
+    if len(columns) < 2:
+        raise DataError(f"{path}: only the target column {columns[0]!r}; add feature columns.")
+    kinds = tuple(_column_kind([row[i] for row in rows]) for i in range(len(columns)))
+    values = [row[index] for row in rows]
+    layout = CsvLayout(path, delimiter, columns, kinds, index, sampled_all=sampled_all)
+    return _with_task(layout, values, task)
+
+
+def _checked_path(path: str | None) -> str:
+    if not path:
+        raise DataError(
+            "The csv data set needs a file: --data PATH.csv --target COLUMN "
+            "(or data_params path=...)."
+        )
+    path = os.fspath(path)
+    check_readable(path)
+    return path
+
+
+def _sample(path: str, delimiter: str) -> tuple[list[str], list[list[str]], bool]:
+    """The header, sample rows (the top, checked, then probes across the file), and
+    whether the top was the whole file."""
+    header_line, numbered = _head(path)
+    if not header_line.strip():
+        raise DataError(f"{where(path, 1)}: empty; the first line must be the header row.")
+    header = split_fields(path, [header_line], delimiter)[0]
+    if not numbered:
+        raise DataError(
+            f"{path} has a header row but no data rows; add one row per example below line 1."
+        )
+    rows = split_fields(path, [line for _, line in numbered], delimiter)
+    if len(header) > 1 or not _other_delimiter(header_line, delimiter):
+        check_widths(path, rows, [n for n, _ in numbered], len(header))
+    sampled_all = len(numbered) < SNIFF_LINES
+    probes = [] if sampled_all else _probe_rows(path, delimiter, len(header))
+    return header, rows + probes, sampled_all
+
+
+def _head(path: str) -> tuple[str, list[tuple[int, str]]]:
+    numbered: list[tuple[int, str]] = []
+    with open_text(path) as handle:
+        try:
+            header = handle.readline()
+            for number, line in enumerate(handle, start=2):
+                if line.strip():
+                    numbered.append((number, line))
+                if len(numbered) >= SNIFF_LINES:
+                    break
+        except UnicodeDecodeError as exc:
+            raise not_utf8(path, len(numbered) + 1, exc) from None
+    return header, numbered
+
+
+def _probe_rows(path: str, delimiter: str, width: int) -> list[list[str]]:
+    """Rows read at evenly spaced offsets of a large file, for a representative sample."""
+    size = os.path.getsize(path)
+    found: list[list[str]] = []
+    with open(path, "rb") as handle:
+        for k in range(1, PROBES + 1):
+            handle.seek(size * k // (PROBES + 1))
+            handle.readline()  # the rest of a line cut by the seek
+            text = handle.read(PROBE_BYTES).decode("utf-8", errors="replace")
+            lines = [line for line in text.splitlines()[:-1] if line.strip()]
+            try:
+                found += [r for r in split_fields(path, lines, delimiter) if len(r) == width]
+            except DataError:
+                continue  # a probe is only a hint; the full pass reports the line
+    return found
+
+
+def _other_delimiter(header_line: str, delimiter: str) -> str | None:
+    return next((d for d in OTHER_DELIMITERS if d != delimiter and d in header_line), None)
+
+
+def _checked_header(path: str, header: list[str], delimiter: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in header)
+    if len(names) == 1:
+        other = _other_delimiter(header[0], delimiter)
+        if other:
+            shown = "tab" if other == "\t" else repr(other)
+            raise DataError(
+                f"{where(path, 1)}: the header has no {delimiter!r} but contains {shown}; "
+                f"keras-zoo reads comma-separated files. Re-save it with commas, or set the "
+                f"delimiter (--set data.delimiter={other!r})."
+            )
+    for i, name in enumerate(names):
+        if not name:
+            raise DataError(f"{where(path, 1)}: column {i + 1} has no name; name every column.")
+        if names.index(name) != i:
+            raise DataError(
+                f"{where(path, 1)}: the column name {name!r} appears twice (columns "
+                f"{names.index(name) + 1} and {i + 1}); column names must be unique."
+            )
+    return names
+
+
+def find_target(path: str, columns: Sequence[str], target: str | None) -> int:
+    """The index of the target column.
+
+    Raises:
+        DataError: no target given, or no column of that name (close names suggested).
+    """
+    shown = ", ".join(columns[:12]) + (", ..." if len(columns) > 12 else "")
+    if not target:
+        raise DataError(f"{path}: which column is the target? Pass --target, one of: {shown}.")
+    if target in columns:
+        return list(columns).index(target)
+    folded = [c for c in columns if c.lower() == target.lower()]
+    hint = f" Did you mean: {folded[0]}?" if folded else did_you_mean(target, columns)
+    raise DataError(f"{path} has no column {target!r} (--target).{hint} Columns: {shown}.")
+
+
+def _column_kind(values: Sequence[str]) -> str:
+    """ "text" when most non-empty values are not numbers, else "number"."""
+    filled = [v for v in (value.strip() for value in values) if v]
+    numeric = sum(1 for value in filled if is_number(value))
+    return "text" if filled and 2 * numeric < len(filled) else "number"
+
+
+# -- the task -----------------------------------------------------------------------------
+
+
+def _with_task(layout: CsvLayout, values: list[str], task: str | None) -> CsvLayout:
+    text = layout.kinds[layout.target] == "text"
+    if task is not None:
+        return replace(layout, task=_checked_forced_task(layout, values, task, text))
+    summary = TargetSummary(text, track_labels=True)
+    summary.add_strings(values)
+    inferred = summary.inferred_task()
+    if inferred is None and layout.sampled_all:
+        summary.check_varies(layout)
+    # One value in a sample of a large file: the whole file decides (see final_task).
+    fallback = "multiclass" if text else "regression"
+    return replace(layout, task=inferred or fallback, task_inferred=True)
+
+
+def _checked_forced_task(layout: CsvLayout, values: list[str], task: str, text: bool) -> str:
+    if task not in TASKS:
+        raise DataError(f"Unknown task {task!r}; expected one of {', '.join(TASKS)}.")
+    if task == "regression" and text:
+        example = next(v.strip() for v in values if v.strip() and not is_number(v))
+        raise DataError(
+            f"{where(layout.path, column=layout.target_name)}: --task regression needs "
+            f"numbers, but the target holds text such as {example!r}. Use --task binary or "
+            "multiclass, or another --target."
+        )
+    return task

@@ -1,0 +1,55 @@
+"""``zoo run`` as a use case: plan a configuration (once), then execute the plan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from zoo.catalog.registry import Registry
+from zoo.core.config import RunConfig
+from zoo.plan.planning import Plan, plan
+from zoo.train.runner import RunResult, execute
+
+
+def run(
+    config: RunConfig | Plan,
+    registry: Registry | None = None,
+    *,
+    sets: Iterable[str] = (),
+    progress: Callable[[int], Any] | None = None,
+    save: bool = True,
+    resume: str | Path | None = None,
+) -> RunResult:
+    """Train, evaluate and (by default) save one model.
+
+    Args:
+        config: what to run, or a :class:`Plan` already checked with :func:`zoo.plan`.
+        registry: where names resolve; the installed plugins by default.
+        sets: ``KEY=VALUE`` overrides, as ``zoo run --set`` takes them.
+        progress: given the epoch count, returns a Keras callback that shows progress.
+        save: write a run folder under ``config.runs_dir``.
+        resume: an interrupted run folder to continue (its own config is used).
+
+    Raises:
+        ZooError: the configuration does not plan (see :func:`zoo.plan`).
+        RunInterrupted: SIGINT/SIGTERM stopped training; the folder keeps what was done.
+        TrainingDiverged: the loss became NaN or infinite.
+    """
+    registry = registry or Registry.discover()
+    checked = config if isinstance(config, Plan) else plan(config, registry, sets)
+    return execute(
+        checked,
+        progress=progress,
+        save=save,
+        resume=resume,
+        plugin_versions=plugin_versions(registry),
+    )
+
+
+def plugin_versions(registry: Registry) -> dict[str, dict[str, str]]:
+    """What environment.json records of the plugins: name -> version and status."""
+    return {
+        name: {"version": record.version, "status": record.status}
+        for name, record in registry.plugins.items()
+    }

@@ -1,0 +1,297 @@
+"""``zoo tune``: hyperparameter search with Optuna, from the command line.
+
+Importing this module imports nothing heavy: Optuna and Keras load only once the arguments
+have been checked.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any
+
+import click
+
+DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str | None) -> float | None:
+    """``90``, ``90s``, ``10m``, ``1.5h`` -> seconds.
+
+    Raises:
+        click.BadParameter: anything else.
+    """
+    if text is None:
+        return None
+    match = DURATION.match(text)
+    if not match or float(match.group(1)) <= 0:
+        raise click.BadParameter(
+            f"expected a positive duration such as 90s, 10m or 1h; received {text!r}.",
+            param_hint="--timeout",
+        )
+    return float(match.group(1)) * UNIT_S[match.group(2)]
+
+
+def _registry() -> Any:
+    try:
+        from zoo.cli.context import registry_from
+    except ImportError:  # an older CLI without a shared context
+        from zoo.catalog.registry import Registry
+
+        return Registry.discover()
+    return registry_from()
+
+
+@click.command("tune")
+@click.option("--model", "-m", default=None, help="Model to tune (see 'zoo list models').")
+@click.option("--data", "-d", default=None, help="Data set (see 'zoo list datasets').")
+@click.option("--preset", "-p", default=None, help="Preset; default: the data set's task's.")
+@click.option("--target", "-t", default=None, help="Target column, when --data is a CSV file.")
+@click.option(
+    "--trials",
+    "-n",
+    type=int,
+    default=20,
+    show_default=True,
+    help="Trials to run (on --resume: more trials).",
+)
+@click.option("--timeout", default=None, help="Start no trial after this long: 90s, 10m, 1h.")
+@click.option(
+    "--space",
+    "space_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="A TOML file of ranges and choices per key, e.g. "
+    "learning_rate = {low = 1e-4, high = 1e-2, log = true}.",
+)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Fix a key (never searched), e.g. --set hidden=64,32. Repeatable.",
+)
+@click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes.")
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seeds every trial's training and the sampler.",
+)
+@click.option("--epochs", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option(
+    "--patience",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Each trial stops when its validation loss has not improved for N epochs.",
+)
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--split-seed", type=int, default=42, show_default=True)
+@click.option(
+    "--test-size",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.2,
+    show_default=True,
+)
+@click.option(
+    "--validation-size",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.1,
+    show_default=True,
+    help="Fraction of the training part that trials are selected on.",
+)
+@click.option(
+    "--storage",
+    metavar="URL",
+    default=None,
+    help="Optuna storage URL (default: SQLite study.db in the tune folder).",
+)
+@click.option(
+    "--resume",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Continue the study of an earlier tune folder.",
+)
+@click.option(
+    "--runs-dir",
+    type=click.Path(file_okay=False),
+    default="runs",
+    show_default=True,
+    help="Where the tune folder is written.",
+)
+@click.option(
+    "--track",
+    metavar="URI",
+    default=None,
+    help="Log the study to MLflow at this tracking URI (parent run, a child per trial).",
+)
+@click.option("--no-baselines", is_flag=True, help="Skip the scikit-learn baselines.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.pass_context
+def tune(ctx: click.Context, **options: Any) -> None:
+    """Search hyperparameters with Optuna; select on validation, score the test part once.
+
+    \b
+    Examples:
+      zoo tune --model mlp --data housing --trials 50
+      zoo tune -m mlp -d housing --space space.toml --set batch_size=32 --timeout 10m
+      zoo tune --resume runs/tune-20260101-120000-mlp-housing --trials 20
+    """
+    from click.core import ParameterSource
+
+    from zoo.app.tune.search import resume_request
+    from zoo.app.tune.study import require_optuna
+
+    timeout = parse_duration(options["timeout"])
+    require_optuna()
+    registry = _registry()
+    run_options = {"trials": options["trials"], "timeout": timeout, "jobs": options["jobs"]}
+    run_options.update(track=options["track"], baselines=not options["no_baselines"])
+    if options["resume"]:
+        given = [
+            k
+            for k in ("preset", "space_file", "sets", "seed", "epochs", "patience", "storage")
+            if ctx.get_parameter_source(k) != ParameterSource.DEFAULT
+        ]
+        if given:
+            raise click.UsageError(
+                f"--resume continues a study as it was started; --{given[0].split('_')[0]} "
+                "cannot change (only --trials, --timeout, --jobs and --track can)."
+            )
+        request = resume_request(
+            options["resume"], options["model"], options["data"], **run_options
+        )
+    else:
+        request = _new_request(options, registry, run_options)
+    _run(request, registry, options)
+
+
+def _new_request(options: dict[str, Any], registry: Any, run_options: dict[str, Any]) -> Any:
+    from zoo import RunConfig
+    from zoo.app.tune.search import TuneRequest
+    from zoo.app.tune.space import read_space_file
+
+    for required in ("model", "data"):
+        if not options[required]:
+            raise click.UsageError(f"Missing --{required}: give --{required} NAME (or --resume).")
+    values = {
+        k: options[k]
+        for k in ("model", "data", "preset", "target", "seed", "epochs", "patience")
+        + ("batch_size", "split_seed", "test_size", "validation_size", "runs_dir")
+    }
+    from zoo import plan
+
+    config = plan(RunConfig(**values), registry, options["sets"]).config
+    fixed = _fixed_keys(RunConfig(**values), options["sets"], registry)
+    space = read_space_file(options["space_file"]) if options["space_file"] else {}
+    return TuneRequest(
+        base=config,
+        space=space,
+        fixed_keys=fixed,
+        storage=options["storage"],
+        tune_dir=options["runs_dir"],
+        **run_options,
+    )
+
+
+def _fixed_keys(config: Any, sets: tuple[str, ...], registry: Any) -> frozenset[str]:
+    """The ``section.name`` keys that ``--set`` fixes (each planned on its own to see which)."""
+    from dataclasses import fields, replace
+
+    from zoo import plan
+
+    empty = replace(config, model_params={}, preset_params={})
+    before = plan(empty, registry).config
+    options = {f.name for f in fields(config)}
+    fixed: set[str] = set()
+    for item in sets:
+        after = plan(empty, registry, [item]).config
+        found = {
+            f"{section}.{name}"
+            for section in ("model", "preset", "data")
+            for name in getattr(after, f"{section}_params")
+            if name not in getattr(before, f"{section}_params")
+        }
+        key = item.partition("=")[0].strip()
+        fixed |= found or ({f"run.{key}"} if key in options else set())
+    return frozenset(fixed)
+
+
+def _run(request: Any, registry: Any, options: dict[str, Any]) -> None:
+    from zoo.app.tune.search import tune as run_tune
+    from zoo.cli.render import to_json
+
+    _quiet_backend()
+    bar = None if options["quiet"] else _progress_bar(request.trials)
+    try:
+        summary = run_tune(
+            request, registry, resume=options["resume"], on_trial=bar.update if bar else None
+        )
+    finally:
+        if bar:
+            bar.close()
+    if options["as_json"]:
+        click.echo(to_json(summary))
+        return
+    click.echo(_text(summary))
+    click.echo(f"zoo: tune folder {summary['folder']}", err=True)
+
+
+def _quiet_backend() -> None:
+    context = click.get_current_context(silent=True)
+    if not (context and (context.find_root().obj or {}).get("debug")):
+        from zoo.train.backend import import_backend_quietly
+
+        import_backend_quietly()
+
+
+class _Progress:
+    """A bar over trials on stderr with the best validation score so far."""
+
+    def __init__(self, total: int) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, desc="trials", unit="trial", file=sys.stderr, disable=None)
+        self.states: dict[str, int] = {}
+
+    def update(self, trial: Any, best: float | None) -> None:
+        state = trial.state.name.lower()
+        self.states[state] = self.states.get(state, 0) + 1
+        shown = {"best val_loss": f"{best:.4g}" if best is not None else "-"}
+        shown.update({k: v for k, v in self.states.items() if k != "complete"})
+        self.bar.set_postfix(shown, refresh=False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _progress_bar(total: int) -> _Progress:
+    return _Progress(total)
+
+
+def _text(summary: dict[str, Any]) -> str:
+    from tabulate import tabulate
+
+    counts = summary["trials"]
+    lines = [
+        f"{summary['model']} on {summary['data']}: {counts['complete']} completed, "
+        f"{counts['pruned']} pruned, {counts['failed']} failed trials"
+    ]
+    best = summary.get("best")
+    if best:
+        params = ", ".join(f"{k}={v}" for k, v in best["params"].items())
+        lines.append(f"best trial #{best['trial']}: val_loss {best['val_loss']:.5g}  {params}")
+    metric = summary["key_metric"]
+    rows = [
+        [c["name"], f"{c['metrics'].get(metric, float('nan')):.4f}"]
+        for c in summary.get("comparison", [])
+    ]
+    if rows:
+        lines += ["", tabulate(rows, headers=["test part", metric], colalign=("left", "right"))]
+    lines += [f"note: {n}" for n in summary.get("notes", [])]
+    return "\n".join(lines)

@@ -1,0 +1,179 @@
+"""One plan per run: every name resolved once, every override typed and checked once.
+
+:func:`plan` turns a :class:`~zoo.core.config.RunConfig` (plus ``--set`` strings) into an
+immutable :class:`Plan` holding the resolved entries, their final parameters and the task.
+Everything after it (training, saving, bench, search, remote execution) takes a plan and
+never resolves a name again. ``Plan.to_dict()`` is the run's ``config.json``; feeding it back
+through :meth:`Plan.from_dict` gives the same plan in another process or on another machine.
+Nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from zoo.catalog.entries import INFERRED, Entry
+from zoo.core.compile import CompileSettings
+from zoo.core.config import RunConfig
+from zoo.core.errors import IncompatibleError, ZooError
+from zoo.core.params import check_overrides
+from zoo.plan.data_choice import data_entry, resolve_data
+from zoo.plan.overrides import SECTIONS, apply_sets
+
+if TYPE_CHECKING:
+    from zoo.catalog.registry import Registry
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A run resolved and checked, before anything heavy happens.
+
+    Args:
+        config: the run's configuration, with ``--set`` values and a claimed file's path
+            folded into its parameter dicts.
+        data, model, preset: the resolved entries (the data set's metadata as inspected
+            for its parameters).
+        task: the data set's task.
+        settings: the preset's compile settings, filled in and checked for the task.
+    """
+
+    config: RunConfig
+    data: Entry
+    model: Entry
+    preset: Entry
+    task: str
+    settings: CompileSettings
+
+    def params(self, section: str) -> Mapping[str, Any]:
+        """The final hyperparameters of ``section`` ("data", "model" or "preset"):
+        every default, with the overrides applied."""
+        entry: Entry = getattr(self, section)
+        final = {p.name: p.default for p in entry.params}
+        final.update(getattr(self.config, f"{section}_params"))
+        return MappingProxyType(final)
+
+    @property
+    def overrides(self) -> dict[str, dict[str, Any]]:
+        """Only the parameters the run overrides, per section: what factories are called with."""
+        return {s: dict(getattr(self.config, f"{s}_params")) for s in SECTIONS}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The configuration with names qualified and every hyperparameter explicit."""
+        values = self.config.to_dict()
+        for section in SECTIONS:
+            values[section] = getattr(self, section).qualified_name
+            values[f"{section}_params"] = dict(self.params(section))
+        return values
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], registry: Registry) -> Plan:
+        """The plan of a ``to_dict()`` (a run folder's config.json), resolved in ``registry``."""
+        return plan(RunConfig(**values), registry)
+
+
+def plan(config: RunConfig, registry: Registry, sets: Iterable[str] = ()) -> Plan:
+    """Resolve every name, apply ``sets`` and check that data, model and preset fit together.
+
+    Raises:
+        UnknownNameError, AmbiguousNameError: a name does not resolve to one entry.
+        InvalidParameterError: an override names a key the entry does not have.
+        IncompatibleError: the model or preset cannot handle the data set.
+        DataError: inspecting the data set's parameters found it unusable.
+    """
+    sets = tuple(sets)
+    model = registry.get(config.model, "models")
+    preset = registry.get(config.preset, "presets") if config.preset else None
+    config = _with_data_sets(config, registry, model, preset, sets)
+    data, data_params = resolve_data(
+        registry, config.data, config.data_params, config.target, config.task
+    )
+    task = data.metadata["task"]
+    preset = preset or registry.get(registry.default_preset(task), "presets")
+    values = {**config.to_dict(), "data_params": data_params}
+    apply_sets(values, sets, _sections(data, model, preset))
+    config = RunConfig(**values)
+    for entry, overrides in ((model, config.model_params), (preset, config.preset_params)):
+        check_overrides(f"{entry.singular} {entry.name!r}", entry.params, overrides)
+    _check_fit(registry, data, model, preset)
+    settings = _settings(preset, config, task, data.name)
+    _check_extras(config)
+    return Plan(config, data, model, preset, task, settings)
+
+
+def _with_data_sets(
+    config: RunConfig,
+    registry: Registry,
+    model: Entry,
+    preset: Entry | None,
+    sets: tuple[str, ...],
+) -> RunConfig:
+    """``config`` with the ``--set`` values that belong to the data set applied.
+
+    The data parameters come first because the data set's task (and so the default preset,
+    whose hyperparameters the other keys may name) can depend on them.
+    """
+    if not sets:
+        return config
+    entry, _ = data_entry(registry, config.data)
+    values = config.to_dict()
+    sections = _sections(entry, model, preset)
+    for item in sets:
+        try:
+            apply_sets(values, [item], sections)
+        except ZooError:
+            continue  # reported, with every valid key, once all three entries are known
+    return replace(config, data_params=values["data_params"])
+
+
+def _sections(data: Entry, model: Entry, preset: Entry | None) -> dict[str, tuple[Any, ...]]:
+    return {"data": data.params, "model": model.params, "preset": preset.params if preset else ()}
+
+
+def _settings(preset: Entry, config: RunConfig, task: str, data_name: str) -> CompileSettings:
+    """The preset's settings with the task's loss and metrics filled in and checked."""
+    settings = preset.factory(**config.preset_params)
+    if not isinstance(settings, CompileSettings):
+        raise IncompatibleError(
+            f"preset {preset.qualified_name} returned {type(settings).__name__}; plugin "
+            f"{preset.plugin!r} must return zoo.plugin.CompileSettings."
+        )
+    return settings.for_task(task, data_name)
+
+
+def _check_extras(config: RunConfig) -> None:
+    if config.tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise IncompatibleError(
+            "--tensorboard needs the tensorboard package, which is not installed; "
+            "run: pip install 'keras-zoo[tensorboard]'."
+        )
+
+
+def _check_fit(registry: Registry, data: Entry, model: Entry, preset: Entry) -> None:
+    task, kind = data.metadata["task"], data.metadata["input_kind"]
+    if task == INFERRED:  # pragma: no cover - resolve_data inspects inferred tasks
+        raise IncompatibleError(f"data set {data.name!r} did not say its task")
+    if task not in model.metadata["tasks"] or kind not in model.metadata["input_kinds"]:
+        fitting = [
+            registry.display_name(m)
+            for m in registry.list("models")
+            if task in m.metadata["tasks"] and kind in m.metadata["input_kinds"]
+        ]
+        raise IncompatibleError(
+            f"Model {model.name!r} takes {'/'.join(model.metadata['input_kinds'])} data for "
+            f"{'/'.join(model.metadata['tasks'])} tasks, but data set {data.name!r} is {kind} "
+            f"{task}. Models that fit: {', '.join(fitting) or 'none installed'}."
+        )
+    if task not in preset.metadata["tasks"]:
+        fitting = [
+            registry.display_name(p)
+            for p in registry.list("presets")
+            if task in p.metadata["tasks"]
+        ]
+        raise IncompatibleError(
+            f"Preset {preset.name!r} is for {'/'.join(preset.metadata['tasks'])} tasks, but "
+            f"data set {data.name!r} is {task}. Presets that fit: {', '.join(fitting)}."
+        )

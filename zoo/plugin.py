@@ -1,0 +1,92 @@
+"""Everything a keras-zoo plugin needs, in one import.
+
+First-party plugins import from this module only, exactly like third-party ones::
+
+    from zoo.plugin import Dataset, hookimpl
+
+What is here is the plugin API; its version is :data:`PLUGIN_API_VERSION`.
+"""
+
+from __future__ import annotations
+
+from zoo.catalog.hookspecs import DataChoice, hookimpl
+from zoo.core.compile import CompileSettings
+from zoo.core.dataset import SCHEMA_VERSION, ArrayParts, Dataset, default_schema
+from zoo.core.errors import (
+    DataError,
+    IncompatibleError,
+    InvalidParameterError,
+    MissingFileError,
+    PluginError,
+    ZooError,
+    did_you_mean,
+)
+from zoo.core.labels import class_labels, decode_outputs
+from zoo.core.parts import (
+    PART_NAMES,
+    TEST,
+    TRAIN,
+    VALIDATION,
+    DataInfo,
+    DataParts,
+    DataSource,
+    Scaling,
+    SplitSpec,
+)
+from zoo.core.spec import BuiltModel, FineTune, ModelSpec
+from zoo.core.tasks import (
+    BINARY,
+    IMAGE,
+    INPUT_KINDS,
+    MULTICLASS,
+    REGRESSION,
+    TABULAR,
+    TASK_TABLE,
+    TASKS,
+)
+from zoo.runs.modelfile import MODEL_FILE, load_run_model
+
+# The version of this module's API; a plugin may declare the one it was written for.
+PLUGIN_API_VERSION = 1
+
+__all__ = [
+    "BINARY",
+    "IMAGE",
+    "INPUT_KINDS",
+    "MODEL_FILE",
+    "MULTICLASS",
+    "PART_NAMES",
+    "PLUGIN_API_VERSION",
+    "REGRESSION",
+    "SCHEMA_VERSION",
+    "TABULAR",
+    "TASKS",
+    "TASK_TABLE",
+    "TEST",
+    "TRAIN",
+    "VALIDATION",
+    "ArrayParts",
+    "BuiltModel",
+    "CompileSettings",
+    "DataChoice",
+    "DataError",
+    "DataInfo",
+    "DataParts",
+    "DataSource",
+    "Dataset",
+    "FineTune",
+    "IncompatibleError",
+    "InvalidParameterError",
+    "MissingFileError",
+    "ModelSpec",
+    "PluginError",
+    "Scaling",
+    "SplitSpec",
+    "ZooError",
+    "class_labels",
+    "decode_outputs",
+    "default_schema",
+    "did_you_mean",
+    "hookimpl",
+    "load_run_model",
+]
