@@ -1,0 +1,205 @@
+"""A bench summary as text: leaderboards for a terminal (80 columns), JSON, CSV, Markdown."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+WIDTH = 80
+SUMMARY_FILES = ("summary.json", "summary.csv", "summary.md")
+
+
+def write_exports(folder: Path, summary: dict[str, Any], charts: dict[str, str]) -> list[Path]:
+    """Write summary.json, summary.csv and summary.md into ``folder``, atomically."""
+    texts = {
+        "summary.json": to_json(summary),
+        "summary.csv": to_csv(summary),
+        "summary.md": to_markdown(summary, charts),
+    }
+    paths = []
+    for name, text in texts.items():
+        path = folder / name
+        partial = path.with_name(f".{name}.partial")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+        paths.append(path)
+    return paths
+
+
+def to_json(summary: dict[str, Any]) -> str:
+    return json.dumps(summary, indent=2, default=str, allow_nan=True) + "\n"
+
+
+# -- terminal ------------------------------------------------------------------------------
+
+
+def leaderboards_text(summary: dict[str, Any], width: int = WIDTH) -> str:
+    """Every data set's leaderboard, each fitting ``width`` columns, then skips and failures."""
+    blocks = [_board_text(board, width) for board in summary["datasets"]]
+    notes = [
+        f"skipped: {s['model']} on {s['data']} ({s['preset']}): {s['reason']}"
+        for s in summary["skipped"]
+    ]
+    notes += [
+        f"failed: {f['model']} on {f['data']} (repeat {f['repeat']}): {f['error']}"
+        for f in summary["failed"]
+    ]
+    return "\n\n".join(blocks + (["\n".join(notes)] if notes else []))
+
+
+def _board_text(board: dict[str, Any], width: int) -> str:
+    title = _title(board)
+    for variant in _variants(board):
+        table = tabulate(_table_rows(board, *variant), headers="firstrow", disable_numparse=True)
+        if max(len(line) for line in table.splitlines()) <= width:
+            break
+    return f"{title}\n{table}"
+
+
+def _title(board: dict[str, Any]) -> str:
+    if not board["key_metric"]:
+        return f"{board['data']}: no finished runs"
+    better = "higher" if board["higher_is_better"] else "lower"
+    return f"{board['data']} ({board['task']}): ranked by {board['key_metric']}, {better} is better"
+
+
+def _variants(board: dict[str, Any]) -> list[tuple[list[str], bool]]:
+    """Column choices from richest to leanest: (metrics shown, std on every metric)."""
+    names = _metric_names(board)
+    variants = [(names, True), (names, False)]
+    variants += [(names[:n], False) for n in range(len(names) - 1, 0, -1)]
+    return variants
+
+
+def _metric_names(board: dict[str, Any]) -> list[str]:
+    names = sorted({m for row in board["rows"] for m in row["metrics"]})
+    key = board["key_metric"]
+    return ([key] if key in names else []) + [m for m in names if m != key]
+
+
+def _table_rows(board: dict[str, Any], metrics: list[str], every_std: bool) -> list[list[str]]:
+    label = _labeler(board)
+    rows = [["#", "model", *metrics, "fit s", "params"]]
+    for row in board["rows"]:
+        if row["rank"] is None:
+            rows.append(["-", label(row), "failed", *[""] * (len(metrics) + 1)])
+            continue
+        cells = [
+            number(row["metrics"].get(m, {}), std=every_std or i == 0)
+            for i, m in enumerate(metrics)
+        ]
+        fit = row["fit_s"]["mean"]
+        params = row["params"]
+        rows.append(
+            [
+                str(row["rank"]),
+                label(row),
+                *cells,
+                f"{fit:.1f}" if fit is not None else "",
+                _count(params) if params is not None else "-",
+            ]
+        )
+    return rows
+
+
+def _labeler(board: dict[str, Any]) -> Any:
+    """Rows are named by model; by model and preset when the bench compares presets too."""
+    presets = {r["preset"] for r in board["rows"] if r["kind"] == "zoo"}
+
+    def label(row: dict[str, Any]) -> str:
+        if row["kind"] == "zoo" and len(presets) > 1:
+            return f"{row['model']} {row['preset']}"
+        return row["model"]
+
+    return label
+
+
+def number(stats: dict[str, Any], std: bool = True) -> str:
+    """``13.85±0.52``: four significant digits, the spread in two."""
+    mean = stats.get("mean")
+    if mean is None:
+        return ""
+    text = f"{mean:.4g}"
+    if std and stats.get("std") is not None:
+        text += f"±{stats['std']:.2g}"
+    return text
+
+
+def _count(n: int) -> str:
+    return f"{n / 1e6:.1f}M" if n >= 1_000_000 else (f"{n / 1e3:.1f}k" if n >= 10_000 else str(n))
+
+
+# -- files ---------------------------------------------------------------------------------
+
+
+def to_csv(summary: dict[str, Any]) -> str:
+    """One line per leaderboard row; ``METRIC_mean`` and ``METRIC_std`` columns."""
+    metrics = list(
+        dict.fromkeys(m for b in summary["datasets"] for r in b["rows"] for m in r["metrics"])
+    )
+    fields = ["data", "task", "key_metric", "rank", "model", "preset", "kind", "repeats", "ok"]
+    fields += [f"{m}_{s}" for m in metrics for s in ("mean", "std")]
+    fields += ["fit_s_mean", "params", "status", "errors"]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for board in summary["datasets"]:
+        for row in board["rows"]:
+            line = {k: board.get(k) for k in ("data", "task", "key_metric")}
+            line.update({k: row[k] for k in ("rank", "model", "preset", "kind", "repeats", "ok")})
+            for m in metrics:
+                stats = row["metrics"].get(m, {})
+                line[f"{m}_mean"], line[f"{m}_std"] = stats.get("mean"), stats.get("std")
+            line.update(
+                fit_s_mean=row["fit_s"]["mean"],
+                params=row["params"],
+                status=row["status"],
+                errors=" | ".join(row["errors"]),
+            )
+            writer.writerow(line)
+    return out.getvalue()
+
+
+def to_markdown(summary: dict[str, Any], charts: dict[str, str]) -> str:
+    """A report: one ranked table and chart per data set, then what was skipped or failed."""
+    lines = [f"# Bench {Path(summary.get('folder', '')).name}", ""]
+    lines += [f"{summary.get('status', '')}: {_counts(summary.get('counts', {}))}", ""]
+    for board in summary["datasets"]:
+        lines += [f"## {_title(board)}", ""]
+        names = _metric_names(board)
+        lines += [
+            tabulate(
+                _table_rows(board, names, True),
+                headers="firstrow",
+                tablefmt="github",
+                disable_numparse=True,
+            ),
+            "",
+        ]
+        if board["data"] in charts:
+            lines += [f"![{board['key_metric']} on {board['data']}]({charts[board['data']]})", ""]
+    if summary["skipped"]:
+        lines += ["## Skipped", ""]
+        lines += [
+            f"- {s['model']} on {s['data']} ({s['preset']}): {s['reason']}"
+            for s in summary["skipped"]
+        ]
+        lines.append("")
+    if summary["failed"]:
+        lines += ["## Failed", ""]
+        lines += [
+            f"- {f['model']} on {f['data']} (repeat {f['repeat']}): {f['error']}"
+            for f in summary["failed"]
+        ]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {what}" for what, n in counts.items())

@@ -1,0 +1,207 @@
+"""A bench from start to finish: expand the grid, run what is missing, write the summary.
+
+One process by default (the framework is imported once, Keras sessions cleared between runs);
+``jobs > 1`` runs combinations in spawned worker processes, each planning from plain data.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zoo.catalog.registry import Registry
+from zoo.core.errors import RunInterrupted
+
+from .chart import draw_charts
+from .execute import FAILED, INTERRUPTED, OK, SKIPPED, execute, init_worker, registry_for, work
+from .export import SUMMARY_FILES, write_exports
+from .grid import Grid, expand
+from .spec import BenchSpec
+from .store import BenchFolder
+
+OnResult = Callable[[dict[str, Any], int, int], None]
+
+
+@dataclass
+class BenchOutcome:
+    """What a bench gives back: its folder, the summary (as in summary.json) and its status
+    (``complete``, ``interrupted`` or ``incomplete``)."""
+
+    folder: Path
+    summary: dict[str, Any]
+    status: str
+    ran: int
+
+
+def run_bench(
+    spec: BenchSpec | None = None,
+    *,
+    registry: Registry | None = None,
+    runs_dir: str | Path = "runs",
+    resume: str | Path | None = None,
+    jobs: int = 1,
+    track: str | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+    on_result: OnResult | None = None,
+) -> BenchOutcome:
+    """Run a bench (or the missing part of an earlier one) and summarize it.
+
+    Args:
+        spec: what to compare; taken from the folder when resuming.
+        registry: where names resolve; by default the installed plugins plus ``spec.plugins``.
+        runs_dir: where the bench folder is created.
+        resume: an earlier bench folder: only its missing combinations run.
+        jobs: worker processes; 1 trains in this process.
+        track: an MLflow tracking URI: the bench is a parent run, each combination a child.
+        on_start: called with (combinations to run, all combinations) before the first.
+        on_result: called with each finished record, the count done and the count to do.
+
+    Raises:
+        ZooError: a bad spec (unknown name, bad --set, ...), before anything runs.
+    """
+    folder = BenchFolder.open(resume) if resume else None
+    spec = folder.spec() if folder else spec
+    if spec is None:
+        raise TypeError("run_bench needs a spec, or a folder to resume")
+    if registry is None or spec.plugins:
+        registry = registry_for(spec.plugins)
+    grid = expand(spec, registry)  # every name and override checked before anything is written
+    tracker = _tracker(track, folder)
+    folder = folder or BenchFolder.create(runs_dir, spec)
+    if tracker:
+        tracker.lock = folder.path / ".tracking.lock"
+    done = folder.results()
+    todo = [c.to_dict() for c in grid.combinations if c.key not in done]
+    for item in todo:
+        item.update(runs_dir=str(folder.runs_dir), plugins=spec.plugins)
+    folder.write_manifest(status="running", combinations=len(grid.combinations))
+    if on_start:
+        on_start(len(todo), len(grid.combinations))
+    runner = _Runner(folder, registry, jobs, on_result, len(todo))
+    if tracker is None:
+        return runner.run(todo, grid, spec)
+    with tracker.parent(
+        folder.path.name, spec.to_dict(), folder.manifest().get("parent_run_id")
+    ) as parent_id:
+        folder.write_manifest(parent_run_id=parent_id, tracking_uri=tracker.uri)
+        runner.tracking = {"tracker": tracker, "parent_run_id": parent_id}
+        outcome = runner.run(todo, grid, spec)
+        files = [folder.path / n for n in SUMMARY_FILES] + sorted(folder.path.glob("chart-*.png"))
+        tracker.log_artifacts(parent_id, files)
+    return outcome
+
+
+def _tracker(track: str | None, folder: BenchFolder | None) -> Any:
+    if not track:
+        return None
+    from zoo.app.tracking import Tracker
+
+    return Tracker(track)
+
+
+class _Runner:
+    """Runs the combinations still to do, saving each record as soon as it is finished."""
+
+    def __init__(
+        self,
+        folder: BenchFolder,
+        registry: Registry,
+        jobs: int,
+        on_result: OnResult | None,
+        total: int,
+    ) -> None:
+        self.folder, self.registry, self.jobs = folder, registry, jobs
+        self.on_result, self.total, self.count = on_result, total, 0
+        self.tracking: dict[str, Any] | None = None
+
+    def run(self, todo: list[dict[str, Any]], grid: Grid, spec: BenchSpec) -> BenchOutcome:
+        interrupted = False
+        try:
+            if self.jobs > 1 and len(todo) > 1:
+                interrupted = self._in_workers(todo)
+            else:
+                self._in_process(todo)
+        except (RunInterrupted, KeyboardInterrupt):
+            interrupted = True
+        return self._finish(grid, spec, interrupted)
+
+    def _keep(self, record: dict[str, Any]) -> None:
+        self.folder.save_result(record)
+        self.count += 1
+        if self.on_result:
+            self.on_result(record, self.count, self.total)
+
+    def _in_process(self, todo: list[dict[str, Any]]) -> None:
+        for item in todo:
+            self._keep(execute(item, self.registry, self.tracking))
+
+    def _in_workers(self, todo: list[dict[str, Any]]) -> bool:
+        """Returns whether a worker's run was interrupted; Ctrl-C here propagates."""
+        if self.tracking:
+            track = {
+                "uri": self.tracking["tracker"].uri,
+                "lock": str(self.folder.path / ".tracking.lock"),
+                "parent_run_id": self.tracking["parent_run_id"],
+            }
+            todo = [{**item, "track": track} for item in todo]
+        jobs = min(self.jobs, len(todo))
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        context = multiprocessing.get_context("spawn")
+        interrupted = False
+        with ProcessPoolExecutor(jobs, context, init_worker, (threads,)) as pool:
+            futures = [pool.submit(work, item) for item in todo]
+            try:
+                for future in as_completed(futures):
+                    interrupted |= self._gather(future)
+            except KeyboardInterrupt:
+                pool.shutdown(wait=True, cancel_futures=True)
+                for future in futures:
+                    if future.done() and not future.cancelled():
+                        self._gather(future)
+                raise
+        return interrupted
+
+    def _gather(self, future: Any) -> bool:
+        try:
+            record = future.result()
+        except Exception:  # noqa: BLE001 - a worker that died: its combination stays missing
+            return False
+        if record.get("status") == INTERRUPTED:
+            return True
+        if not self.folder.result_path(record["key"]).exists():
+            self._keep(record)
+        return False
+
+    def _finish(self, grid: Grid, spec: BenchSpec, interrupted: bool) -> BenchOutcome:
+        from .summary import summarize
+
+        results = self.folder.results()
+        records = [results[c.key] for c in grid.combinations if c.key in results]
+        missing = len(grid.combinations) - len(records)
+        status = "complete" if not missing else ("interrupted" if interrupted else "incomplete")
+        statuses = [r["status"] for r in records]
+        counts = {
+            "combinations": len(grid.combinations),
+            "ok": statuses.count(OK),
+            "failed": statuses.count(FAILED),
+            "skipped": len(grid.skipped) + statuses.count(SKIPPED),
+            "missing": missing,
+        }
+        manifest = self.folder.manifest()
+        header = {
+            "folder": str(self.folder.path),
+            "status": status,
+            "created": manifest.get("created"),
+            "counts": counts,
+            "spec": spec.to_dict(),
+        }
+        summary = summarize(records, grid.skipped, header)
+        charts = draw_charts(self.folder.path, summary)
+        write_exports(self.folder.path, summary, charts)
+        self.folder.write_manifest(status=status)
+        return BenchOutcome(self.folder.path, summary, status, self.count)

@@ -1,0 +1,139 @@
+"""What a bench compares, as plain data: it is saved in the bench folder and sent to workers."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from zoo.core.config import RunConfig
+from zoo.core.errors import InvalidParameterError, did_you_mean
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+NAME_KEYS = ("model", "data", "preset")
+BENCH_KEYS = ("repeats", "baselines", "set")
+PARAM_TABLES = ("model_params", "data_params", "preset_params")
+
+
+@dataclass
+class BenchSpec:
+    """A grid of models x data sets x presets, each combination trained ``repeats`` times.
+
+    Args:
+        models, data, presets: names or shell-style wildcards (``'*'``); no presets means
+            each data set's default preset.
+        repeats: trainings per combination; repeat ``r`` uses seed ``base seed + r``.
+        base: RunConfig keywords shared by every combination (epochs, seed, split_seed, ...).
+        sets: ``--set KEY=VALUE`` overrides, applied wherever the key belongs.
+        baselines: add scikit-learn reference rows on the same split.
+        plugins: extra ``(name, module)`` plugins to load, in this process and in workers.
+    """
+
+    models: list[str]
+    data: list[str]
+    presets: list[str] = field(default_factory=list)
+    repeats: int = 1
+    base: dict[str, Any] = field(default_factory=dict)
+    sets: list[str] = field(default_factory=list)
+    baselines: bool = True
+    plugins: list[list[str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.repeats, bool) or not isinstance(self.repeats, int) or self.repeats < 1:
+            raise InvalidParameterError(
+                f"repeats must be a whole number of at least 1; received repeats={self.repeats!r}."
+            )
+        for key in ("models", "data"):
+            if not getattr(self, key):
+                raise InvalidParameterError(
+                    f"A bench needs at least one name in {key}; give --{key} NAME[,NAME...] or "
+                    f"set {key[:-1] if key == 'models' else key} = [...] in a grid file (-c)."
+                )
+        RunConfig(model="-", data="-", **self.base)  # checks epochs, batch_size, patience
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> BenchSpec:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def split_names(values: Any) -> list[str]:
+    """``"a,b"``, ``["a", "b,c"]`` or None -> ``["a", "b", "c"]``, without duplicates."""
+    if values is None:
+        return []
+    items = [values] if isinstance(values, str) else list(values)
+    names = [part.strip() for item in items for part in str(item).split(",")]
+    return list(dict.fromkeys(n for n in names if n))
+
+
+def read_grid_file(path: str | Path) -> dict[str, Any]:
+    """Read a grid file: an experiment file whose model, data and preset may be lists.
+
+    Besides the RunConfig keys it takes ``repeats``, ``baselines`` and ``set`` (a list of
+    ``KEY=VALUE`` strings). Returns the values by key, names as lists.
+
+    Raises:
+        InvalidParameterError: unreadable file, bad TOML, unknown key or wrong type.
+    """
+    path = Path(path)
+    try:
+        values = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise InvalidParameterError(f"Grid file {path} does not exist.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidParameterError(f"Cannot read grid file {path}: {exc}.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidParameterError(f"Grid file {path} is not valid TOML: {exc}.") from None
+    for key, value in values.items():
+        _check_grid_value(path, key, value)
+    for key in NAME_KEYS:
+        if key in values:
+            values[key] = split_names(values[key])
+    if "set" in values:
+        values["set"] = [values["set"]] if isinstance(values["set"], str) else values["set"]
+    return values
+
+
+def _check_grid_value(path: Path, key: str, value: Any) -> None:
+    defaults = RunConfig(model="-", data="-")
+    known = [f.name for f in fields(RunConfig)] + list(BENCH_KEYS)
+    if key not in known:
+        raise InvalidParameterError(
+            f"Grid file {path}: unknown key {key!r}.{did_you_mean(key, known)} "
+            f"Valid keys: {', '.join(known)}."
+        )
+    if key in NAME_KEYS or key == "set":
+        ok = isinstance(value, str) or (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        )
+        expected = "a string or a list of strings"
+    elif key in PARAM_TABLES:
+        ok, expected = isinstance(value, dict), f"a table like [{key}]"
+    elif key == "repeats":
+        ok, expected = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+    elif key == "baselines":
+        ok, expected = isinstance(value, bool), "true or false"
+    else:
+        ok, expected = _matches_default(value, getattr(defaults, key))
+    if not ok:
+        raise InvalidParameterError(
+            f"Grid file {path}: {key} must be {expected}; received {value!r}."
+        )
+
+
+def _matches_default(value: Any, default: Any) -> tuple[bool, str]:
+    if default is None or value is None:
+        return True, ""
+    kind = type(default)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return True, ""
+    ok = isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool)
+    return ok, f"{kind.__name__} (default {default!r})"
