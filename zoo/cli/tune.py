@@ -143,7 +143,7 @@ def tune(ctx: click.Context, **options: Any) -> None:
     """
     from click.core import ParameterSource
 
-    from zoo.app.tune.search import resume_request
+    from zoo.app.tune.request import resume_request
     from zoo.app.tune.study import require_optuna
 
     timeout = parse_duration(options["timeout"])
@@ -172,7 +172,7 @@ def tune(ctx: click.Context, **options: Any) -> None:
 
 def _new_request(options: dict[str, Any], registry: Any, run_options: dict[str, Any]) -> Any:
     from zoo import RunConfig
-    from zoo.app.tune.search import TuneRequest
+    from zoo.app.tune.request import TuneRequest
     from zoo.app.tune.space import read_space_file
 
     for required in ("model", "data"):

@@ -1,0 +1,134 @@
+"""What ``zoo tune`` is asked to do, checked: everything that can be wrong with a request
+is found here, before a study is opened or a trial runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from zoo.app.tune import study as studies
+from zoo.app.tune.space import Space, apply, build_space
+from zoo.core.errors import InvalidParameterError
+
+if TYPE_CHECKING:
+    from zoo import Registry, RunConfig
+
+DEFAULT_PATIENCE = 20
+
+
+@dataclass
+class TuneRequest:
+    """What to search, how long, and where to keep the study.
+
+    Args:
+        base: the configuration every trial starts from; its hyperparameters are the
+            defaults (``patience`` None becomes 20: trials stop early).
+        trials: trials to run (more trials on a resumed study).
+        timeout: stop starting trials after this many seconds.
+        space: the space file's contents (see :mod:`zoo.app.tune.space`).
+        fixed_keys: ``section.name`` keys fixed with ``--set``, never searched.
+        jobs: worker processes sharing the storage (1: trials run in this process).
+        storage: an Optuna storage URL; by default SQLite in the tune folder.
+        tune_dir: where the tune folder is created.
+        startup_trials, warmup_epochs: the median pruner prunes only after this many
+            completed trials, and never before this epoch.
+        track: an MLflow tracking URI, or None.
+        baselines: score the scikit-learn baselines beside the best trial.
+    """
+
+    base: RunConfig
+    trials: int = 20
+    timeout: float | None = None
+    space: Mapping[str, Any] = field(default_factory=dict)
+    fixed_keys: frozenset[str] = frozenset()
+    jobs: int = 1
+    storage: str | None = None
+    tune_dir: str = "runs"
+    startup_trials: int = 5
+    warmup_epochs: int = 10
+    track: str | None = None
+    baselines: bool = True
+
+
+@dataclass
+class Prepared:
+    """A checked request: the space, the open study and its folder."""
+
+    request: TuneRequest
+    base: RunConfig
+    space: Space
+    folder: Path
+    study: Any
+    record: dict[str, Any]
+    task: str
+
+
+TrialNotice = Callable[[Any, float | None], None]
+
+
+def check_request(request: TuneRequest, registry: Registry) -> tuple[RunConfig, Space, str]:
+    """Everything about a request that can be checked without a study.
+
+    Raises:
+        InvalidParameterError, UnknownNameError, IncompatibleError: a bad request.
+    """
+    from dataclasses import replace
+
+    from zoo import plan
+
+    if isinstance(request.trials, bool) or request.trials < 1:
+        raise InvalidParameterError(
+            f"--trials must be at least 1; received {request.trials!r}. Give the number of "
+            "trials to run, e.g. --trials 50."
+        )
+    if request.jobs < 1:
+        raise InvalidParameterError(f"--jobs must be at least 1; received {request.jobs!r}.")
+    if request.timeout is not None and request.timeout <= 0:
+        raise InvalidParameterError(f"--timeout must be positive; received {request.timeout!r}.")
+    base = request.base
+    if base.patience is None:
+        base = replace(base, patience=DEFAULT_PATIENCE)
+    if not base.validation_size:
+        raise InvalidParameterError(
+            "zoo tune selects on the validation part, so --validation-size must be above 0."
+        )
+    checked = plan(base, registry)
+    space = build_space(
+        checked.config, checked.model, checked.preset, request.space, request.fixed_keys
+    )
+    base = apply(checked.config, space.fixed)
+    plan(base, registry)  # the space file's fixed values must suit the entries too
+    return base, space, checked.data.metadata["task"]
+
+
+def resume_request(
+    folder: str | Path, model: str | None, data: str | None, **options: Any
+) -> TuneRequest:
+    """The request a tune folder was started with, for ``--resume``.
+
+    Raises:
+        RunFolderError: not a tune folder, or ``model``/``data`` name another study's.
+    """
+    from zoo import RunConfig
+
+    record = studies.read_record(folder)
+    base = record["base"]
+    studies.check_same_task(Path(folder), record, model or base["model"], data or base["data"])
+    return TuneRequest(
+        base=RunConfig(**base),
+        space=record.get("space", {}),
+        fixed_keys=frozenset(record.get("fixed_keys", ())),
+        startup_trials=record.get("startup_trials", 5),
+        warmup_epochs=record.get("warmup_epochs", 10),
+        **options,
+    )
+
+
+def best_value(study: Any) -> float | None:
+    """The best validation score so far, or None before any trial completed."""
+    try:
+        return float(study.best_value)
+    except ValueError:
+        return None

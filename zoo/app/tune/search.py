@@ -1,0 +1,117 @@
+"""``zoo tune`` as a use case: check everything, run the trials, then score and report once.
+
+Every check that can fail (names, the space, the storage, a resumed study's model and data)
+runs before the first trial. Trials run in this process by default (Keras imported once);
+``jobs > 1`` starts that many worker processes on the same storage, as Optuna documents.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from zoo.app.tune import study as studies
+from zoo.app.tune.request import Prepared, TrialNotice, TuneRequest, best_value, check_request
+from zoo.core.errors import RunInterrupted, TrainingDiverged
+
+if TYPE_CHECKING:
+    from zoo import Registry, RunConfig
+
+
+def prepare(request: TuneRequest, registry: Registry, resume: Path | None = None) -> Prepared:
+    """Check the request, then create (or reopen) the tune folder and its study."""
+    base, space, task = check_request(request, registry)
+    storage = studies.open_storage(request.storage) if request.storage else None
+    sampler = studies.make_sampler(base.seed)
+    pruner = studies.make_pruner(request.startup_trials, request.warmup_epochs)
+    if resume is not None:
+        record = studies.read_record(resume)
+        storage = storage or studies.open_storage(record["storage"])
+        study = studies.load_study(storage, record["study_name"], sampler, pruner, resume)
+        return Prepared(request, base, space, Path(resume), study, record, task)
+    folder = studies.new_folder(request.tune_dir, base.model, base.data)
+    url = request.storage or studies.default_storage(folder)
+    storage = storage or studies.open_storage(url)
+    record = _new_record(folder, url, base, request)
+    attrs = {"model": base.model, "data": base.data, "folder": folder.name}
+    study = studies.create_study(storage, folder.name, sampler, pruner, attrs)
+    defaults = space.defaults()
+    if defaults:  # the default configuration is trial 0: the search starts from it
+        study.enqueue_trial(defaults)
+    studies.write_record(folder, record)
+    return Prepared(request, base, space, folder, study, record, task)
+
+
+def _new_record(folder: Path, url: str, base: RunConfig, request: TuneRequest) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "study_name": folder.name,
+        "storage": url,
+        "base": request.base.to_dict(),
+        "space": dict(request.space),
+        "fixed_keys": sorted(request.fixed_keys),
+        "startup_trials": request.startup_trials,
+        "warmup_epochs": request.warmup_epochs,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+
+
+def tune(
+    request: TuneRequest,
+    registry: Registry,
+    *,
+    resume: str | Path | None = None,
+    on_trial: TrialNotice | None = None,
+) -> dict[str, Any]:
+    """Run a study (or continue one) and write its tune folder.
+
+    Returns:
+        The summary written to ``summary.json``: best trial, test scores, baselines, files.
+
+    Raises:
+        RunInterrupted: Ctrl-C; every finished trial is kept and reported.
+    """
+    from zoo.app.tune.finish import finish
+    from zoo.app.tune.tracking import open_tracking
+
+    prepared = prepare(request, registry, Path(resume) if resume else None)
+    tracking = open_tracking(prepared, registry)
+    try:
+        with tracking.parent():
+            _optimize(prepared, registry, tracking, on_trial)
+            return finish(prepared, registry, tracking)
+    except (RunInterrupted, KeyboardInterrupt):
+        finish(prepared, registry, tracking, score=False)
+        done = len(prepared.study.get_trials(deepcopy=False))
+        raise RunInterrupted(
+            f"Tuning interrupted; {done} trials are kept in {prepared.folder}. Continue with "
+            f"'zoo tune --resume {prepared.folder}'."
+        ) from None
+
+
+def _optimize(prepared: Prepared, registry: Registry, tracking: Any, on_trial: Any) -> None:
+    request = prepared.request
+    if request.jobs > 1:
+        from zoo.app.tune.workers import run_workers
+
+        run_workers(prepared, on_trial)
+        return
+    from zoo.app.tune.objective import make_objective
+
+    objective = make_objective(prepared.base, prepared.space, registry, tracking.log_trial)
+    prepared.study.optimize(
+        objective,
+        n_trials=request.trials,
+        timeout=request.timeout,
+        catch=(TrainingDiverged,),
+        callbacks=[_notifier(on_trial)] if on_trial else None,
+    )
+
+
+def _notifier(on_trial: TrialNotice) -> Callable[[Any, Any], None]:
+    def notify(study: Any, trial: Any) -> None:
+        on_trial(trial, best_value(study))
+
+    return notify

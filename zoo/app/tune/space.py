@@ -1,0 +1,246 @@
+"""The search space: one dimension per searched hyperparameter, checked before any trial runs.
+
+Where a dimension comes from, strongest first: the space file (``--space``), the plugin's
+``search_space`` (given to ``register(...)``), then the hyperparameter's own type and default.
+A plugin that declares a ``search_space`` says which of its hyperparameters are worth
+searching; the others keep their defaults unless the space file names them. Keys fixed with
+``--set`` are never searched.
+
+Space file (TOML), keys bare when only one of model / preset / run options has them::
+
+    hidden = {choices = ["32,16", "64,32", "128,64"]}
+    learning_rate = {low = 1e-4, high = 1e-2, log = true}
+    model.dropout = {low = 0.0, high = 0.3}
+    batch_size = 64                      # a plain value fixes the key
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from zoo.app.tune.dimension import Dimension, label, make_dimension
+from zoo.core.errors import InvalidParameterError, did_you_mean
+from zoo.core.params import Param
+from zoo.plan.overrides import coerce
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+if TYPE_CHECKING:
+    from zoo import RunConfig
+    from zoo.catalog.entries import Entry
+
+SECTIONS = ("model", "preset", "run")
+# Training options a trial may vary; batch_size is searched unless fixed.
+RUN_OPTIONS = ("batch_size", "epochs", "patience", "reduce_lr")
+RUN_SPACE: dict[str, dict[str, Any]] = {"batch_size": {"choices": [16, 32, 64, 128]}}
+
+
+@dataclass(frozen=True)
+class Space:
+    """Every dimension, and the values the unsearched keys keep."""
+
+    dimensions: tuple[Dimension, ...]
+    fixed: Mapping[str, Any]
+
+    def sample(self, trial: Any) -> dict[str, Any]:
+        return {d.key: d.suggest(trial) for d in self.dimensions}
+
+    def defaults(self) -> dict[str, Any]:
+        """The default configuration as Optuna params, where the defaults lie in the space."""
+        return {
+            d.key: label(d.param.default)
+            for d in self.dimensions
+            if d.param.default is not None and d.contains(d.param.default)
+        }
+
+    def typed(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Optuna params (labels) back to typed values, for keys this space knows."""
+        by_key = {d.key: d for d in self.dimensions}
+        return {k: by_key[k].typed(v) if k in by_key else v for k, v in params.items()}
+
+
+def apply(base: RunConfig, values: Mapping[str, Any]) -> RunConfig:
+    """``base`` with ``{"model.hidden": ..., "run.batch_size": ...}`` values applied."""
+    tables: dict[str, dict[str, Any]] = {
+        "model": dict(base.model_params),
+        "preset": dict(base.preset_params),
+    }
+    options: dict[str, Any] = {}
+    for key, value in values.items():
+        section, name = key.split(".", 1)
+        if section == "run":
+            options[name] = value
+        else:
+            tables[section][name] = value
+    return replace(base, model_params=tables["model"], preset_params=tables["preset"], **options)
+
+
+def read_space_file(path: str | Path) -> dict[str, Any]:
+    """Read a space file's TOML (checked later, against the entries, by :func:`build_space`).
+
+    Raises:
+        InvalidParameterError: the file is missing, unreadable or not TOML.
+    """
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise InvalidParameterError(f"Space file {path} does not exist.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidParameterError(f"Cannot read space file {path}: {exc}.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidParameterError(f"Space file {path} is not valid TOML: {exc}.") from None
+
+
+def build_space(
+    base: RunConfig,
+    model: Entry,
+    preset: Entry,
+    overrides: Mapping[str, Any] | None = None,
+    fixed_keys: frozenset[str] = frozenset(),
+    where: str = "space file",
+) -> Space:
+    """Derive the space for a planned run, apply the space file, drop the keys fixed by --set.
+
+    Args:
+        base: the run every trial starts from (its values are the defaults).
+        model, preset: the resolved entries; their ``search_space`` metadata and params.
+        overrides: the space file's contents, ``{key: spec or fixed value}``.
+        fixed_keys: ``section.name`` keys fixed with ``--set``.
+        where: how errors name the overrides' origin.
+
+    Raises:
+        InvalidParameterError: an unknown key, a range for a text parameter, low above high,
+            or another malformed specification; also for a plugin's own ``search_space``.
+    """
+    params = _section_params(base, model, preset)
+    specs = {
+        "model": _declared(model, params["model"]),
+        "preset": _declared(preset, params["preset"]),
+        "run": {k: (v, "built-in") for k, v in RUN_SPACE.items()},
+    }
+    fixed: dict[str, Any] = {}
+    for (section, name), spec in _located(overrides or {}, params, where).items():
+        if isinstance(spec, Mapping):
+            specs[section][name] = (spec, where)
+        else:
+            specs[section].pop(name, None)
+            fixed[f"{section}.{name}"] = _fixed_value(params[section][name], spec)
+    dimensions = []
+    for section in SECTIONS:
+        for name, (spec, source) in specs[section].items():
+            if f"{section}.{name}" in fixed_keys or spec is None:
+                continue
+            what = f"{source}: {section}.{name}"
+            dimensions.append(make_dimension(section, params[section][name], spec, source, what))
+    return Space(tuple(dimensions), fixed)
+
+
+def _section_params(base: RunConfig, model: Entry, preset: Entry) -> dict[str, dict[str, Param]]:
+    def with_base(entry: Entry, values: Mapping[str, Any]) -> dict[str, Param]:
+        # The base configuration's values (e.g. --set) are the defaults trials start from.
+        return {
+            p.name: replace(p, default=values.get(p.name, p.default)) if p.name in values else p
+            for p in entry.params
+        }
+
+    run = {
+        name: Param(name, getattr(base, name), "int" if name != "reduce_lr" else "bool")
+        for name in RUN_OPTIONS
+    }
+    if run["patience"].default is None:
+        run["patience"] = Param("patience", 20, "int")
+    return {
+        "model": with_base(model, base.model_params),
+        "preset": with_base(preset, base.preset_params),
+        "run": run,
+    }
+
+
+def _declared(entry: Entry, params: dict[str, Param]) -> dict[str, tuple[Any, str]]:
+    """The plugin's declared space, or one derived from every parameter's type and default."""
+    declared = entry.metadata.get("search_space")
+    where = f"plugin {entry.plugin!r} ({entry.singular} {entry.name!r}) search_space"
+    if declared is not None:
+        for name in declared:
+            if name not in params:
+                raise InvalidParameterError(
+                    f"{where}: {entry.name!r} has no hyperparameter {name!r}."
+                    f"{did_you_mean(name, params)} Valid keys: {', '.join(params) or 'none'}."
+                )
+        return {name: (spec, f"plugin {entry.plugin}") for name, spec in declared.items()}
+    derived = {name: derived_spec(param) for name, param in params.items()}
+    return {name: (spec, "derived") for name, spec in derived.items() if spec is not None}
+
+
+def derived_spec(param: Param) -> dict[str, Any] | None:
+    """A range or choices from a parameter's type and default; None when none can be guessed.
+
+    A flag gets both values; a positive whole number four times either way (log scale); a
+    positive float ten times either way (log scale). Text, sequences and zeros give no scale,
+    so they keep their defaults unless a plugin or the space file says otherwise.
+    """
+    default = param.default
+    if isinstance(default, bool):
+        return {"choices": [False, True]}
+    if isinstance(default, int) and default > 0:
+        return {"low": max(1, default // 4), "high": default * 4, "log": True}
+    if isinstance(default, float) and default > 0:
+        return {"low": default / 10, "high": default * 10, "log": True}
+    return None
+
+
+def _located(
+    overrides: Mapping[str, Any], params: dict[str, dict[str, Param]], where: str
+) -> dict[tuple[str, str], Any]:
+    """Each space-file key as (section, name): bare names, or model./preset./run. tables."""
+    found: dict[tuple[str, str], Any] = {}
+    for key, spec in overrides.items():
+        if key in SECTIONS and isinstance(spec, Mapping) and key not in _all_names(params):
+            for name, inner in spec.items():
+                found[(key, _known(key, name, params, where))] = inner
+        else:
+            found[_locate_bare(key, params, where)] = spec
+    return found
+
+
+def _all_names(params: dict[str, dict[str, Param]]) -> set[str]:
+    return {name for section in params.values() for name in section}
+
+
+def _known(section: str, name: str, params: dict[str, dict[str, Param]], where: str) -> str:
+    if name in params[section]:
+        return name
+    raise InvalidParameterError(
+        f"{where}: unknown key {section}.{name}.{did_you_mean(name, params[section])} "
+        f"Valid keys: {_listing(params)}."
+    )
+
+
+def _locate_bare(name: str, params: dict[str, dict[str, Param]], where: str) -> tuple[str, str]:
+    owners = [section for section in SECTIONS if name in params[section]]
+    if len(owners) == 1:
+        return owners[0], name
+    if owners:
+        options = " or ".join(f"{s}.{name}" for s in owners)
+        raise InvalidParameterError(f"{where}: key {name!r} is ambiguous; write {options}.")
+    raise InvalidParameterError(
+        f"{where}: unknown key {name!r}.{did_you_mean(name, _all_names(params))} "
+        f"Valid keys: {_listing(params)}."
+    )
+
+
+def _listing(params: dict[str, dict[str, Param]]) -> str:
+    return ", ".join(f"{s}.{p.summary()}" for s in SECTIONS for p in params[s].values())
+
+
+def _fixed_value(param: Param, value: Any) -> Any:
+    text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+    return coerce(param, text)
