@@ -12,7 +12,11 @@ def test_third_party_plugin_is_found_through_its_entry_point(with_example_plugin
     registry = Registry.discover()
     record = registry.plugins["example"]
     assert (record.status, record.version, record.origin) == ("ok", "1.2.0", "entry point")
-    assert record.contributes == {"datasets": ["line"], "models": ["tiny"], "presets": ["sgd-fast"]}
+    assert record.contributes == {
+        "datasets": ["line", "npz"],
+        "models": ["tiny"],
+        "presets": ["sgd-fast"],
+    }
     assert registry.get("tiny").qualified_name == "example:tiny"
 
 

@@ -12,11 +12,14 @@ import csv
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoo.core.errors import RunFolderError
 from zoo.runs.files import file_sha256, read_json, write_json
 from zoo.runs.modelfile import CHECKSUM_FILE, MODEL_FILE
+
+if TYPE_CHECKING:
+    import keras
 
 BEST_WEIGHTS_FILE = "best.weights.h5"
 FILES = {
@@ -105,7 +108,7 @@ class RunFolder:
         keys = [k for k in (rows[0] if rows else {}) if k != "epoch"]
         return {k: [float(row[k]) for row in rows] for k in keys}
 
-    def save_model(self, model: Any) -> None:
+    def save_model(self, model: keras.Model) -> None:
         partial = self.path / f".partial.{MODEL_FILE}"
         model.save(partial)
         os.replace(partial, self.model_path)
@@ -116,7 +119,7 @@ class RunFolder:
         return read_json(record).get(MODEL_FILE) if record.exists() else None
 
     def complete(
-        self, history: dict[str, list[float]], metrics: dict[str, Any], model: Any
+        self, history: dict[str, list[float]], metrics: dict[str, Any], model: keras.Model
     ) -> None:
         """Write the results, the model and the curves, then (only then) say ``complete``.
 

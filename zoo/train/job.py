@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from zoo.core.errors import RunFolderError, RunInterrupted, TrainingDiverged
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from zoo.core.parts import DataInfo, DataParts
     from zoo.core.spec import FineTune
     from zoo.plan.planning import Plan
+    from zoo.train.callbacks import RunGuard
 
 
 class Job:
@@ -117,7 +119,7 @@ class Job:
 
     def _guarded(
         self,
-        phase: Any,
+        phase: Callable[[list[keras.callbacks.Callback]], dict[str, list[float]]],
         model: keras.Model,
         progress: Any,
         epochs: int,
@@ -172,7 +174,7 @@ class Job:
             self.folder.set_status("failed", error=f"{type(exc).__name__}: {exc}".strip())
 
     def _keep_interrupted(
-        self, model: keras.Model, history: dict[str, list[float]], guard: Any
+        self, model: keras.Model, history: dict[str, list[float]], guard: RunGuard
     ) -> None:
         done = len(history.get("loss", []))
         where = ""
