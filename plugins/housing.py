@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from importlib import resources
 
-from zoo.plugin import DataError, Dataset, hookimpl
+from zoo.plugin import REGRESSION, DataError, Dataset, hookimpl
 
 CSV_NAME = "boston_house_prices.csv"
 CSV_SHA256 = "d98212636026544fc9b9c0f372e5f819872e6fa6fa757ab025efdda22180f2d6"
@@ -33,7 +33,7 @@ def load_housing() -> Dataset:
     return Dataset(
         x=table[:, :-1],
         y=table[:, -1],
-        task="regression",
+        task=REGRESSION,
         feature_names=names[:-1],
         target_name=names[-1],
     )
@@ -45,7 +45,7 @@ def register_datasets(register):
         "housing",
         load_housing,
         description="Boston house prices (Harrison & Rubinfeld 1978): median value, $1000s",
-        task="regression",
+        task=REGRESSION,
         input_kind="tabular",
         shape=(13,),
         rows=506,

@@ -162,21 +162,21 @@ def register_presets(register):
         "adam-mse",
         adam_mse,
         description="Adam(1e-3) + mean squared error (the tutorial); MAE, RMSE",
-        tasks=("regression",),
+        tasks=(REGRESSION,),
         search_space=ADAM_SPACE,
     )
     register(
         "adam-binary",
         adam_binary,
         description="Adam(1e-3) + binary cross-entropy; accuracy, AUC",
-        tasks=("binary",),
+        tasks=(BINARY,),
         search_space=ADAM_SPACE,
     )
     register(
         "adam-multiclass",
         adam_multiclass,
         description="Adam(1e-3) + sparse categorical cross-entropy; accuracy",
-        tasks=("multiclass",),
+        tasks=(MULTICLASS,),
         search_space=ADAM_SPACE,
     )
     register(
@@ -208,7 +208,7 @@ def register_presets(register):
         "huber",
         huber,
         description="Adam(1e-3) + Huber loss: regression robust to outliers",
-        tasks=("regression",),
+        tasks=(REGRESSION,),
         search_space={**ADAM_SPACE, "delta": {"low": 0.5, "high": 5.0, "log": True}},
     )
     register(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zoo.plugin import Dataset, hookimpl
+from zoo.plugin import BINARY, MULTICLASS, REGRESSION, Dataset, hookimpl
 
 UCI_LICENCE = "CC BY 4.0 (UCI Machine Learning Repository); copy bundled with scikit-learn"
 
@@ -18,7 +18,7 @@ CARDS: dict[str, tuple[str, dict[str, Any]]] = {
         "load_iris",
         {
             "description": "Iris flowers (Fisher 1936): 3 species from 4 measurements",
-            "task": "multiclass",
+            "task": MULTICLASS,
             "shape": (4,),
             "rows": 150,
             "classes": 3,
@@ -29,7 +29,7 @@ CARDS: dict[str, tuple[str, dict[str, Any]]] = {
         "load_wine",
         {
             "description": "Italian wines: 3 cultivars from 13 chemical analyses",
-            "task": "multiclass",
+            "task": MULTICLASS,
             "shape": (13,),
             "rows": 178,
             "classes": 3,
@@ -40,7 +40,7 @@ CARDS: dict[str, tuple[str, dict[str, Any]]] = {
         "load_breast_cancer",
         {
             "description": "Breast tumour biopsies: malignant or benign from 30 cell features",
-            "task": "binary",
+            "task": BINARY,
             "shape": (30,),
             "rows": 569,
             "classes": 2,
@@ -52,7 +52,7 @@ CARDS: dict[str, tuple[str, dict[str, Any]]] = {
         "load_diabetes",
         {
             "description": "Diabetes progression after one year, from 10 baseline measures",
-            "task": "regression",
+            "task": REGRESSION,
             "shape": (10,),
             "rows": 442,
             "source": "Efron, Hastie, Johnstone & Tibshirani (2004), 'Least Angle "
@@ -64,7 +64,7 @@ CARDS: dict[str, tuple[str, dict[str, Any]]] = {
         "load_digits",
         {
             "description": "Handwritten digits 0-9 as 8x8 grey images (values 0-16)",
-            "task": "multiclass",
+            "task": MULTICLASS,
             "input_kind": "image",
             "shape": (8, 8, 1),
             "rows": 1797,
@@ -86,8 +86,8 @@ def _load(name: str) -> Dataset:
     bunch = loader(scaled=False) if name == "diabetes" else loader()
     x = np.asarray(bunch.data, dtype="float32").reshape((-1, *card["shape"]))
     task = card["task"]
-    y = bunch.target.astype("float32" if task == "regression" else "int64")
-    classes = [str(c) for c in getattr(bunch, "target_names", [])] if task != "regression" else []
+    y = bunch.target.astype("float32" if task == REGRESSION else "int64")
+    classes = [str(c) for c in getattr(bunch, "target_names", [])] if task != REGRESSION else []
     return Dataset(
         x=x,
         y=y,

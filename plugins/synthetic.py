@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zoo.plugin import Dataset, InvalidParameterError, hookimpl
+from zoo.plugin import BINARY, MULTICLASS, REGRESSION, Dataset, InvalidParameterError, hookimpl
 
 SOURCE = "generated on the fly with NumPy (no file, no download)"
 LICENCE = "none needed: synthetic"
@@ -52,7 +52,7 @@ def make_regression(
     weights = rng.standard_normal(features) / np.sqrt(features)
     y = x @ weights + noise * rng.standard_normal(rows)
     names = _feature_names(features)
-    return Dataset(x=x, y=y.astype("float32"), task="regression", feature_names=names)
+    return Dataset(x=x, y=y.astype("float32"), task=REGRESSION, feature_names=names)
 
 
 def make_classification(
@@ -85,7 +85,7 @@ def make_classification(
 
 
 def _classification_task(classes: int) -> str:
-    return "binary" if classes == 2 else "multiclass"
+    return BINARY if classes == 2 else MULTICLASS
 
 
 def inspect_regression(rows: int = 1000, features: int = 10, **_: Any) -> dict[str, Any]:
@@ -104,10 +104,10 @@ def inspect_classification(
 @hookimpl
 def register_datasets(register):
     register(
-        "regression",
+        REGRESSION,
         make_regression,
         description="Synthetic linear regression: rows, features, noise, seed",
-        task="regression",
+        task=REGRESSION,
         input_kind="tabular",
         shape=(10,),
         rows=1000,
@@ -119,7 +119,7 @@ def register_datasets(register):
         "classification",
         make_classification,
         description="Synthetic Gaussian clusters: rows, features, classes (2: binary), noise",
-        task="multiclass",
+        task=MULTICLASS,
         input_kind="tabular",
         shape=(10,),
         rows=1000,

@@ -38,7 +38,7 @@ from zoo.plugins.csv_files.parse import (
 )
 from zoo.plugins.csv_files.target import TargetSummary
 
-from zoo.plugin import DataError, Dataset, did_you_mean
+from zoo.plugin import REGRESSION, DataError, Dataset, did_you_mean
 
 if TYPE_CHECKING:
     import numpy as np
@@ -100,7 +100,7 @@ def dataset_from_chunks(
     summary = TargetSummary(layout.kinds[layout.target] == "text", track_labels=True)
     summary.add(values)
     task = summary.final_task(layout)
-    labels = sorted(summary.labels) if task != "regression" else []
+    labels = sorted(summary.labels) if task != REGRESSION else []
     columns = _chunk_columns(layout, whole)
     categories = {
         name: checked_categories(

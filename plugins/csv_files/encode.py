@@ -14,7 +14,7 @@ from zoo.plugins.csv_files.parse import (
     where,
 )
 
-from zoo.plugin import SCHEMA_VERSION, DataError
+from zoo.plugin import REGRESSION, SCHEMA_VERSION, DataError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -45,7 +45,7 @@ def build_schema(
         "input_shape": [sum(_width(f) for f in features)],
         "target": layout.target_name,
         "features": features,
-        "classes": [] if task == "regression" else [_plain_label(v) for v in labels],
+        "classes": [] if task == REGRESSION else [_plain_label(v) for v in labels],
         "path": layout.path,
         "delimiter": layout.delimiter,
     }
@@ -146,7 +146,7 @@ def encode_target(task: str, values: np.ndarray, labels: Sequence[Any]) -> np.nd
     """float32 targets for regression, int64 class indices (labels in sorted order) else."""
     import numpy as np
 
-    if task == "regression":
+    if task == REGRESSION:
         return values.astype("float32")
     return np.searchsorted(np.asarray(labels, dtype=values.dtype), values).astype("int64")
 

@@ -21,7 +21,7 @@ from zoo.plugins.csv_files.parse import (
 )
 from zoo.plugins.csv_files.target import TargetSummary
 
-from zoo.plugin import TASKS, DataError, did_you_mean
+from zoo.plugin import MULTICLASS, REGRESSION, TASKS, DataError, did_you_mean
 
 SNIFF_LINES = 10_000  # rows read from the top of the file to tell column kinds and the task
 PROBES, PROBE_BYTES = 16, 64 * 1024  # and samples across a larger file (sorted files)
@@ -48,7 +48,7 @@ class CsvLayout:
     columns: tuple[str, ...]
     kinds: tuple[str, ...]
     target: int | None = None
-    task: str = "regression"
+    task: str = REGRESSION
     task_inferred: bool = False
     sampled_all: bool = True
 
@@ -209,14 +209,14 @@ def _with_task(layout: CsvLayout, values: list[str], task: str | None) -> CsvLay
     if inferred is None and layout.sampled_all:
         summary.check_varies(layout)
     # One value in a sample of a large file: the whole file decides (see final_task).
-    fallback = "multiclass" if text else "regression"
+    fallback = MULTICLASS if text else REGRESSION
     return replace(layout, task=inferred or fallback, task_inferred=True)
 
 
 def _checked_forced_task(layout: CsvLayout, values: list[str], task: str, text: bool) -> str:
     if task not in TASKS:
         raise DataError(f"Unknown task {task!r}; expected one of {', '.join(TASKS)}.")
-    if task == "regression" and text:
+    if task == REGRESSION and text:
         example = next(v.strip() for v in values if v.strip() and not is_number(v))
         raise DataError(
             f"{where(layout.path, column=layout.target_name)}: --task regression needs "

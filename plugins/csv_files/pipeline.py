@@ -21,6 +21,8 @@ import tensorflow as tf
 from zoo.plugins.csv_files.parse import Block, read_block
 from zoo.plugins.csv_files.scan import TRAIN, RowSplit, StreamSplit, part_of_lines
 
+from zoo.plugin import REGRESSION
+
 SHUFFLE_BLOCKS = 32  # rows are shuffled within a window of this many blocks (32 MiB)...
 MIX_BLOCKS = 8  # ...by merging this many shuffled blocks and permuting their rows
 
@@ -83,7 +85,7 @@ def _decoder(schema: dict[str, Any], layout: Any) -> Any:
     target = layout.target
     numeric_target = layout.kinds[target] == "number"
     defaults: list[Any] = [[0.0] if kind == "number" else [""] for kind in layout.kinds]
-    if numeric_target and schema["task"] != "regression":
+    if numeric_target and schema["task"] != REGRESSION:
         defaults[target] = [tf.constant(0.0, tf.float64)]  # exact class values
     index = {name: i for i, name in enumerate(layout.columns)}
     encoders = [_feature_encoder(feature, index[feature["name"]]) for feature in schema["features"]]
@@ -106,7 +108,7 @@ def _feature_encoder(feature: dict[str, Any], column: int) -> Any:
 
 
 def _target_encoder(schema: dict[str, Any], numeric: bool) -> Any:
-    if schema["task"] == "regression":
+    if schema["task"] == REGRESSION:
         return lambda values: values
     if numeric:
         labels = tf.constant([float(c) for c in schema["classes"]], tf.float64)

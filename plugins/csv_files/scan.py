@@ -26,7 +26,7 @@ from zoo.plugins.csv_files.data import (
 )
 from zoo.plugins.csv_files.parse import Block, MissingValues, RawChunk
 
-from zoo.plugin import PART_NAMES, DataError, DataInfo, Scaling, SplitSpec
+from zoo.plugin import PART_NAMES, REGRESSION, DataError, DataInfo, Scaling, SplitSpec
 
 if TYPE_CHECKING:
     import numpy as np
@@ -183,7 +183,7 @@ class _Gather:
         self.seen: dict[str, set[str]] = {}
         self.train_counts: dict[str, Counter[str]] = {}
         self.counts = np.zeros(3, dtype="int64")
-        classify = layout.task != "regression"
+        classify = layout.task != REGRESSION
         self.target = TargetSummary(layout.kinds[layout.target] == "text", classify)
         self.missing = MissingValues(layout.path)
         self.blocks: list[Block] = []
@@ -234,7 +234,7 @@ class _Gather:
             name: checked_categories(self.layout.path, name, sorted(seen), stream.max_categories)
             for name, seen in self.seen.items()
         }
-        labels = sorted(self.target.labels) if task != "regression" else []
+        labels = sorted(self.target.labels) if task != REGRESSION else []
         schema = build_schema(self.layout, categories, labels, task)
         if not whole:
             self._check_counts()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.plugins.csv_files.parse import is_number, where
 
-from zoo.plugin import DataError
+from zoo.plugin import BINARY, MULTICLASS, REGRESSION, DataError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -60,17 +60,17 @@ class TargetSummary:
         """The task the values suggest; None when they are all the same."""
         count = len(self.labels)
         if self.text:
-            return None if count < 2 else "binary" if count == 2 else "multiclass"
+            return None if count < 2 else BINARY if count == 2 else MULTICLASS
         if not self.low < self.high:
             return None
         if self.whole and count <= MAX_INFERRED_CLASSES:
-            return "binary" if count == 2 else "multiclass"
-        return "regression"
+            return BINARY if count == 2 else MULTICLASS
+        return REGRESSION
 
     def check_varies(self, layout: CsvLayout) -> None:
         """Raise if the target has a single value (or no value at all)."""
         at = where(layout.path, column=layout.target_name)
-        if self.text or layout.task != "regression":
+        if self.text or layout.task != REGRESSION:
             if len(self.labels) < 2:
                 only = f" ({next(iter(self.labels))!r})" if self.labels else ""
                 raise DataError(
@@ -93,7 +93,7 @@ class TargetSummary:
         """
         self.check_varies(layout)
         task = self._checked_forced(layout) if not layout.task_inferred else self._inferred(layout)
-        if task != "regression" and len(self.labels) > MAX_CLASSES:
+        if task != REGRESSION and len(self.labels) > MAX_CLASSES:
             raise DataError(
                 f"{where(layout.path, column=layout.target_name)}: more than {MAX_CLASSES} "
                 "classes; is this the right --target (or --task regression)?"
@@ -101,7 +101,7 @@ class TargetSummary:
         return task
 
     def _checked_forced(self, layout: CsvLayout) -> str:
-        if layout.task == "binary" and len(self.labels) != 2:
+        if layout.task == BINARY and len(self.labels) != 2:
             raise DataError(
                 f"{where(layout.path, column=layout.target_name)}: --task binary needs "
                 f"exactly 2 classes, the target has {len(self.labels)}. Use --task multiclass."

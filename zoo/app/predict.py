@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zoo.core.tasks import BINARY, MULTICLASS
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -25,11 +27,11 @@ def write_predictions(
 
     header = ["prediction"]
     extra: list[list[float]] = [[] for _ in labels]
-    if run.data["task"] == "multiclass":
+    if run.data["task"] == MULTICLASS:
         names = run.schema.get("classes") or list(range(outputs.shape[1]))
         header += [f"p_{n}" for n in names]
         extra = outputs.tolist()
-    elif run.data["task"] == "binary":
+    elif run.data["task"] == BINARY:
         header.append("p_positive")
         extra = [[float(v)] for v in outputs.reshape(len(outputs))]
     buffer = io.StringIO()
