@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from zoo.cli.track import TRACK
+
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -34,12 +36,8 @@ def parse_duration(text: str | None) -> float | None:
 
 
 def _registry() -> Any:
-    try:
-        from zoo.cli.context import registry_from
-    except ImportError:  # an older CLI without a shared context
-        from zoo.catalog.registry import Registry
+    from zoo.cli.context import registry_from
 
-        return Registry.discover()
     return registry_from()
 
 
@@ -122,12 +120,7 @@ def _registry() -> Any:
     show_default=True,
     help="Where the tune folder is written.",
 )
-@click.option(
-    "--track",
-    metavar="URI",
-    default=None,
-    help="Log the study to MLflow at this tracking URI (parent run, a child per trial).",
-)
+@TRACK
 @click.option("--no-baselines", is_flag=True, help="Skip the scikit-learn baselines.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")

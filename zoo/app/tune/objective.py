@@ -9,6 +9,7 @@ others at the same epoch.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +71,7 @@ def make_objective(
         trial.set_user_attr("epochs", len(result.history.get("loss", [])))
         trial.set_user_attr("best_epoch", epoch)
         trial.set_user_attr("fit_s", result.timings.get("fit_s"))
+        trial.set_user_attr("process", os.getpid())  # which worker ran it (--jobs)
         if on_result:
             on_result(trial, result)
         return score

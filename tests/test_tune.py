@@ -1,0 +1,133 @@
+"""zoo tune end to end: tiny real searches (3 trials, a few epochs, 200 synthetic rows)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+
+import pytest
+from tune_plugin import registry_with_tinynet
+
+from zoo import RunConfig, load_run
+from zoo.app.tune import TuneRequest, tune
+from zoo.app.tune.objective import make_objective, validation_score
+from zoo.app.tune.space import build_space
+
+pytestmark = pytest.mark.slow
+
+TINY = ("-m", "mlp", "-d", "regression", "--set", "rows=200")
+
+
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory):
+    """One tiny study through the command line, shared by the tests that read it."""
+    from zoo.cli.main import main
+
+    runs = tmp_path_factory.mktemp("tune")
+    args = ["tune", *TINY, "--epochs", "3", "--trials", "3", "--runs-dir", str(runs), "--json"]
+    try:
+        main(args)
+    except SystemExit as done:
+        assert not done.code, f"zoo tune exited with {done.code}"
+    (folder,) = runs.glob("tune-*-mlp-regression")
+    return folder
+
+
+def summary_of(folder):
+    return json.loads((folder / "summary.json").read_text())
+
+
+def test_a_tiny_search_writes_the_tune_folder(tuned):
+    summary = summary_of(tuned)
+    assert summary["trials"] == {"complete": 3, "pruned": 0, "failed": 0}
+    for name in ("study.db", "tune.json", "trials.csv", "trials.md", "objective.png"):
+        assert (tuned / name).is_file(), name
+    assert (tuned / "importances.png").is_file()  # 3 completed trials: enough for importances
+    with open(tuned / "trials.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["trial"] for r in rows] == ["0", "1", "2"]
+    assert {"model.hidden", "preset.learning_rate", "run.batch_size"} <= set(rows[0])
+    assert rows[0]["model.hidden"] == "32,16"  # trial 0 is the default configuration
+    best = summary["best"]
+    assert best["val_loss"] == min(float(r["val_loss"]) for r in rows)
+    names = [c["name"] for c in summary["comparison"]]
+    assert names == [f"best trial (#{best['trial']})", "default configuration"] + [
+        "sklearn-linear",
+        "sklearn-gboost",
+    ]
+    assert all("mse" in c["metrics"] for c in summary["comparison"])
+    assert "Test part (scored once, after selection)" in (tuned / "trials.md").read_text()
+
+
+def test_the_best_trial_reproduces_with_zoo_run_and_best_toml(tuned, zoo_cli, tmp_path):
+    summary = summary_of(tuned)
+    code, out, err = zoo_cli(
+        "run", "-c", str(tuned / "best.toml"), "--runs-dir", str(tmp_path), "--json"
+    )
+    assert code == 0, err
+    folder = json.loads(out)["folder"]
+    score, _ = validation_score(load_run(folder).history)
+    assert math.isclose(score, summary["best"]["val_loss"], rel_tol=1e-5)
+    assert math.isclose(score, summary["best"]["reproduced_val_loss"], rel_tol=1e-5)
+
+
+def test_resume_adds_trials_to_the_same_study_from_two_worker_processes(tuned, zoo_cli):
+    import optuna
+
+    record = json.loads((tuned / "tune.json").read_text())
+    code, out, err = zoo_cli(
+        "tune", "--resume", str(tuned), "--trials", "2", "--jobs", "2", "--no-baselines", "--json"
+    )
+    assert code == 0, err
+    study = optuna.load_study(study_name=record["study_name"], storage=record["storage"])
+    assert len(study.trials) == 5
+    processes = {t.user_attrs["process"] for t in study.trials[3:]}
+    assert len(processes) == 2 and os.getpid() not in processes  # one trial per worker
+    assert json.loads(out)["folder"] == str(tuned)
+    assert sum(json.loads(out)["trials"].values()) == 5
+    code, _, err = zoo_cli("tune", "--resume", str(tuned), "--model", "linear")
+    assert code != 0 and "its study tunes mlp on regression, not linear on regression" in err
+
+
+def test_the_space_comes_from_a_test_plugins_declared_params(tmp_path):
+    registry = registry_with_tinynet()
+    base = RunConfig(model="tinynet", data="regression", data_params={"rows": 200}, epochs=2)
+    request = TuneRequest(base=base, trials=2, tune_dir=str(tmp_path), baselines=False)
+    summary = tune(request, registry)
+    assert summary["trials"]["complete"] == 2
+    params = summary["best"]["params"]
+    assert {"model.units", "model.scale", "model.use_bias"} <= set(params)
+    assert "model.activation" not in params  # text, without choices: kept at its default
+    assert 2 <= params["model.units"] <= 32
+    assert any("model.units: 2 .. 32, log (derived)" in d for d in summary["space"])
+
+
+def test_pruning_stops_a_clearly_worse_trial():
+    import optuna
+
+    from zoo import plan
+
+    registry = registry_with_tinynet()
+    base = RunConfig(
+        model="tinynet", data="regression", data_params={"rows": 200}, epochs=8, patience=20
+    )
+    checked = plan(base, registry)
+    fixed = {"units": 8, "scale": 0.5, "use_bias": True, "batch_size": 32}
+    space = build_space(
+        checked.config,
+        checked.model,
+        checked.preset,
+        {**fixed, "learning_rate": {"low": 1e-8, "high": 0.1, "log": True}},
+    )
+    study = optuna.create_study(
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=2)
+    )
+    for rate in (0.05, 0.05, 1e-8):  # two good trials, then one that cannot learn
+        study.enqueue_trial({"preset.learning_rate": rate})
+    study.optimize(make_objective(checked.config, space, registry), n_trials=3)
+    states = [t.state for t in study.trials]
+    assert states[:2] == [optuna.trial.TrialState.COMPLETE] * 2
+    assert states[2] == optuna.trial.TrialState.PRUNED
+    assert study.trials[2].user_attrs["epochs"] < 8  # stopped before its last epoch
