@@ -73,9 +73,13 @@ def test_broken_plugins_warn_once_each_and_listing_still_works(zoo_cli, with_bro
     code, out, err = zoo_cli("list", "models")
     assert code == 0 and "linear" in out
     warnings = [line for line in err.splitlines() if line.startswith("zoo: warning:")]
-    assert len(warnings) == 4
+    skipped = [w for w in warnings if "was skipped" in w]
+    assert len(skipped) == 4
     assert any("'broken-import' was skipped" in w for w in warnings)
-    assert len(err.splitlines()) == 4
+    # The shadowing plugin's 'mlp' is named up front, from both sides.
+    shared = [w for w in warnings if "registers model 'mlp'" in w]
+    assert len(shared) == 2 and all("ZOO_PREFER=mlp=" in w for w in shared)
+    assert len(err.splitlines()) == 6
 
 
 def test_broken_plugins_show_as_failed_in_zoo_plugins(zoo_cli, with_broken_plugins):

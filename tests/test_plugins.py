@@ -100,7 +100,7 @@ def test_one_plugin_registering_a_name_twice_fails():
 @pytest.mark.parametrize(
     ("metadata", "fragment"),
     [
-        ({}, "without the required keyword 'description'"),
+        ({}, "missing required keyword(s) description, task, input_kind, shape"),
         (
             {"description": "d", "task": "clustering", "input_kind": "tabular", "shape": (1,)},
             "multiclass or 'inferred', received 'clustering'",

@@ -9,7 +9,7 @@ What is here is the plugin API; its version is :data:`PLUGIN_API_VERSION`.
 
 from __future__ import annotations
 
-from zoo.catalog.hookspecs import DataChoice, hookimpl
+from zoo.catalog.hookspecs import PLUGIN_API_VERSION, DataChoice, hookimpl
 from zoo.core.compile import CompileSettings
 from zoo.core.dataset import SCHEMA_VERSION, ArrayParts, Dataset, default_schema
 from zoo.core.errors import (
@@ -45,9 +45,6 @@ from zoo.core.tasks import (
     TASKS,
 )
 from zoo.runs.modelfile import MODEL_FILE, load_run_model
-
-# The version of this module's API; a plugin may declare the one it was written for.
-PLUGIN_API_VERSION = 1
 
 __all__ = [
     "BINARY",

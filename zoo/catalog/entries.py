@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from zoo.catalog.ranges import is_ranges, outside, parse_interval
 from zoo.core.errors import PluginError
 from zoo.core.params import Param, read_params
 from zoo.core.tasks import INPUT_KINDS, TASKS
@@ -63,6 +65,10 @@ def _is_count_or_none(value: Any) -> bool:
 _TEXT = Field(_is_str, "a string", default="")
 # What ``zoo tune`` searches: hyperparameter name -> {"low", "high", "log"} or {"choices"}.
 _SPACE = Field(_is_mapping_or_none, "a dict of hyperparameter name -> range or choices")
+# Which values a hyperparameter accepts (zoo.catalog.ranges): name -> "[0, 1)", "[1, inf)".
+_RANGES = Field(
+    lambda v: v is None or is_ranges(v), "a dict of hyperparameter name -> '[low, high)'"
+)
 SCHEMAS: dict[str, dict[str, Field]] = {
     "datasets": {
         "description": Field(_is_str, "a string", required=True),
@@ -84,6 +90,7 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "caveat": _TEXT,
         # inspect(**loader_params) -> the metadata those parameters imply, without TensorFlow.
         "inspect": Field(_is_callable_or_none, "a callable or None"),
+        "ranges": _RANGES,
     },
     "models": {
         "description": Field(_is_str, "a string", required=True),
@@ -96,6 +103,7 @@ SCHEMAS: dict[str, dict[str, Field]] = {
             default=("tabular",),
         ),
         "search_space": _SPACE,
+        "ranges": _RANGES,
     },
     "presets": {
         "description": Field(_is_str, "a string", required=True),
@@ -103,6 +111,7 @@ SCHEMAS: dict[str, dict[str, Field]] = {
             _is_subset(TASKS), f"a non-empty tuple of {', '.join(TASKS)}", default=TASKS
         ),
         "search_space": _SPACE,
+        "ranges": _RANGES,
     },
 }
 
@@ -138,8 +147,10 @@ class Entry:
 def make_entry(kind: str, plugin: str, name: Any, factory: Any, metadata: dict[str, Any]) -> Entry:
     """Validate one ``register(...)`` call and return its Entry.
 
+    Every problem of the call is reported at once, in one line.
+
     Raises:
-        PluginError: the name, the factory or a metadata field is malformed.
+        PluginError: the name, the factory, a hyperparameter or a metadata field is malformed.
     """
     where = f"plugin {plugin!r} registered {kind[:-1]} {name!r}"
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
@@ -149,31 +160,84 @@ def make_entry(kind: str, plugin: str, name: Any, factory: Any, metadata: dict[s
         )
     if not callable(factory):
         raise PluginError(f"{where}: expected a callable, received {type(factory).__name__}")
-    return Entry(kind, name, plugin, factory, _checked_metadata(kind, where, metadata))
+    checked, problems = _checked_metadata(kind, metadata)
+    problems += _param_problems(kind, factory)
+    if not problems:
+        problems += _range_problems(kind, factory, checked)
+    if problems:
+        raise PluginError(f"{where}: {'; '.join(problems)}")
+    return Entry(kind, name, plugin, factory, checked)
 
 
-def _checked_metadata(kind: str, where: str, metadata: dict[str, Any]) -> dict[str, Any]:
+def _checked_metadata(kind: str, metadata: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The metadata with defaults filled in, and every problem found in it."""
     schema = SCHEMAS[kind]
+    problems: list[str] = []
+    missing = [key for key, spec in schema.items() if spec.required and key not in metadata]
+    if missing:
+        problems.append(f"missing required keyword(s) {', '.join(missing)}")
     unknown = sorted(set(metadata) - set(schema))
     if unknown:
-        raise PluginError(
-            f"{where} with unknown keyword(s) {', '.join(unknown)}; accepted: {', '.join(schema)}"
-        )
+        problems.append(f"unknown keyword(s) {', '.join(unknown)}; accepted: {', '.join(schema)}")
     checked: dict[str, Any] = {}
     for key, spec in schema.items():
-        if key not in metadata:
-            if spec.required:
-                raise PluginError(f"{where} without the required keyword {key!r}")
-            checked[key] = spec.default
-            continue
-        value = metadata[key]
-        if not spec.check(value):
-            raise PluginError(f"{where}: {key} must be {spec.expected}, received {value!r}")
+        value = metadata.get(key, spec.default)
+        if key in metadata and not spec.check(value):
+            problems.append(f"{key} must be {spec.expected}, received {value!r}")
         checked[key] = tuple(value) if isinstance(value, list) else value
     inferred = kind == "datasets" and INFERRED in (checked["task"], checked["shape"])
-    if inferred and checked["inspect"] is None:
-        raise PluginError(
-            f"{where}: task or shape {INFERRED!r} needs an inspect callable that works "
+    if inferred and checked["inspect"] is None and not problems:
+        problems.append(
+            f"task or shape {INFERRED!r} needs an inspect callable that works "
             "them out from the loader's parameters"
         )
-    return checked
+    return checked, problems
+
+
+def _param_problems(kind: str, factory: Callable[..., Any]) -> list[str]:
+    """Hyperparameters without a default: the runner could never call the factory."""
+    try:
+        params = list(inspect.signature(factory).parameters.values())
+    except (TypeError, ValueError):
+        return []  # a builtin without a signature: nothing to read, nothing to check
+    if kind == "models" and params:
+        if params[0].kind in (params[0].VAR_POSITIONAL, params[0].VAR_KEYWORD):
+            return [f"{factory_role(kind)} must take the ModelSpec as its first argument"]
+        params = params[1:]  # the ModelSpec
+    bare = [
+        p.name
+        for p in params
+        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    if not bare:
+        return []
+    return [
+        f"hyperparameter(s) {', '.join(bare)} of the {factory_role(kind)} have no default; "
+        "give every keyword parameter a default"
+    ]
+
+
+def factory_role(kind: str) -> str:
+    """What a kind's callable is called in messages: loader, builder or factory."""
+    return {"datasets": "loader", "models": "builder", "presets": "factory"}[kind]
+
+
+def _range_problems(kind: str, factory: Callable[..., Any], checked: dict[str, Any]) -> list[str]:
+    """Ranges naming no hyperparameter, or excluding its default or its search space."""
+    ranges = checked.get("ranges") or {}
+    params = {p.name: p for p in read_params(factory, skip_first=kind == "models")}
+    problems: list[str] = []
+    for name, text in ranges.items():
+        if name not in params:
+            problems.append(f"ranges names {name!r}, which is not a hyperparameter")
+            continue
+        interval = parse_interval(text)
+        reason = outside(interval, params[name].default)
+        if reason and params[name].default is not None:
+            problems.append(f"the default of {name} is outside its range: {reason}")
+        space = (checked.get("search_space") or {}).get(name) or {}
+        bounds = [space[k] for k in ("low", "high") if k in space] + list(space.get("choices", []))
+        # Choices written as text ("32,16") are typed later, by the search; numbers are checked.
+        if any(outside(interval, v) for v in bounds if not isinstance(v, str)):
+            problems.append(f"search_space of {name} reaches outside its range {interval.text}")
+    return problems

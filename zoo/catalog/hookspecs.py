@@ -17,6 +17,10 @@ from typing import Any, Protocol
 import pluggy
 
 PROJECT_NAME = "zoo"
+# The version of the plugin API (these hooks and zoo.plugin); a plugin module may declare the
+# one it was written for as ``ZOO_PLUGIN_API = 1``, and one this keras-zoo does not serve is
+# reported and skipped instead of failing later in a confusing way.
+PLUGIN_API_VERSION = 1
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)

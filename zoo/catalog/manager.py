@@ -3,13 +3,19 @@
 Nothing here is global: every call to :func:`load_plugins` builds a fresh manager. A plugin
 that fails to import, implements a hook that does not exist, or has a hook whose signature
 does not match the spec is recorded as failed and left out; the others load normally.
+Loading also measures each plugin's import time and notices one that imports TensorFlow,
+Keras or another heavy framework at import time, since that slows every ``zoo list``.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Iterable
+import sys
+import time
+import traceback
+import types
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 
@@ -17,6 +23,7 @@ import pluggy
 
 from zoo._version import __version__
 from zoo.catalog import hookspecs
+from zoo.core.errors import did_you_mean
 
 ENTRY_POINT_GROUP = "zoo"
 # Plugin name -> module. Built-ins go through the same hooks as third-party plugins.
@@ -34,6 +41,11 @@ BUILTIN_PLUGINS = {
 HOOK_NAMES = tuple(name for name in vars(hookspecs) if name.startswith(("register_", "zoo_")))
 DISABLE_ENV = "ZOO_DISABLE_PLUGINS"
 NO_AUTOLOAD_ENV = "ZOO_DISABLE_PLUGIN_AUTOLOAD"
+# Frameworks whose import costs seconds: a plugin must import them inside its functions.
+HEAVY_MODULES = ("tensorflow", "keras", "jax", "torch")
+# The plugin API versions this keras-zoo serves; a plugin declares its own as ZOO_PLUGIN_API.
+SUPPORTED_PLUGIN_APIS = (hookspecs.PLUGIN_API_VERSION,)
+API_ATTRIBUTE = "ZOO_PLUGIN_API"
 
 
 @dataclass
@@ -46,10 +58,15 @@ class PluginRecord:
     status: str = "ok"  # "ok", "failed" or "disabled"
     error: str = ""
     contributes: dict[str, list[str]] = field(default_factory=dict)
+    traceback: str = ""  # the failure's full traceback, for --debug and ``zoo plugins --json``
+    import_s: float = 0.0  # seconds its import took
+    heavy_imports: list[str] = field(default_factory=list)  # e.g. ["tensorflow"] at import
+    notes: list[str] = field(default_factory=list)  # warnings that did not make it fail
 
-    def fail(self, message: str) -> None:
+    def fail(self, message: str, trace: str = "") -> None:
         self.status = "failed"
         self.error = self.error or message
+        self.traceback = self.traceback or trace
 
 
 @dataclass
@@ -58,6 +75,7 @@ class LoadedPlugins:
 
     manager: pluggy.PluginManager
     records: dict[str, PluginRecord]
+    notes: list[str] = field(default_factory=list)  # problems of no one plugin (a misspelling)
 
 
 def load_plugins(
@@ -96,13 +114,26 @@ def load_plugins(
                 skip,
                 lambda m=module_name: importlib.import_module(m),
             )
-    if entry_points:
-        for ep in _entry_points():
+    available = list(BUILTIN_PLUGINS)
+    for ep in _entry_points():
+        available.append(ep.name)
+        if entry_points:
             version = ep.dist.version if ep.dist else "?"
             _add(loaded, ep.name, version, "entry point", skip, ep.load)
     for name, plugin in extra:
+        available.append(name)
         _add(loaded, name, "?", "in process", skip, lambda p=plugin: p)
+    loaded.notes += _unknown_disabled(skip, available)
     return loaded
+
+
+def _unknown_disabled(skip: set[str], available: list[str]) -> list[str]:
+    """A note for each name in ZOO_DISABLE_PLUGINS that names no installed plugin."""
+    return [
+        f"{DISABLE_ENV} names {name!r}, which is not an installed plugin; it disables "
+        f"nothing.{did_you_mean(name, available)} 'zoo plugins' lists the names."
+        for name in sorted(skip - set(available))
+    ]
 
 
 def _entry_points() -> list[importlib_metadata.EntryPoint]:
@@ -129,10 +160,47 @@ def _add(
         record.status = "disabled"
         return
     try:
-        plugin = load()  # type: ignore[operator]
+        plugin = _timed_load(record, load)  # type: ignore[arg-type]
+        _check_api(plugin)
         _register(loaded.manager, name, plugin)
     except Exception as exc:  # noqa: BLE001 - any failure of a plugin is that plugin's own
-        record.fail(f"{type(exc).__name__}: {_first_line(exc)}")
+        record.fail(f"{type(exc).__name__}: {_first_line(exc)}", traceback.format_exc())
+
+
+def _timed_load(record: PluginRecord, load: Callable[[], object]) -> object:
+    """Import the plugin, recording its import time and the heavy frameworks it pulled in."""
+    before = set(sys.modules)
+    started = time.perf_counter()
+    plugin = load()
+    record.import_s = round(time.perf_counter() - started, 3)
+    fresh = {name.partition(".")[0] for name in set(sys.modules) - before}
+    # A framework another plugin imported first is still this plugin's if it holds it.
+    held = {
+        value.__name__.partition(".")[0]
+        for value in getattr(plugin, "__dict__", {}).values()
+        if isinstance(value, types.ModuleType)
+    }
+    record.heavy_imports = [m for m in HEAVY_MODULES if m in fresh | held]
+    if record.heavy_imports:
+        record.notes.append(
+            f"imports {', '.join(record.heavy_imports)} when it is loaded ({record.import_s:.1f} s"
+            " of every command); import it inside the functions it registers"
+        )
+    return plugin
+
+
+def _check_api(plugin: object) -> None:
+    """Refuse a plugin written for a plugin API this keras-zoo does not serve."""
+    declared = getattr(plugin, API_ATTRIBUTE, None)
+    if declared is None or declared in SUPPORTED_PLUGIN_APIS:
+        return
+    served = ", ".join(map(str, SUPPORTED_PLUGIN_APIS))
+    raise pluggy.PluginValidationError(
+        plugin,
+        f"written for plugin API {declared!r} ({API_ATTRIBUTE}), but keras-zoo "
+        f"{__version__} serves plugin API {served}; install a release of the plugin made for "
+        f"API {served}, or a keras-zoo that serves API {declared!r}",
+    )
 
 
 def _register(manager: pluggy.PluginManager, name: str, plugin: object) -> None:

@@ -2,14 +2,20 @@
 
 Names resolve like this: ``plugin:name`` always names one entry; a short ``name`` works while
 exactly one plugin registered it. When two plugins register the same name neither wins: the
-short name becomes an error that names both, and the qualified names keep working.
+short name becomes an error that names both, and the qualified names keep working, unless
+the user pins the short name to one plugin with ZOO_PREFER (``ZOO_PREFER="mlp=zoo.mlp"``).
+
+A plugin that fails anywhere (its import, any of its hooks, a malformed registration) is
+skipped as a whole: nothing it registered stays, and :attr:`Registry.problems` names it.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import os
+import traceback
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from zoo.catalog.entries import KINDS, Entry, make_entry
@@ -20,27 +26,69 @@ from zoo.core.errors import (
     IncompatibleError,
     PluginError,
     UnknownNameError,
+    ZooError,
     did_you_mean,
 )
 from zoo.core.params import check_overrides
 
 HOOKS = {kind: f"register_{kind}" for kind in KINDS}
+PREFER_ENV = "ZOO_PREFER"
+
+
+class PluginWarning(UserWarning):
+    """A plugin was skipped or did something it should not; the others still work."""
 
 
 class Registry:
     """Every data set, model and preset the loaded plugins registered."""
 
-    def __init__(self, loaded: LoadedPlugins) -> None:
+    def __init__(self, loaded: LoadedPlugins, prefer: Mapping[str, str] | None = None) -> None:
         self._entries: dict[str, list[Entry]] = {kind: [] for kind in KINDS}
         self.plugins: dict[str, PluginRecord] = loaded.records
         self._manager = loaded.manager
         for kind in KINDS:
             self._collect(loaded, kind)
+        self._drop_failed()
+        if prefer is None:
+            prefer, problems = read_preferences(os.environ.get(PREFER_ENV, ""))
+        else:
+            problems = []
+        self.preferences: dict[str, str] = dict(prefer)
+        #: Problems of no one plugin: a misspelt ZOO_DISABLE_PLUGINS or ZOO_PREFER name.
+        self.notes: list[str] = [*loaded.notes, *problems, *self._unknown_preferences()]
+        self._note_duplicates()
 
     @classmethod
-    def discover(cls, **options: Any) -> Registry:
-        """Load the built-in and installed plugins; see :func:`zoo.catalog.manager.load_plugins`."""
-        return cls(load_plugins(**options))
+    def discover(
+        cls, *, warn: bool = True, prefer: Mapping[str, str] | None = None, **options: Any
+    ) -> Registry:
+        """Load the built-in and installed plugins.
+
+        Args:
+            warn: raise a :class:`PluginWarning` for each failed plugin and each note.
+            prefer: short name -> plugin that name means when several plugins register it;
+                by default read from ZOO_PREFER (``"mlp=zoo.mlp,housing=my-plugin"``).
+            **options: see :func:`zoo.catalog.manager.load_plugins`.
+        """
+        registry = cls(load_plugins(**options), prefer)
+        if warn:
+            for message in registry.warnings():
+                warnings.warn(message, PluginWarning, stacklevel=2)
+        return registry
+
+    def warnings(self) -> list[str]:
+        """One line per failed plugin, per plugin note (a shared name...) and general note."""
+        lines = [f"plugin {r.name!r} was skipped: {r.error}" for r in self.problems]
+        lines += [f"plugin {r.name!r} {note}" for r in self.plugins.values() for note in r.notes]
+        return lines + self.notes
+
+    def _drop_failed(self) -> None:
+        """Remove every entry of a plugin that failed in any hook: it is skipped as a whole."""
+        failed = {r.name for r in self.plugins.values() if r.status == "failed"}
+        for kind in KINDS:
+            self._entries[kind] = [e for e in self._entries[kind] if e.plugin not in failed]
+        for name in failed:
+            self.plugins[name].contributes = {}
 
     # -- collecting ------------------------------------------------------------------------
 
@@ -52,15 +100,20 @@ class Registry:
             record = self.plugins[impl.plugin_name]
             batch: list[Entry] = []
             try:
-                impl.function(register=self._register_into(batch, kind, impl.plugin_name))
+                returned = impl.function(
+                    register=self._register_into(batch, kind, impl.plugin_name)
+                )
             except Exception as exc:  # noqa: BLE001 - a plugin's failure is reported, not raised
                 message = (
                     str(exc)
                     if isinstance(exc, PluginError)
                     else (f"{HOOKS[kind]} raised {type(exc).__name__}: {exc}")
                 )
-                record.fail(message.splitlines()[0] if message else type(exc).__name__)
+                trace = traceback.format_exc()
+                record.fail(message.splitlines()[0] if message else type(exc).__name__, trace)
                 continue
+            if returned is not None:
+                record.notes.append(_returned_note(kind, returned, batch))
             self._entries[kind].extend(batch)
             record.contributes.setdefault(kind, []).extend(e.name for e in batch)
 
@@ -121,6 +174,8 @@ class Registry:
                 continue
             try:
                 found = impl.function(**kwargs)
+            except ZooError:
+                raise  # the user's input is wrong (a bad file), not the plugin
             except Exception as exc:  # noqa: BLE001 - a plugin's failure is its own
                 message = f"{hook} raised {type(exc).__name__}: {exc}".splitlines()[0]
                 if record is not None:
@@ -151,16 +206,43 @@ class Registry:
         return sorted(found, key=lambda e: (KINDS.index(e.kind), e.name, e.plugin))
 
     def names(self, kind: str) -> list[str]:
-        """Display names: short where unique, qualified where two plugins share a name."""
-        entries = self._entries[_check_kind(kind)]
-        counts: dict[str, int] = {}
-        for entry in entries:
-            counts[entry.name] = counts.get(entry.name, 0) + 1
-        return sorted(e.name if counts[e.name] == 1 else e.qualified_name for e in entries)
+        """Display names: short where unique or pinned, qualified where plugins share a name."""
+        return sorted(self.display_name(e) for e in self._entries[_check_kind(kind)])
 
     def display_name(self, entry: Entry) -> str:
         same = [e for e in self._entries[entry.kind] if e.name == entry.name]
-        return entry.name if len(same) == 1 else entry.qualified_name
+        if len(same) == 1 or self.preferences.get(entry.name) == entry.plugin:
+            return entry.name
+        return entry.qualified_name
+
+    @property
+    def duplicates(self) -> dict[str, list[Entry]]:
+        """Short names that several plugins register (of one kind), with their entries."""
+        found: dict[str, list[Entry]] = {}
+        for kind in KINDS:
+            for entry in self._entries[kind]:
+                found.setdefault(f"{kind}:{entry.name}", []).append(entry)
+        return {key.partition(":")[2]: e for key, e in found.items() if len(e) > 1}
+
+    def _note_duplicates(self) -> None:
+        """Tell each plugin that shares a short name, unless the user pinned that name."""
+        for name, entries in self.duplicates.items():
+            if self.preferences.get(name) in {e.plugin for e in entries}:
+                continue  # settled by the user
+            for entry in entries:
+                others = " and ".join(repr(e.plugin) for e in entries if e is not entry)
+                self.plugins[entry.plugin].notes.append(
+                    f"registers {entry.singular} {name!r}, which {others} also registers: "
+                    f"the short name is ambiguous; use {entry.qualified_name} or pin it with "
+                    f"{PREFER_ENV}={name}={entry.plugin}"
+                )
+
+    def _unknown_preferences(self) -> list[str]:
+        return [
+            f"{PREFER_ENV} pins {name!r} to plugin {plugin!r}, which registers no {name!r}"
+            for name, plugin in self.preferences.items()
+            if not any(e.name == name and e.plugin == plugin for e in self.list())
+        ]
 
     def get(self, name: str, kind: str | None = None) -> Entry:
         """Resolve a short or qualified name to exactly one entry.
@@ -171,6 +253,9 @@ class Registry:
         """
         kinds = KINDS if kind is None else (_check_kind(kind),)
         matches = [e for k in kinds for e in self._entries[k] if _matches(e, name)]
+        pinned = [e for e in matches if self.preferences.get(e.name) == e.plugin]
+        if len(matches) > 1 and len(pinned) == 1:
+            return pinned[0]
         if len(matches) == 1:
             return matches[0]
         if matches:
@@ -223,7 +308,33 @@ def _matches(entry: Entry, name: str) -> bool:
 def _ambiguity(name: str, matches: list[Entry]) -> str:
     plugins = " and ".join(repr(e.plugin) for e in matches)
     qualified = " or ".join(repr(e.qualified_name) for e in matches)
-    return f"{name!r} is registered by plugins {plugins}; name one of them: {qualified}."
+    return (
+        f"{name!r} is registered by plugins {plugins}; name one of them: {qualified}, "
+        f"or pin the short name with {PREFER_ENV}={name}={matches[0].plugin}."
+    )
+
+
+def read_preferences(text: str) -> tuple[dict[str, str], list[str]]:
+    """Parse ZOO_PREFER's ``name=plugin,name=plugin`` into a dict, and notes on bad items."""
+    found: dict[str, str] = {}
+    problems: list[str] = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, plugin = (side.strip() for side in item.partition("="))
+        if not (sep and name and plugin):
+            problems.append(
+                f"{PREFER_ENV} item {item!r} is not NAME=PLUGIN (e.g. mlp=zoo.mlp); it is ignored"
+            )
+            continue
+        found[name] = plugin
+    return found, problems
+
+
+def _returned_note(kind: str, returned: Any, batch: list[Entry]) -> str:
+    what = "registered nothing" if not batch else f"registered {len(batch)} {kind}"
+    return (
+        f"{HOOKS[kind]} returned {type(returned).__name__} instead of calling register(...); "
+        f"the value is ignored and the hook {what}"
+    )
 
 
 def _check_kind(kind: str) -> str:

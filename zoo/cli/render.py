@@ -83,7 +83,7 @@ def plugins_table(records: list[PluginRecord]) -> str:
             r.name,
             r.version,
             r.origin,
-            r.status if not r.error else f"{r.status}: {r.error}",
+            "; ".join([r.status if not r.error else f"{r.status}: {r.error}", *r.notes]),
             "; ".join(f"{kind}: {', '.join(names)}" for kind, names in r.contributes.items())
             or "-",
         ]
