@@ -121,9 +121,16 @@ class Tracker:
             client.set_terminated(run_id, status="FINISHED")
             return run_id
 
-    def log_result(self, checked: Plan, result: RunResult, **options: Any) -> str:
-        """Log a :class:`zoo.RunResult` with its resolved configuration."""
+    def log_result(
+        self,
+        checked: Plan,
+        result: RunResult,
+        tags: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> str:
+        """Log a :class:`zoo.RunResult` with its resolved configuration (``checked.to_dict()``)."""
         name = f"{checked.model.name}-{checked.data.name}"
+        tags = {"zoo.model": checked.model.name, "zoo.data": checked.data.name, **(tags or {})}
         return self.log_run(
             name,
             checked.to_dict(),
@@ -132,7 +139,7 @@ class Tracker:
             result.folder,
             model=result.model,
             extra_metrics=result.timings,
-            tags={"zoo.model": checked.model.name, "zoo.data": checked.data.name},
+            tags=tags,
             **options,
         )
 

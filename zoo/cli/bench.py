@@ -111,8 +111,7 @@ def bench_command(ctx: click.Context, **options: Any) -> None:
     registry = _registry()
     if not options["quiet"]:
         click.echo("zoo: planning the bench...", err=True)
-    progress = _Progress(options["quiet"])
-    _quiet_backend(options["jobs"])
+    progress = _Progress(options["quiet"], options["jobs"])
     try:
         outcome = run_bench(
             spec,
@@ -195,11 +194,13 @@ class _Progress:
     """A progress bar over the grid on stderr (done / total, elapsed, time left), or one line
     per finished combination when stderr is not a terminal."""
 
-    def __init__(self, quiet: bool) -> None:
-        self.quiet, self.bar = quiet, None
+    def __init__(self, quiet: bool, jobs: int) -> None:
+        self.quiet, self.jobs, self.bar = quiet, jobs, None
         self.terminal = sys.stderr.isatty()
 
     def start(self, todo: int, total: int) -> None:
+        """Called once the grid is planned and the folder made: TensorFlow may load now."""
+        _quiet_backend(self.jobs)
         if self.quiet:
             return
         if todo < total:
@@ -235,7 +236,9 @@ def describe(record: dict[str, Any]) -> str:
 
     key = TASK_TABLE[record["task"]].key_metric
     value = record["metrics"].get(key)
-    return f"{what}: {key} {value:.4g} in {record.get('wall_s', 0):.1f} s"
+    line = f"{what}: {key} {value:.4g} in {record.get('wall_s', 0):.1f} s"
+    tracking = str(record.get("tracking", ""))
+    return f"{line} (MLflow: {tracking})" if tracking.startswith("not logged") else line
 
 
 def _report(outcome: Any, as_json: bool) -> None:

@@ -14,17 +14,22 @@ import click
 from click.core import ParameterSource
 
 from zoo.cli.context import registry_from
+from zoo.cli.track import TRACK
+from zoo.core.tasks import TASKS
 
 if TYPE_CHECKING:
     from zoo.catalog.registry import Registry
-
-TASKS = ["regression", "binary", "multiclass"]
 
 
 ALLOW_UNSAFE = click.option(
     "--allow-unsafe",
     is_flag=True,
     help="Let the model file run code when loading (only for files you trust).",
+)
+ALLOW_UNVERIFIED = click.option(
+    "--allow-unverified",
+    is_flag=True,
+    help="Load a model whose checksum cannot be verified (only for files you trust).",
 )
 
 
@@ -66,7 +71,7 @@ def _echo_json(payload: Any) -> None:
 @click.option("--target", "-t", default=None, help="Target column, when --data is a CSV file.")
 @click.option(
     "--task",
-    type=click.Choice(TASKS),
+    type=click.Choice(list(TASKS)),
     default=None,
     help="Force the task of a CSV file (default: inferred from the target).",
 )
@@ -142,6 +147,8 @@ def _echo_json(payload: Any) -> None:
     help="Print the result as one JSON object on stdout (logs go to stderr).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@TRACK
+@ALLOW_UNVERIFIED
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -152,11 +159,13 @@ def run(
     no_save: bool,
     as_json: bool,
     quiet: bool,
+    track: str | None,
+    allow_unverified: bool,
     **options: Any,
 ) -> None:
     """Train a model on a data set, evaluate on the held-out test part, save a run folder.
 
-    \\b
+    \b
     Examples:
       zoo run --model mlp --data housing
       zoo run -m mlp -d housing --set hidden=64,64 --epochs 200 --patience 20
@@ -184,9 +193,26 @@ def run(
     if dry_run:
         _show_plan(checked)
         return
+    tracker = _open_tracker(track)
     _train_and_report(
-        checked, registry, as_json=as_json, quiet=quiet, save=not no_save, resume=resume
+        checked,
+        registry,
+        as_json=as_json,
+        quiet=quiet,
+        save=not no_save,
+        resume=resume,
+        tracker=tracker,
+        allow_unverified=allow_unverified,
     )
+
+
+def _open_tracker(uri: str | None) -> Any:
+    """MLflow tracking, checked before training (a missing mlflow is a one-line error)."""
+    if not uri:
+        return None
+    from zoo.app.tracking import Tracker
+
+    return Tracker(uri)
 
 
 def _starting_values(
@@ -221,18 +247,25 @@ def _show_plan(checked: Any) -> None:
 
 
 def _train_and_report(
-    checked: Any, registry: Any, *, as_json: bool, quiet: bool, save: bool, resume: str | None
+    checked: Any,
+    registry: Any,
+    *,
+    as_json: bool,
+    quiet: bool,
+    save: bool,
+    resume: str | None,
+    tracker: Any = None,
+    allow_unverified: bool = False,
 ) -> None:
     from zoo.app.run import plugin_versions
-    from zoo.cli import render
+    from zoo.cli import render, report
     from zoo.train.runner import execute
 
     config = checked.config
 
-    verb = "resuming" if resume else "training"
-    click.echo(
-        f"zoo: {verb} {config.model} on {config.data} for {config.epochs} epochs...", err=True
-    )
+    def announce(first_epoch: int) -> None:  # once training really starts, not before
+        click.echo(report.start_line(config, first_epoch, bool(resume)), err=True)
+
     _quiet_backend()
     progress = None if quiet or not sys.stderr.isatty() else _progress
     result = execute(
@@ -241,18 +274,16 @@ def _train_and_report(
         save=save,
         resume=resume,
         plugin_versions=plugin_versions(registry),
+        on_start=announce,
+        allow_unverified=allow_unverified,
     )
+    if tracker:
+        run_id = tracker.log_result(checked, result)
+        click.echo(f"zoo: logged to MLflow run {run_id} at {tracker.uri}", err=True)
+    for line in report.notes(checked, result):
+        click.echo(line, err=True)
     if as_json:
-        _echo_json(
-            {
-                "config": config.to_dict(),
-                "task": result.task,
-                "metrics": result.metrics,
-                "epochs_trained": len(result.history.get("loss", [])),
-                "timings": result.timings,
-                "folder": str(result.folder) if result.folder else None,
-            }
-        )
+        _echo_json(report.result_json(checked, result))
         return
     click.echo(render.metrics_table(result.metrics))
     if result.folder:
@@ -283,7 +314,10 @@ def _progress(epochs: int) -> Any:
     help="Write predictions here (default: stdout).",
 )
 @ALLOW_UNSAFE
-def predict(run_folder: str, input_file: str, output: str | None, allow_unsafe: bool) -> None:
+@ALLOW_UNVERIFIED
+def predict(
+    run_folder: str, input_file: str, output: str | None, allow_unsafe: bool, allow_unverified: bool
+) -> None:
     """Predict with a saved run's model on raw inputs from a CSV file.
 
     Class predictions come back as the original labels, with one probability column per class.
@@ -291,7 +325,7 @@ def predict(run_folder: str, input_file: str, output: str | None, allow_unsafe: 
     from zoo.app.predict import predict_file
     from zoo.app.saved import load_run
 
-    saved = load_run(run_folder, allow_unsafe=allow_unsafe)
+    saved = load_run(run_folder, allow_unsafe=allow_unsafe, allow_unverified=allow_unverified)
     _quiet_backend()
     text = predict_file(saved, _registry(), Path(input_file), Path(output) if output else None)
     if text is not None:
@@ -308,15 +342,21 @@ def predict(run_folder: str, input_file: str, output: str | None, allow_unsafe: 
 @click.option("--target", "-t", default=None, help="Target column, when --data is a CSV file.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @ALLOW_UNSAFE
+@ALLOW_UNVERIFIED
 def evaluate(
-    run_folder: str, data: str | None, target: str | None, as_json: bool, allow_unsafe: bool
+    run_folder: str,
+    data: str | None,
+    target: str | None,
+    as_json: bool,
+    allow_unsafe: bool,
+    allow_unverified: bool,
 ) -> None:
     """Score a saved run's model: on its own test part, or on another data set (all rows)."""
     from zoo.app.evaluate import evaluate_run
     from zoo.app.saved import load_run
     from zoo.cli import render
 
-    saved = load_run(run_folder, allow_unsafe=allow_unsafe)
+    saved = load_run(run_folder, allow_unsafe=allow_unsafe, allow_unverified=allow_unverified)
     _quiet_backend()
     part, metrics = evaluate_run(saved, _registry(), data=data, target=target)
     if as_json:

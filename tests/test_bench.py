@@ -1,0 +1,342 @@
+"""zoo bench: the grid, the leaderboards and their exports, failures, interruption, resuming,
+worker processes. Training tests use tiny data and two epochs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from bench_plugin import INTERRUPT_ENV, PLUGIN
+
+from zoo import Registry
+from zoo.app.bench import BenchSpec, read_grid_file, run_bench
+from zoo.app.bench.export import leaderboards_text
+from zoo.app.bench.grid import expand
+from zoo.app.bench.store import BenchFolder
+from zoo.app.bench.summary import leaderboard
+from zoo.core.errors import InvalidParameterError, UnknownNameError
+
+GRID = dict(
+    models=["linear", "cnn", "broken"],
+    data=["iris", "regression"],
+    sets=["rows=200"],
+    repeats=2,
+    base={"epochs": 2},
+    plugins=[PLUGIN],
+)
+
+
+@pytest.fixture(scope="module")
+def registry():
+    import bench_plugin
+
+    return Registry.discover(extra=[("bench-tests", bench_plugin)])
+
+
+# -- the grid (no training) ----------------------------------------------------------------
+
+
+def test_grid_plans_every_combination_with_seeds_per_repeat_and_skips_the_incompatible(registry):
+    grid = expand(BenchSpec(**GRID), registry)
+    zoo_rows = [c for c in grid.combinations if c.kind == "zoo"]
+    assert len(zoo_rows) == 2 * 2 * 2  # linear, broken x iris, regression x 2 repeats
+    assert {c.config["seed"] for c in zoo_rows if c.repeat == 1} == {1}
+    assert {c.config["split_seed"] for c in grid.combinations} == {42}
+    regression = [c for c in grid.combinations if c.data == "regression"]
+    assert all(c.config["data_params"] == {"rows": 200} for c in regression)
+    assert all("rows" not in c.config["data_params"] for c in grid.combinations if c.data == "iris")
+    baselines = {(c.model, c.data) for c in grid.combinations if c.kind == "baseline"}
+    assert ("sklearn-gboost", "iris") in baselines and ("sklearn-linear", "regression") in baselines
+    assert {(s.model, s.data) for s in grid.skipped} == {("cnn", "iris"), ("cnn", "regression")}
+    assert "image" in grid.skipped[0].reason
+
+
+def test_wildcards_expand_and_skip_what_cannot_run(registry):
+    grid = expand(BenchSpec(models=["*"], data=["iris"], baselines=False), registry)
+    models = {c.model for c in grid.combinations}
+    assert {"linear", "mlp", "broken"} <= models
+    assert {s.model for s in grid.skipped} >= {"cnn", "transfer"}
+
+
+@pytest.mark.parametrize(
+    "spec, error, words",
+    [
+        ({"models": ["mlpp"], "data": ["iris"]}, UnknownNameError, "mlp"),
+        ({"models": ["zz*"], "data": ["iris"]}, UnknownNameError, "No model matches"),
+        (
+            {"models": ["mlp"], "data": ["iris"], "sets": ["hiden=3"]},
+            InvalidParameterError,
+            "hidden",
+        ),
+        (
+            {"models": ["mlp"], "data": ["iris"], "sets": ["hidden=x"]},
+            InvalidParameterError,
+            "hidden",
+        ),
+    ],
+)
+def test_bad_names_and_sets_are_one_line_errors(registry, spec, error, words):
+    with pytest.raises(error) as caught:
+        expand(BenchSpec(**spec), registry)
+    assert words in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_repeats_must_be_positive():
+    with pytest.raises(InvalidParameterError, match="repeats"):
+        BenchSpec(models=["mlp"], data=["iris"], repeats=0)
+
+
+def test_grid_file_takes_lists(tmp_path):
+    path = tmp_path / "grid.toml"
+    path.write_text(
+        'model = ["mlp", "linear"]\ndata = "iris,wine"\nrepeats = 2\nepochs = 3\n'
+        'set = ["hidden=8"]\n[model_params]\ndropout = 0.1\n'
+    )
+    values = read_grid_file(path)
+    assert values["model"] == ["mlp", "linear"] and values["data"] == ["iris", "wine"]
+    assert values["repeats"] == 2 and values["set"] == ["hidden=8"]
+    path.write_text("epochs = 'many'\n")
+    with pytest.raises(InvalidParameterError, match="epochs must be int"):
+        read_grid_file(path)
+    path.write_text("modle = 'mlp'\n")
+    with pytest.raises(InvalidParameterError, match="Did you mean: model"):
+        read_grid_file(path)
+
+
+# -- ranking and rendering (no training) ---------------------------------------------------
+
+
+def _record(model, data, task, metrics, repeat=0, status="ok"):
+    return {
+        "key": f"{model}|{data}|p|{repeat}",
+        "kind": "zoo",
+        "model": model,
+        "data": data,
+        "preset": "p",
+        "repeat": repeat,
+        "status": status,
+        "task": task,
+        "metrics": metrics,
+        "timings": {"fit_s": 1.0},
+        "params": 100,
+        "error": "boom" if status == "failed" else None,
+    }
+
+
+def test_a_loss_ranks_lowest_first_and_accuracy_highest_first():
+    losses = [
+        _record("a", "d", "regression", {"mse": 3.0}),
+        _record("b", "d", "regression", {"mse": 1.0}),
+        _record("c", "d", "regression", {}, status="failed"),
+        _record("e", "d", "regression", {"mse": 2.0}),
+    ]
+    board = leaderboard("d", losses)
+    assert [r["model"] for r in board["rows"]] == ["b", "e", "a", "c"]
+    assert [r["rank"] for r in board["rows"]] == [1, 2, 3, None]
+    accuracies = [
+        _record("a", "d", "binary", {"accuracy": 0.7}),
+        _record("b", "d", "binary", {"accuracy": 0.9}),
+        _record("b", "d", "binary", {"accuracy": 0.8}, repeat=1),
+    ]
+    board = leaderboard("d", accuracies)
+    assert [r["model"] for r in board["rows"]] == ["b", "a"]
+    assert board["rows"][0]["metrics"]["accuracy"]["mean"] == pytest.approx(0.85)
+    assert board["rows"][0]["metrics"]["accuracy"]["std"] == pytest.approx(0.0707, abs=1e-4)
+
+
+def test_leaderboards_fit_80_columns_even_with_many_metrics_and_long_names():
+    metrics = {"mse": 13.85123, "rmse": 3.7212, "mae": 2.4595, "r2": 0.81112}
+    records = [
+        _record(f"a-rather-long-model-name-{i}", "housing", "regression", metrics, repeat=r)
+        for i in range(3)
+        for r in range(2)
+    ]
+    board = leaderboard("housing", records)
+    text = leaderboards_text({"datasets": [board], "skipped": [], "failed": []})
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "mse" in text.splitlines()[1]
+
+
+# -- light imports -------------------------------------------------------------------------
+
+PROBE = """
+import sys
+from zoo.cli.main import main
+try:
+    main({args!r})
+except SystemExit as done:
+    assert not done.code, done.code
+heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'mlflow'))
+print('HEAVY:' + ','.join(heavy[:5]))
+"""
+
+
+@pytest.mark.parametrize("args", [["bench", "--help"], ["--help"], ["list"]])
+def test_bench_help_and_listing_import_no_framework_and_no_mlflow(args):
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(args=args)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "HEAVY:"
+
+
+# -- real benches --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """One bench on tiny data: a model that trains, one incompatible, one that fails."""
+    runs = tmp_path_factory.mktemp("bench")
+    return run_bench(BenchSpec(**GRID), runs_dir=runs)
+
+
+def _board(summary, data):
+    return next(b for b in summary["datasets"] if b["data"] == data)
+
+
+@pytest.mark.slow
+def test_a_bench_ranks_every_data_set_with_baselines_failures_and_skips(finished):
+    summary = finished.summary
+    assert finished.status == "complete" and summary["status"] == "complete"
+    assert summary["counts"] == {
+        "combinations": 16,
+        "ok": 12,
+        "failed": 4,
+        "skipped": 2,
+        "missing": 0,
+    }
+    iris = _board(summary, "iris")
+    assert iris["key_metric"] == "accuracy" and iris["higher_is_better"] is True
+    means = [r["metrics"]["accuracy"]["mean"] for r in iris["rows"] if r["rank"]]
+    assert means == sorted(means, reverse=True)
+    regression = _board(summary, "regression")
+    assert regression["key_metric"] == "mse" and regression["higher_is_better"] is False
+    means = [r["metrics"]["mse"]["mean"] for r in regression["rows"] if r["rank"]]
+    assert means == sorted(means)
+    rows = {r["model"]: r for r in regression["rows"]}
+    assert set(rows) == {"linear", "broken", "sklearn-linear", "sklearn-gboost"}
+    assert len(rows["linear"]["metrics"]["mse"]["values"]) == 2
+    assert rows["linear"]["metrics"]["mse"]["std"] is not None
+    assert rows["linear"]["params"] == 11  # 10 weights + 1 bias (the scaling's are not trained)
+    assert rows["broken"]["rank"] is None and rows["broken"]["status"] == "failed"
+    assert "deliberately broken model" in rows["broken"]["errors"][0]
+    assert rows["sklearn-linear"]["params"] is None
+    assert {(s["model"], s["data"]) for s in summary["skipped"]} == {
+        ("cnn", "iris"),
+        ("cnn", "regression"),
+    }
+
+
+@pytest.mark.slow
+def test_the_bench_folder_holds_runs_exports_and_charts_that_parse_back(finished):
+    folder = finished.folder
+    assert folder.name.startswith("bench-")
+    runs = [p for p in (folder / "runs").iterdir() if p.is_dir()]
+    assert len(runs) == 4  # linear on 2 data sets, 2 repeats (broken fails before its folder)
+    assert json.loads((folder / "summary.json").read_text()) == json.loads(
+        json.dumps(finished.summary)
+    )
+    with (folder / "summary.csv").open() as handle:
+        lines = list(csv.DictReader(handle))
+    assert len(lines) == sum(len(b["rows"]) for b in finished.summary["datasets"])
+    first = next(line for line in lines if line["data"] == "regression" and line["rank"] == "1")
+    assert (
+        float(first["mse_mean"])
+        == _board(finished.summary, "regression")["rows"][0]["metrics"]["mse"]["mean"]
+    )
+    markdown = (folder / "summary.md").read_text()
+    assert "## regression (regression): ranked by mse, lower is better" in markdown
+    assert "| # " in markdown and "![accuracy on iris](chart-iris.png)" in markdown
+    assert "## Skipped" in markdown and "## Failed" in markdown
+    for data in ("iris", "regression"):
+        assert (folder / f"chart-{data}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = leaderboards_text(finished.summary)
+    assert all(len(line) <= 80 for block in text.split("\n\n")[:2] for line in block.splitlines())
+
+
+@pytest.mark.slow
+def test_resume_runs_only_what_is_missing_and_gives_the_same_table(finished, tmp_path):
+    copy = shutil.copytree(finished.folder, tmp_path / finished.folder.name)
+    folder = BenchFolder(copy)
+    gone = folder.result_path("linear|regression|adam-mse|1")
+    assert gone.exists()
+    gone.unlink()
+    resumed = run_bench(resume=copy)
+    assert resumed.ran == 1 and resumed.status == "complete"
+    assert _metrics(resumed.summary) == _metrics(finished.summary)
+
+
+def _metrics(summary):
+    return {
+        (b["data"], r["model"]): {m: s["values"] for m, s in r["metrics"].items()}
+        for b in summary["datasets"]
+        for r in b["rows"]
+    }
+
+
+@pytest.mark.slow
+def test_two_workers_give_the_same_metrics_as_one_process(finished, tmp_path):
+    spec = BenchSpec(
+        **{**GRID, "models": ["linear", "broken"], "data": ["iris"], "sets": [], "repeats": 1}
+    )
+    parallel = run_bench(spec, runs_dir=tmp_path, jobs=2)
+    assert parallel.status == "complete"
+    mine = _metrics(parallel.summary)
+    theirs = _metrics(finished.summary)
+    assert set(mine) == {
+        ("iris", m) for m in ("linear", "broken", "sklearn-linear", "sklearn-gboost")
+    }
+    assert all(mine[key] == {m: v[:1] for m, v in theirs[key].items()} for key in mine)
+    assert parallel.summary["failed"][0]["error"].endswith("deliberately broken model")
+
+
+@pytest.mark.slow
+def test_an_interrupted_bench_keeps_finished_results_and_resumes(tmp_path, monkeypatch, zoo_cli):
+    monkeypatch.setenv(INTERRUPT_ENV, "1")
+    spec = BenchSpec(
+        models=["linear", "interrupter"],
+        data=["iris"],
+        base={"epochs": 1},
+        baselines=False,
+        plugins=[PLUGIN],
+    )
+    stopped = run_bench(spec, runs_dir=tmp_path)
+    assert stopped.status == "interrupted" and stopped.ran == 1
+    assert stopped.summary["counts"]["missing"] == 1
+    assert (stopped.folder / "summary.json").exists()
+    monkeypatch.delenv(INTERRUPT_ENV)
+    code, out, err = zoo_cli("bench", "--resume", str(stopped.folder), "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["status"] == "complete" and summary["counts"]["ok"] == 2
+    assert "1 of 2 combinations already done" in err
+
+
+@pytest.mark.slow
+def test_the_command_reads_a_grid_file_and_prints_json(tmp_path, zoo_cli):
+    grid = tmp_path / "grid.toml"
+    grid.write_text('model = ["linear"]\ndata = ["iris"]\nepochs = 1\nbaselines = false\n')
+    code, out, err = zoo_cli("bench", "-c", str(grid), "--runs-dir", str(tmp_path), "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert [r["model"] for r in summary["datasets"][0]["rows"]] == ["linear"]
+    assert Path(summary["folder"]).parent == tmp_path
+    code, out, err = zoo_cli(
+        "bench",
+        "-m",
+        "linear",
+        "-d",
+        "iris",
+        "--epochs",
+        "1",
+        "--no-baselines",
+        "--runs-dir",
+        str(tmp_path),
+    )
+    assert code == 0, err
+    assert out.startswith("iris (multiclass): ranked by accuracy, higher is better")
