@@ -1,0 +1,115 @@
+"""MLflow tracking: `zoo run --track` and `zoo bench --track` against a real local store,
+read back with MLflow's own client."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from zoo.app.bench import BenchSpec, run_bench
+from zoo.app.tracking import flatten
+
+BLOCKED = """
+import sys
+sys.modules["mlflow"] = None  # as if it were not installed
+from zoo.cli.main import main
+main({args!r})
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "-m", "linear", "-d", "iris", "--track", "sqlite:///unused.db"],
+        ["bench", "-m", "linear", "-d", "iris", "--track", "sqlite:///unused.db"],
+    ],
+)
+def test_tracking_without_mlflow_is_a_one_line_error_before_training(tmp_path, args):
+    done = subprocess.run(
+        [sys.executable, "-c", BLOCKED.format(args=args)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and errors[0].startswith("zoo: error: Tracking")
+    assert "pip install 'keras-zoo[mlflow]'" in errors[0]
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "unused.db").exists()
+
+
+def test_flatten_names_nested_params():
+    flat = flatten({"epochs": 2, "model_params": {"hidden": [8, 4]}, "data_params": {}})
+    assert flat == {"epochs": 2, "model_params.hidden": [8, 4], "data_params": {}}
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # MLflow puts a SQLite store's artifacts under ./mlruns
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return f"sqlite:///{tmp_path}/mlflow.db"
+
+
+def _client(uri):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(uri)
+
+
+def _runs(client):
+    experiment = client.get_experiment_by_name("keras-zoo")
+    return client.search_runs([experiment.experiment_id])
+
+
+@pytest.mark.slow
+def test_zoo_run_logs_params_epoch_metrics_test_metrics_artifacts_and_model(store, zoo_cli):
+    code, out, err = zoo_cli(
+        "run", "-m", "mlp", "-d", "iris", "--epochs", "3", "--set", "hidden=8", "--track", store
+    )
+    assert code == 0, err
+    assert "logged to MLflow run" in err
+    client = _client(store)
+    (run,) = _runs(client)
+    assert run.info.status == "FINISHED" and run.info.run_name == "mlp-iris"
+    params = run.data.params
+    assert params["model"].endswith("mlp") and params["epochs"] == "3"
+    assert params["model_params.hidden"] == "8"
+    losses = client.get_metric_history(run.info.run_id, "loss")
+    assert sorted(m.step for m in losses) == [1, 2, 3]
+    assert "test_accuracy" in run.data.metrics and "val_loss" in run.data.metrics
+    files = {a.path for a in client.list_artifacts(run.info.run_id, "run")}
+    assert {"run/config.json", "run/metrics.json", "run/history.csv", "run/model.keras"} <= files
+    import mlflow
+
+    mlflow.set_tracking_uri(store)
+    models = mlflow.search_logged_models(
+        experiment_ids=[run.info.experiment_id], output_format="list"
+    )
+    assert [m.source_run_id for m in models] == [run.info.run_id]
+
+
+@pytest.mark.slow
+def test_a_bench_is_a_parent_run_with_one_child_per_combination(store, tmp_path):
+    spec = BenchSpec(models=["linear"], data=["iris"], base={"epochs": 2})
+    outcome = run_bench(spec, runs_dir=tmp_path / "runs", track=store)
+    assert outcome.status == "complete"
+    client = _client(store)
+    runs = _runs(client)
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert parent.info.run_name == outcome.folder.name
+    assert parent.data.params["models"] == "linear" and parent.data.params["base.epochs"] == "2"
+    names = sorted(r.info.run_name for r in children)
+    assert names == ["linear-iris", "sklearn-gboost-iris", "sklearn-linear-iris"]
+    trained = next(r for r in children if r.info.run_name == "linear-iris")
+    assert trained.data.tags["zoo.repeat"] == "0"
+    history = client.get_metric_history(trained.info.run_id, "val_loss")
+    assert sorted(m.step for m in history) == [1, 2]
+    row = outcome.summary["datasets"][0]["rows"]
+    linear = next(r for r in row if r["model"] == "linear")
+    assert trained.data.metrics["test_accuracy"] == linear["metrics"]["accuracy"]["mean"]
+    parent_files = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"summary.json", "summary.csv", "summary.md", "chart-iris.png"} <= parent_files
