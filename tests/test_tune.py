@@ -91,10 +91,13 @@ def test_resume_adds_trials_to_the_same_study_from_two_worker_processes(tuned, z
     assert code != 0 and "its study tunes mlp on regression, not linear on regression" in err
 
 
-def test_the_space_comes_from_a_test_plugins_declared_params(tmp_path):
+def test_the_space_comes_from_a_test_plugins_declared_params_and_mlflow_gets_the_study(
+    tmp_path,
+):
     registry = registry_with_tinynet()
     base = RunConfig(model="tinynet", data="regression", data_params={"rows": 200}, epochs=2)
-    request = TuneRequest(base=base, trials=2, tune_dir=str(tmp_path), baselines=False)
+    track = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    request = TuneRequest(base=base, trials=2, tune_dir=str(tmp_path), baselines=False, track=track)
     summary = tune(request, registry)
     assert summary["trials"]["complete"] == 2
     params = summary["best"]["params"]
@@ -102,6 +105,22 @@ def test_the_space_comes_from_a_test_plugins_declared_params(tmp_path):
     assert "model.activation" not in params  # text, without choices: kept at its default
     assert 2 <= params["model.units"] <= 32
     assert any("model.units: 2 .. 32, log (derived)" in d for d in summary["space"])
+    runs = _mlflow_runs(track)
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    kinds = sorted(r.data.tags["zoo.kind"] for r in children)
+    assert kinds == ["best", "trial", "trial"]
+    for child in children:
+        tested = any(k.startswith("test_") for k in child.data.metrics)
+        assert tested == (child.data.tags["zoo.kind"] == "best")  # trials never see the test part
+
+
+def _mlflow_runs(uri):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(uri)
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    return client.search_runs(experiments)
 
 
 def test_pruning_stops_a_clearly_worse_trial():

@@ -79,15 +79,17 @@ def tune(
     prepared = prepare(request, registry, Path(resume) if resume else None)
     tracking = open_tracking(prepared, registry)
     try:
-        with tracking.parent():
+        with tracking.parent():  # trials log as its children
             _optimize(prepared, registry, tracking, on_trial)
-            return finish(prepared, registry, tracking)
+        # after it: MLflow logs the best model through a run of its own, one at a time
+        return finish(prepared, registry, tracking)
     except (RunInterrupted, KeyboardInterrupt):
         finish(prepared, registry, tracking, score=False)
-        done = len(prepared.study.get_trials(deepcopy=False))
+        trials = prepared.study.get_trials(deepcopy=False)
+        done = sum(t.state.name in ("COMPLETE", "PRUNED") for t in trials)
         raise RunInterrupted(
-            f"Tuning interrupted; {done} trials are kept in {prepared.folder}. Continue with "
-            f"'zoo tune --resume {prepared.folder}'."
+            f"Tuning interrupted; {done} finished trials are kept in {prepared.folder}. Continue "
+            f"with 'zoo tune --resume {prepared.folder}'."
         ) from None
 
 

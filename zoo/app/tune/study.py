@@ -31,7 +31,8 @@ def require_optuna() -> Any:
         raise IncompatibleError(
             f"zoo tune needs the optuna package, which is not installed; run: {INSTALL_HINT}."
         ) from None
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # Failed and interrupted trials are counted in the report; no tracebacks on stderr.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     return optuna
 
 
