@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from zoo.app.bench import BenchSpec, run_bench
-from zoo.app.tracking import flatten
+from zoo.app.tracking import Tracker, flatten
 
 BLOCKED = """
 import sys
@@ -94,7 +94,7 @@ def test_zoo_run_logs_params_epoch_metrics_test_metrics_artifacts_and_model(stor
 @pytest.mark.slow
 def test_a_bench_is_a_parent_run_with_one_child_per_combination(store, tmp_path):
     spec = BenchSpec(models=["linear"], data=["iris"], base={"epochs": 2})
-    outcome = run_bench(spec, runs_dir=tmp_path / "runs", track=store)
+    outcome = run_bench(spec, runs_dir=tmp_path / "runs", tracker=Tracker(store))
     assert outcome.status == "complete"
     client = _client(store)
     runs = _runs(client)

@@ -119,7 +119,7 @@ def bench_command(ctx: click.Context, **options: Any) -> None:
             runs_dir=options["runs_dir"],
             resume=options["resume"],
             jobs=options["jobs"],
-            track=options["track"],
+            tracker=_open_tracker(options["track"]),
             on_start=progress.start,
             on_result=progress.update,
         )
@@ -157,6 +157,15 @@ def _spec_values(ctx: click.Context, options: dict[str, Any]) -> dict[str, Any]:
                 ctx,
             )
     return spec
+
+
+def _open_tracker(uri: str | None) -> Any:
+    """MLflow tracking, checked before anything runs (a missing mlflow is a one-line error)."""
+    if not uri:
+        return None
+    from zoo.app.tracking import Tracker
+
+    return Tracker(uri)
 
 
 def _check_resume(ctx: click.Context) -> None:

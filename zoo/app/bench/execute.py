@@ -151,7 +151,8 @@ def work(item: dict[str, Any]) -> dict[str, Any]:
     registry = _worker_registry(tuple(tuple(p) for p in item.get("plugins", ())))
     tracking = None
     if item.get("track"):
-        tracker = _worker_tracker(item["track"]["uri"], item["track"]["lock"])
+        track = item["track"]
+        tracker = _worker_tracker(track["factory"], track["uri"], track["lock"])
         tracking = {"tracker": tracker, "parent_run_id": item["track"]["parent_run_id"]}
     try:
         return execute(item, registry, tracking)
@@ -165,7 +166,6 @@ def _worker_registry(plugins: tuple[tuple[str, str], ...]) -> Registry:
 
 
 @lru_cache(maxsize=4)
-def _worker_tracker(uri: str, lock: str) -> Any:
-    from zoo.app.tracking import Tracker
-
-    return Tracker(uri, lock=Path(lock))
+def _worker_tracker(factory: Any, uri: str, lock: str) -> Any:
+    """The worker's own tracker; writes take turns with the other workers' (a lock file)."""
+    return factory(uri, lock=Path(lock))

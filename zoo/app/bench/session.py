@@ -45,7 +45,7 @@ def run_bench(
     runs_dir: str | Path = "runs",
     resume: str | Path | None = None,
     jobs: int = 1,
-    track: str | None = None,
+    tracker: Any = None,
     on_start: Callable[[int, int], None] | None = None,
     on_result: OnResult | None = None,
 ) -> BenchOutcome:
@@ -57,7 +57,8 @@ def run_bench(
         runs_dir: where the bench folder is created.
         resume: an earlier bench folder: only its missing combinations run.
         jobs: worker processes; 1 trains in this process.
-        track: an MLflow tracking URI: the bench is a parent run, each combination a child.
+        tracker: a :class:`zoo.app.tracking.Tracker`: the bench becomes a parent run in
+            MLflow, each combination a child run.
         on_start: called with (combinations to run, all combinations) before the first.
         on_result: called with each finished record, the count done and the count to do.
 
@@ -71,10 +72,7 @@ def run_bench(
     if registry is None or spec.plugins:
         registry = registry_for(spec.plugins)
     grid = expand(spec, registry)  # every name and override checked before anything is written
-    tracker = _tracker(track, folder)
     folder = folder or BenchFolder.create(runs_dir, spec)
-    if tracker:
-        tracker.lock = folder.path / ".tracking.lock"
     done = folder.results()
     todo = [c.to_dict() for c in grid.combinations if c.key not in done]
     for item in todo:
@@ -85,23 +83,14 @@ def run_bench(
     runner = _Runner(folder, registry, jobs, on_result, len(todo))
     if tracker is None:
         return runner.run(todo, grid, spec)
-    with tracker.parent(
-        folder.path.name, spec.to_dict(), folder.manifest().get("parent_run_id")
-    ) as parent_id:
+    previous = folder.manifest().get("parent_run_id")
+    with tracker.parent(folder.path.name, spec.to_dict(), previous) as parent_id:
         folder.write_manifest(parent_run_id=parent_id, tracking_uri=tracker.uri)
         runner.tracking = {"tracker": tracker, "parent_run_id": parent_id}
         outcome = runner.run(todo, grid, spec)
         files = [folder.path / n for n in SUMMARY_FILES] + sorted(folder.path.glob("chart-*.png"))
         tracker.log_artifacts(parent_id, files)
     return outcome
-
-
-def _tracker(track: str | None, folder: BenchFolder | None) -> Any:
-    if not track:
-        return None
-    from zoo.app.tracking import Tracker
-
-    return Tracker(track)
 
 
 class _Runner:
@@ -143,8 +132,10 @@ class _Runner:
     def _in_workers(self, todo: list[dict[str, Any]]) -> bool:
         """Returns whether a worker's run was interrupted; Ctrl-C here propagates."""
         if self.tracking:
+            tracker = self.tracking["tracker"]
             track = {
-                "uri": self.tracking["tracker"].uri,
+                "factory": type(tracker),  # pickled by reference: each worker makes its own
+                "uri": tracker.uri,
                 "lock": str(self.folder.path / ".tracking.lock"),
                 "parent_run_id": self.tracking["parent_run_id"],
             }
