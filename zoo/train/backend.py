@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 
 @contextlib.contextmanager
@@ -26,12 +29,110 @@ def native_stderr_silenced() -> Iterator[None]:
 
 
 def import_backend_quietly() -> None:
-    """Import Keras and its backend, probing devices once, with native notices silenced."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    with native_stderr_silenced():
-        # TensorFlow is imported here whatever the backend: tf.data streams large files, and
-        # keras.utils.set_random_seed seeds TensorFlow whenever it is installed.
-        import keras  # noqa: F401 - the import is the point
-        import tensorflow as tf
+    """Import Keras and its backend, probing devices once, with native notices silenced.
 
-        tf.config.list_physical_devices()
+    TensorFlow is imported only when it is the backend: under JAX or PyTorch, in-memory data
+    never needs it (a streamed file's plugin imports it for tf.data when it must), and its
+    import alone costs more than the whole training of a small model.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with native_stderr_silenced(), _jax_kept_out(configured_backend() == "tensorflow"):
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+        elif "tensorflow" not in sys.modules:
+            _tensorflow_counted_once_imported()
+        if keras.backend.backend() == "jax":
+            use_jax_compilation_cache()
+
+
+def jax_cache_dir() -> Path | None:
+    """Where compiled JAX programs are kept between runs; None when switched off.
+
+    ``ZOO_JAX_CACHE`` names the folder, or ``off`` to switch the cache off; by default it is
+    ``keras-zoo/jax`` under ``$XDG_CACHE_HOME`` (``~/.cache``).
+    """
+    chosen = os.environ.get("ZOO_JAX_CACHE", "")
+    if chosen.lower() in {"off", "0", "no", "false"}:
+        return None
+    if chosen:
+        return Path(chosen).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "keras-zoo" / "jax"
+
+
+def use_jax_compilation_cache() -> None:
+    """Keep JAX's compiled programs on disk, so that a later run loads instead of compiling.
+
+    On a small model XLA's compilation is most of the training time (a whole run compiles
+    some thirty programs, from the weight initializers to the training epoch); read back
+    from disk they take milliseconds. A cache the user configured for JAX is left alone.
+    """
+    import jax
+
+    folder = jax_cache_dir()
+    if folder is None or jax.config.jax_compilation_cache_dir:
+        return
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    # JAX keeps only programs that took a second to compile; here every one counts.
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+
+
+def configured_backend() -> str:
+    """The backend Keras will load, read as Keras reads it, without importing Keras."""
+    chosen = os.environ.get("KERAS_BACKEND")
+    if chosen:
+        return chosen
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    try:
+        with open(os.path.join(home, "keras.json"), encoding="utf-8") as handle:
+            return str(json.load(handle).get("backend", "tensorflow"))
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
+
+
+@contextlib.contextmanager
+def _jax_kept_out(keep_out: bool) -> Iterator[None]:
+    """While TensorFlow is the backend being imported, make ``import jax`` fail at once.
+
+    TensorFlow's TFLite converter imports JAX whenever it is installed (for converting JAX
+    functions, which a run never does), adding most of a second to every start; it takes
+    the ImportError as "not installed". JAX stays importable afterwards.
+    """
+    if not keep_out or "jax" in sys.modules:
+        yield
+        return
+    sys.modules["jax"] = None  # type: ignore[assignment] - None makes the import fail
+    try:
+        yield
+    finally:
+        if sys.modules.get("jax", 0) is None:
+            del sys.modules["jax"]
+
+
+class _ImportedOnly:
+    """Keras's lazy TensorFlow handle, available only once something has imported it.
+
+    Under other backends Keras still asks whether TensorFlow is *installed* (saving a model
+    checks every config value against ``tf.TensorShape``), and asking imports it. No value
+    can be a TensorFlow object before TensorFlow is imported, so the answer "not available"
+    is exact until then.
+    """
+
+    @property
+    def available(self) -> bool:
+        return "tensorflow" in sys.modules and super().available  # type: ignore[misc]
+
+
+def _tensorflow_counted_once_imported() -> None:
+    try:
+        from keras.src.utils import module_utils
+    except ImportError:  # a Keras laid out otherwise: nothing to adjust
+        return
+    handle = module_utils.tensorflow
+    base = type(handle)
+    if not issubclass(base, _ImportedOnly):
+        handle.__class__ = type("ImportedOnlyLazyModule", (_ImportedOnly, base), {})

@@ -14,12 +14,12 @@ import numpy as np
 
 from zoo.core.dataset import steps_for
 from zoo.core.parts import TEST, TRAIN, VALIDATION, DataParts, Scaling
+from zoo.train.batching import predict_batch
 from zoo.train.options import FitOptions
 
 if TYPE_CHECKING:
     from zoo.core.compile import CompileSettings
 
-PREDICT_BATCH = 4096
 MAX_STEPS_PER_EXECUTION = 256
 FAST_VALIDATION_MAX_VALUES = 50_000_000
 
@@ -43,12 +43,10 @@ def with_input_scaling(
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and the backend, and ask TensorFlow for deterministic kernels."""
-    keras.utils.set_random_seed(seed)
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
+    """Seed Python, NumPy and the backend (see ``zoo.train.seeding``)."""
+    from zoo.train.seeding import seed_everything as seed_all
 
-        tf.config.experimental.enable_op_determinism()
+    seed_all(seed)
 
 
 def fit(
@@ -65,17 +63,44 @@ def fit(
     if initial_epoch and getattr(model, "optimizer", None) is not None:
         # Resuming: keep the optimizer the saved model came with, and its state.
         compile_args["optimizer"] = model.optimizer
+    if _jax_in_memory(parts):
+        from zoo.train.jax_loop import fit_arrays
+
+        model.compile(**compile_args)
+        validation = parts.arrays(VALIDATION) if parts.rows(VALIDATION) else None
+        train = parts.arrays(TRAIN)
+        assert train is not None  # _jax_in_memory checked it
+        return fit_arrays(
+            model,
+            train,
+            validation,
+            options.batch_size,
+            options.epochs,
+            options.seed + initial_epoch,
+            callbacks,
+            initial_epoch,
+        )
     # One compiled call per epoch (capped, so that a stop request is seen often enough):
     # the per-step Python overhead is the main cost on small data.
     model.compile(**compile_args, steps_per_execution=min(steps, MAX_STEPS_PER_EXECUTION))
     history = model.fit(
         **_train_feed(parts, options, steps),
-        **_validation_feed(parts, options, callbacks),
+        **_validation_feed(parts, options, callbacks, predict_batch(model)),
         epochs=options.epochs,
         initial_epoch=initial_epoch,
         verbose=0,
     )
     return {k: [float(v) for v in values] for k, values in history.history.items()}
+
+
+def _jax_in_memory(parts: DataParts) -> bool:
+    """Whether the compiled JAX epoch loop can train on these parts (held in memory)."""
+    if keras.backend.backend() != "jax" or parts.arrays(TRAIN) is None:
+        return False
+    from zoo.train.jax_loop import fits_in_one_call
+
+    validation = parts.arrays(VALIDATION) if parts.rows(VALIDATION) else None
+    return (not parts.rows(VALIDATION) or validation is not None) and fits_in_one_call(validation)
 
 
 def _train_feed(parts: DataParts, options: FitOptions, steps: int) -> dict[str, Any]:
@@ -88,7 +113,11 @@ def _train_feed(parts: DataParts, options: FitOptions, steps: int) -> dict[str, 
     return {"x": train, "steps_per_epoch": steps, "shuffle": False}
 
 
-def _validation_feed(parts: DataParts, options: FitOptions, callbacks: list[Any]) -> dict[str, Any]:
+def _validation_feed(
+    parts: DataParts, options: FitOptions, callbacks: list[Any], batch: int
+) -> dict[str, Any]:
+    """How Keras gets the validation part: in one call when it fits ``batch`` (sized by the
+    model's memory), else in batches of that size, so memory does not grow with the part."""
     rows = parts.rows(VALIDATION)
     if not rows:
         return {"callbacks": callbacks}
@@ -96,9 +125,9 @@ def _validation_feed(parts: DataParts, options: FitOptions, callbacks: list[Any]
     tensorflow = keras.backend.backend() == "tensorflow"
     if arrays is not None and not tensorflow:
         return {"validation_data": arrays, "callbacks": callbacks}
-    if arrays is not None and arrays[0].size <= FAST_VALIDATION_MAX_VALUES:
+    if arrays is not None and rows <= batch and arrays[0].size <= FAST_VALIDATION_MAX_VALUES:
         return {"callbacks": [OneCallValidation(*arrays), *callbacks]}
-    batch = max(options.batch_size, min(rows, PREDICT_BATCH))
+    batch = max(options.batch_size, min(rows, batch))
     # Declaring the batch count lets Keras end each evaluation cleanly.
     return {
         "validation_data": parts.batches(VALIDATION, batch),
@@ -111,11 +140,12 @@ def predict(model: keras.Model, x: np.ndarray) -> np.ndarray:
     """Model outputs for ``x``; one direct call when it fits in a single batch.
 
     ``model.predict`` builds a prediction function and an iterator first, which costs more
-    than the prediction itself on a small test part.
+    than the prediction itself on a small test part. Batches are sized by the model's memory.
     """
-    if len(x) <= PREDICT_BATCH:
+    batch = predict_batch(model)
+    if len(x) <= batch:
         return keras.ops.convert_to_numpy(model(x, training=False))
-    return np.asarray(model.predict(x, batch_size=PREDICT_BATCH, verbose=0))
+    return np.asarray(model.predict(x, batch_size=batch, verbose=0))
 
 
 def part_outputs(model: keras.Model, parts: DataParts, part: str = TEST) -> tuple[Any, Any]:
@@ -124,7 +154,7 @@ def part_outputs(model: keras.Model, parts: DataParts, part: str = TEST) -> tupl
     if arrays is not None:
         return arrays[1], predict(model, arrays[0])
     targets, outputs = [], []
-    for x, y in parts.batches(part, PREDICT_BATCH).as_numpy_iterator():
+    for x, y in parts.batches(part, predict_batch(model)).as_numpy_iterator():
         targets.append(y)
         outputs.append(np.asarray(model.predict_on_batch(x)))
     return np.concatenate(targets), np.concatenate(outputs)
