@@ -86,6 +86,13 @@ def register_models(register):
         build_cnn,
         description="Small convolutional network for small images (e.g. 8x8 digits)",
         input_kinds=("image",),
+        ranges={
+            "filters": "[1, inf)",
+            "kernel_size": "[1, inf)",
+            "dense": "[0, inf)",
+            "dropout": "[0, 1)",
+            "l2": "[0, inf)",
+        },
         search_space={
             "filters": {"choices": ["16,32", "32,64", "16,32,64"]},
             "kernel_size": {"choices": [3, 5]},

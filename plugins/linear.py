@@ -36,5 +36,6 @@ def register_models(register):
         build_linear,
         description="Linear / logistic / softmax regression: a single Dense layer",
         input_kinds=("tabular", "image"),
+        ranges={"l2": "[0, inf)"},
         search_space={"l2": {"choices": [0.0, 1e-5, 1e-4, 1e-3, 1e-2]}},
     )

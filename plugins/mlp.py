@@ -68,6 +68,7 @@ def register_models(register):
         build_mlp,
         description="Multi-layer perceptron; default 32-16 ReLU as in the Keras tutorial",
         input_kinds=("tabular", "image"),
+        ranges={"hidden": "[1, inf)", "dropout": "[0, 1)", "l2": "[0, inf)"},
         search_space={
             "hidden": {"choices": ["32,16", "64,32", "128,64", "64,64", "128,64,32"]},
             "activation": {"choices": ["relu", "elu", "gelu", "tanh"]},

@@ -154,6 +154,8 @@ def _identifier(value: str | dict) -> str | dict:
 
 # What ``zoo tune`` searches for each preset (the others keep their defaults).
 ADAM_SPACE = {"learning_rate": {"low": 1e-4, "high": 1e-2, "log": True}}
+# Which values are valid (checked when a run is planned): a learning rate must be positive.
+RATE = {"learning_rate": "(0, inf)"}
 
 
 @hookimpl
@@ -163,6 +165,7 @@ def register_presets(register):
         adam_mse,
         description="Adam(1e-3) + mean squared error (the tutorial); MAE, RMSE",
         tasks=(REGRESSION,),
+        ranges=RATE,
         search_space=ADAM_SPACE,
     )
     register(
@@ -170,6 +173,7 @@ def register_presets(register):
         adam_binary,
         description="Adam(1e-3) + binary cross-entropy; accuracy, AUC",
         tasks=(BINARY,),
+        ranges=RATE,
         search_space=ADAM_SPACE,
     )
     register(
@@ -177,12 +181,14 @@ def register_presets(register):
         adam_multiclass,
         description="Adam(1e-3) + sparse categorical cross-entropy; accuracy",
         tasks=(MULTICLASS,),
+        ranges=RATE,
         search_space=ADAM_SPACE,
     )
     register(
         "sgd-momentum",
         sgd_momentum,
         description="SGD(0.01, momentum 0.9) + the task's default loss",
+        ranges=RATE,
         search_space={
             "learning_rate": {"low": 1e-3, "high": 1e-1, "log": True},
             "momentum": {"low": 0.5, "high": 0.99},
@@ -193,12 +199,14 @@ def register_presets(register):
         "rmsprop",
         rmsprop,
         description="RMSprop(1e-3) + the task's default loss",
+        ranges=RATE,
         search_space={**ADAM_SPACE, "rho": {"low": 0.8, "high": 0.99}},
     )
     register(
         "adamw-cosine",
         adamw_cosine,
         description="AdamW with a cosine-decay learning rate + the task's default loss",
+        ranges=RATE,
         search_space={
             **ADAM_SPACE,
             "weight_decay": {"low": 1e-4, "high": 1e-1, "log": True},
@@ -209,6 +217,7 @@ def register_presets(register):
         huber,
         description="Adam(1e-3) + Huber loss: regression robust to outliers",
         tasks=(REGRESSION,),
+        ranges=RATE,
         search_space={**ADAM_SPACE, "delta": {"low": 0.5, "high": 5.0, "log": True}},
     )
     register(

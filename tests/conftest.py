@@ -37,6 +37,34 @@ def with_broken_plugins(broken_plugins_path, monkeypatch) -> Path:
     return broken_plugins_path
 
 
+def _installed(name: str):
+    """A session fixture: the fixture distribution ``name`` installed into its own folder."""
+
+    @pytest.fixture(scope="session")
+    def site(tmp_path_factory) -> Path:
+        return pip_install_target(FIXTURES / name, tmp_path_factory.mktemp(name))
+
+    return site
+
+
+# One class of mistake per entry point (see each distribution's pyproject.toml).
+mistakes_path = _installed("zoo-plugin-mistakes")
+breakers_path = _installed("zoo-contract-breakers")
+heavy_path = _installed("zoo-heavy-plugin")
+
+
+@pytest.fixture
+def with_mistakes(mistakes_path, monkeypatch) -> Path:
+    monkeypatch.syspath_prepend(str(mistakes_path))
+    return mistakes_path
+
+
+@pytest.fixture
+def with_breakers(breakers_path, monkeypatch) -> Path:
+    monkeypatch.syspath_prepend(str(breakers_path))
+    return breakers_path
+
+
 @pytest.fixture
 def zoo_cli(capsys):
     """Run ``zoo ARGS`` in process; returns (exit code, stdout, stderr)."""

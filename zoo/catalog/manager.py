@@ -42,7 +42,7 @@ HOOK_NAMES = tuple(name for name in vars(hookspecs) if name.startswith(("registe
 DISABLE_ENV = "ZOO_DISABLE_PLUGINS"
 NO_AUTOLOAD_ENV = "ZOO_DISABLE_PLUGIN_AUTOLOAD"
 # Frameworks whose import costs seconds: a plugin must import them inside its functions.
-HEAVY_MODULES = ("tensorflow", "keras", "jax", "torch")
+HEAVY_MODULES = ("keras", "tensorflow", "torch", "jax")
 # The plugin API versions this keras-zoo serves; a plugin declares its own as ZOO_PLUGIN_API.
 SUPPORTED_PLUGIN_APIS = (hookspecs.PLUGIN_API_VERSION,)
 API_ATTRIBUTE = "ZOO_PLUGIN_API"
@@ -115,7 +115,7 @@ def load_plugins(
                 lambda m=module_name: importlib.import_module(m),
             )
     available = list(BUILTIN_PLUGINS)
-    for ep in _entry_points():
+    for ep in plugin_entry_points():
         available.append(ep.name)
         if entry_points:
             version = ep.dist.version if ep.dist else "?"
@@ -136,7 +136,7 @@ def _unknown_disabled(skip: set[str], available: list[str]) -> list[str]:
     ]
 
 
-def _entry_points() -> list[importlib_metadata.EntryPoint]:
+def plugin_entry_points() -> list[importlib_metadata.EntryPoint]:
     seen: set[str] = set()
     unique = []
     # The same distribution can be visible twice (an editable install plus a build dir).

@@ -16,12 +16,14 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from zoo.catalog.entries import INFERRED, Entry
+from zoo.catalog.entries import INFERRED, Entry, factory_role
+from zoo.catalog.ranges import check_ranges
 from zoo.core.compile import CompileSettings
 from zoo.core.config import RunConfig
-from zoo.core.errors import IncompatibleError, ZooError
+from zoo.core.errors import IncompatibleError, PluginError, ZooError
 from zoo.core.params import check_overrides
 from zoo.plan.data_choice import data_entry, resolve_data
+from zoo.plan.keras_names import check_settings_names
 from zoo.plan.overrides import SECTIONS, apply_sets
 
 if TYPE_CHECKING:
@@ -80,7 +82,10 @@ def plan(config: RunConfig, registry: Registry, sets: Iterable[str] = ()) -> Pla
 
     Raises:
         UnknownNameError, AmbiguousNameError: a name does not resolve to one entry.
-        InvalidParameterError: an override names a key the entry does not have.
+        InvalidParameterError: an override names a key the entry does not have, or gives a
+            value outside the range its plugin declares.
+        PluginError: the preset's factory fails, returns no CompileSettings, or names an
+            optimizer, loss or metric Keras does not know.
         IncompatibleError: the model or preset cannot handle the data set.
         DataError: inspecting the data set's parameters found it unusable.
     """
@@ -98,6 +103,7 @@ def plan(config: RunConfig, registry: Registry, sets: Iterable[str] = ()) -> Pla
     config = RunConfig(**values)
     for entry, overrides in ((model, config.model_params), (preset, config.preset_params)):
         check_overrides(f"{entry.singular} {entry.name!r}", entry.params, overrides)
+    _check_ranges(config, data, model, preset)
     _check_fit(registry, data, model, preset)
     settings = _settings(preset, config, task, data.name)
     _check_extras(config)
@@ -135,13 +141,36 @@ def _sections(data: Entry, model: Entry, preset: Entry | None) -> dict[str, tupl
 
 def _settings(preset: Entry, config: RunConfig, task: str, data_name: str) -> CompileSettings:
     """The preset's settings with the task's loss and metrics filled in and checked."""
-    settings = preset.factory(**config.preset_params)
+    try:
+        settings = preset.factory(**config.preset_params)
+    except ZooError:
+        raise
+    except Exception as exc:
+        raise PluginError(
+            f"preset {preset.name!r} of plugin {preset.plugin!r}: its {factory_role('presets')} "
+            f"raised {type(exc).__name__}: {_first_line(exc)}"
+        ) from exc
     if not isinstance(settings, CompileSettings):
-        raise IncompatibleError(
-            f"preset {preset.qualified_name} returned {type(settings).__name__}; plugin "
-            f"{preset.plugin!r} must return zoo.plugin.CompileSettings."
+        raise PluginError(
+            f"preset {preset.name!r} of plugin {preset.plugin!r} returned "
+            f"{type(settings).__name__}; expected zoo.plugin.CompileSettings."
         )
-    return settings.for_task(task, data_name)
+    filled = settings.for_task(task, data_name)
+    check_settings_names(preset, filled)
+    return filled
+
+
+def _check_ranges(config: RunConfig, data: Entry, model: Entry, preset: Entry) -> None:
+    """Every hyperparameter value inside the range its plugin declares."""
+    for section, entry in (("data", data), ("model", model), ("preset", preset)):
+        values = getattr(config, f"{section}_params")
+        owner = f"{entry.singular} {entry.name!r} of plugin {entry.plugin!r}"
+        check_ranges(owner, entry.metadata.get("ranges"), values)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _check_extras(config: RunConfig) -> None:

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.core.errors import DataError, PluginError
 from zoo.core.parts import DataParts, DataSource, SplitSpec
-from zoo.core.spec import FineTune, ModelSpec, unpack_built
+from zoo.core.spec import FineTune, ModelSpec
 from zoo.plan.planning import Plan
 from zoo.runs.folder import RunFolder
+from zoo.train import contract
 from zoo.train.job import Job
 
 if TYPE_CHECKING:
@@ -66,6 +66,7 @@ def execute(
     import_backend_quietly()
     config = checked.config
     started = time.perf_counter()
+    contract.check_settings(checked.preset, checked.settings)
     parts = split_for_training(load_checked(checked), config)
     job = Job(checked, parts, RunFolder(Path(resume)) if resume else None)
     fitting.seed_everything(config.seed + job.initial_epoch)
@@ -91,12 +92,13 @@ def execute(
 
 
 def build_model(checked: Plan, parts: DataParts) -> tuple[keras.Model, FineTune | None]:
-    """The plugin's model with the input scaling fitted on the training part in front."""
+    """The plugin's model, checked, with the input scaling fitted on the training part in front."""
     from zoo.train import fitting
 
     info = parts.info
     spec = ModelSpec.for_data(info)
-    body, fine_tune = unpack_built(checked.model.factory(spec, **checked.config.model_params))
+    built = contract.call_plugin(checked.model, spec, **checked.config.model_params)
+    body, fine_tune = contract.check_model(checked.model, spec, built)
     name = f"{checked.model.name}_{checked.data.name}".replace("-", "_")
     model = fitting.with_input_scaling(body, tuple(info.input_shape), parts.scaling(), name)
     return model, fine_tune
@@ -108,21 +110,10 @@ def split_for_training(source: DataSource, config: RunConfig) -> DataParts:
 
 
 def load_checked(checked: Plan) -> DataSource:
-    """Load the data set and check it is what its plugin declared."""
-    data = checked.data.factory(**checked.config.data_params)
-    if not isinstance(data, DataSource):
-        raise PluginError(
-            f"Data set {checked.data.name!r}: the loader of plugin {checked.data.plugin!r} "
-            f"returned {type(data).__name__}; expected a zoo.plugin.Dataset (or another "
-            "DataSource)."
-        )
-    declared = checked.task
-    if data.info.task != declared:
-        raise DataError(
-            f"Data set {checked.data.name!r} declared task {declared!r} but its loader returned "
-            f"{data.info.task!r}; the plugin {checked.data.plugin!r} must return matching data."
-        )
-    return data
+    """Load the data set and check it is what its plugin declared (``zoo.train.contract``)."""
+    params = checked.config.data_params
+    data = contract.call_plugin(checked.data, **params)
+    return contract.check_data(checked.data, data, params)
 
 
 def _since(start: float) -> float:
