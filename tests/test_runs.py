@@ -135,8 +135,10 @@ def test_tampered_model_file_is_refused(zoo_cli, finished_run, tmp_path):
     code, out, err = zoo_cli("evaluate", str(copy))
     assert code == 1 and "has changed since keras-zoo saved it" in err
     assert len(err.strip().splitlines()) == 1
-    (copy / "model.sha256.json").unlink()  # no record: Keras itself must refuse it cleanly
+    (copy / "model.sha256.json").unlink()  # no record: refused unless the user allows it
     code, out, err = zoo_cli("evaluate", str(copy))
+    assert code == 1 and "Cannot verify" in err and "--allow-unverified" in err
+    code, out, err = zoo_cli("evaluate", str(copy), "--allow-unverified")  # Keras refuses it
     assert code == 1 and "Cannot load" in err and "damaged" in err
     assert "Traceback" not in err
 

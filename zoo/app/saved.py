@@ -6,14 +6,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.core.errors import RunFolderError
-from zoo.runs.files import read_json
+from zoo.core.errors import RunFolderError, ZooError
+from zoo.runs.files import damaged
 from zoo.runs.folder import RunFolder
 from zoo.runs.modelfile import load_keras_model
+from zoo.runs.records import read_config, read_data, read_metrics
 
 if TYPE_CHECKING:
     import keras
     import numpy as np
+
+    from zoo.catalog.registry import Registry
+    from zoo.plan.planning import Plan
 
 
 @dataclass
@@ -27,6 +31,7 @@ class SavedRun:
     metrics: dict[str, Any] = field(default_factory=dict)
     allow_unsafe: bool = False
     _model: Any = None
+    allow_unverified: bool = False
 
     @property
     def path(self) -> Path:
@@ -39,11 +44,16 @@ class SavedRun:
     @property
     def model(self) -> keras.Model:
         if self._model is None:
-            self._model = load_keras_model(
+            from zoo.train.backend import import_backend_quietly
+
+            import_backend_quietly()  # as quiet from Python as from the CLI
+            model = load_keras_model(
                 self.folder.model_path,
-                expected_sha256=self.folder.model_digest(),
                 allow_unsafe=self.allow_unsafe,
+                allow_unverified=self.allow_unverified,
             )
+            _check_inputs(model, self.data["input_shape"], self.folder.model_path)
+            self._model = model
         return self._model
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -52,7 +62,9 @@ class SavedRun:
 
         shape = tuple(self.data["input_shape"])
         x = np.asarray(x, dtype="float32").reshape((-1, *shape))
-        return np.asarray(self.model.predict(x, batch_size=4096, verbose=0))
+        from zoo.train.fitting import predict
+
+        return predict(self.model, x)  # in batches sized by the model's memory
 
     @property
     def schema(self) -> dict[str, Any]:
@@ -66,21 +78,90 @@ class SavedRun:
         return decode_outputs(outputs, self.schema)
 
 
-def load_run(path: str | Path, *, allow_unsafe: bool = False) -> SavedRun:
-    """Read a run folder written by ``zoo run``.
+def _check_inputs(model: keras.Model, expected: list[int], path: Path) -> None:
+    """Refuse a model whose inputs are not what data.json describes."""
+    inputs = getattr(model, "inputs", None) or []
+    shapes = [tuple(getattr(i, "shape", ()))[1:] for i in inputs]
+    if shapes != [tuple(expected)]:
+        found = ", ".join(str(s) for s in shapes) or "none"
+        raise RunFolderError(
+            f"{path} takes inputs of shape {found}, but data.json describes {tuple(expected)}: "
+            "the model and the run folder do not belong together. Restore the run's own files."
+        )
+
+
+def load_run(
+    path: str | Path, *, allow_unsafe: bool = False, allow_unverified: bool = False
+) -> SavedRun:
+    """Read a run folder written by ``zoo run``, checking every record it reads.
+
+    Args:
+        path: the run folder.
+        allow_unsafe: let the model file run code when it loads (files you trust only).
+        allow_unverified: load a model whose checksum cannot be verified.
 
     Raises:
-        RunFolderError: not a run folder, or one whose configuration is missing.
+        RunFolderError: not a run folder, or one with a missing or damaged file (one line
+            naming the file and the problem).
     """
     folder = RunFolder(Path(path))
     if not folder.path.is_dir():
         raise RunFolderError(f"No run folder at {path}. Run 'zoo runs' to list past runs.")
-    if not folder.file("config").exists():
+    if not any(folder.file(key).exists() for key in ("config", "status", "data")):
         raise RunFolderError(
             f"{path} is not a keras-zoo run folder (no config.json). Run 'zoo runs' to list runs."
         )
-    metrics = read_json(folder.file("metrics")) if folder.file("metrics").exists() else {}
-    data = read_json(folder.file("data")) if folder.file("data").exists() else {}
+    config = read_config(folder.file("config"))
+    data = read_data(folder.file("data"))
+    metrics = read_metrics(folder.file("metrics"))
     return SavedRun(
-        folder, read_json(folder.file("config")), folder.status(), data, metrics, allow_unsafe
+        folder, config, folder.status(), data, metrics, allow_unsafe, None, allow_unverified
     )
+
+
+def saved_plan(run: SavedRun, values: dict[str, Any], registry: Registry) -> Plan:
+    """The plan of a saved run's settings (``values``: its config, perhaps changed).
+
+    Raises:
+        RunFolderError: config.json holds hyperparameters of another type than the entry's
+            defaults, or settings the plugins cannot take.
+        ZooError: the settings do not plan (an uninstalled plugin, an unusable data set).
+    """
+    from zoo.core.config import RunConfig
+    from zoo.plan.planning import plan
+
+    path = run.folder.file("config")
+    try:
+        checked = plan(RunConfig(**values), registry)
+    except ZooError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a value from disk a plugin could not take
+        first = str(exc).splitlines()[0][:120] if str(exc) else ""
+        problem = f"holds settings that cannot be used ({type(exc).__name__}: {first})"
+        raise damaged(path, problem) from None
+    for section in ("data", "model", "preset"):
+        saved = getattr(checked.config, f"{section}_params")
+        for param in getattr(checked, section).params:
+            value = saved.get(param.name, param.default)
+            if not _same_kind(value, param.default):
+                raise damaged(
+                    path,
+                    f"holds {section}_params.{param.name}={value!r:.40}, not of the type of "
+                    f"its default {param.default!r}",
+                )
+    return checked
+
+
+def _same_kind(value: Any, default: Any) -> bool:
+    """Whether a value read back from JSON can stand where ``default`` stands."""
+    if default is None or value is None:
+        return True
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(default, bool) and isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int)
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    if isinstance(default, (list, tuple)):
+        return isinstance(value, (list, tuple))
+    return isinstance(value, type(default)) if isinstance(default, (str, dict)) else True

@@ -7,6 +7,12 @@ from typing import Any
 
 from zoo.core.errors import InvalidParameterError
 
+# Upper bounds the backend can take: TensorFlow counts epochs and steps in 32-bit integers in
+# places, a batch holds at most 2**24 rows long before memory runs out, and NumPy seeds are
+# 32-bit. Refused in __post_init__, before anything is written or loaded.
+LIMITS = {"epochs": 1_000_000, "batch_size": 2**24, "patience": 1_000_000}
+SEED_LIMIT = 2**32 - 1
+
 
 @dataclass
 class RunConfig:
@@ -52,14 +58,38 @@ class RunConfig:
     runs_dir: str = "runs"
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "patience"):
+        for name, limit in LIMITS.items():
             value = getattr(self, name)
             if name == "patience" and value is None:
                 continue
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not _whole(value, 1, limit):
                 raise InvalidParameterError(
-                    f"{name} must be a whole number of at least 1; received {name}={value!r}."
+                    f"{name} must be a whole number from 1 to {limit:,}; received {name}={value!r}."
+                )
+        for name in ("seed", "split_seed"):
+            value = getattr(self, name)
+            if not _whole(value, 0, SEED_LIMIT):
+                raise InvalidParameterError(
+                    f"{name} must be a whole number from 0 to 2**32-1 ({SEED_LIMIT}); received "
+                    f"{name}={value!r}."
+                )
+        self._check_fractions()
+
+    def _check_fractions(self) -> None:
+        """test_size in (0, 1) and validation_size in [0, 1), as the CLI flags allow."""
+        for name, low_open in (("test_size", True), ("validation_size", False)):
+            value = getattr(self, name)
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not number or not (0 < value < 1 if low_open else 0 <= value < 1):
+                bounds = "between 0 and 1" if low_open else "from 0 up to (not including) 1"
+                raise InvalidParameterError(
+                    f"{name} must be a fraction {bounds}; received {name}={value!r}."
                 )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _whole(value: Any, low: int, high: int) -> bool:
+    """Whether ``value`` is an int (not a bool) from ``low`` to ``high``."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high

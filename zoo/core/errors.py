@@ -67,3 +67,7 @@ class TrainingDiverged(ZooError):
 
 class RunFolderError(ZooError, ValueError):
     """A run folder that is missing, incomplete, damaged or cannot be resumed."""
+
+
+class WriteFailed(ZooError):
+    """A file could not be written: a full disk, a file-size limit, a read-only folder."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from zoo.runs.files import atomic_file
+
 
 def preload_in_background() -> None:
     """Import matplotlib on a spare core while the model trains; plotting then costs less.
@@ -30,7 +32,12 @@ class BackgroundPlot:
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             self.error = exc
 
+    def join(self) -> None:
+        """Wait for the drawing to end, whatever became of it."""
+        self._thread.join()
+
     def wait(self) -> None:
+        """Wait for the drawing, raising what it raised."""
         self._thread.join()
         if self.error is not None:
             raise self.error
@@ -50,6 +57,7 @@ def plot_history(history: dict[str, list[float]], path: Path) -> None:
     # The object-oriented API: no pyplot global state, no display backend needed.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     names = [k for k in history if not k.startswith("val_") and k != "learning_rate"]
     if not names:
@@ -59,14 +67,18 @@ def plot_history(history: dict[str, list[float]], path: Path) -> None:
     axes = fig.subplots(1, len(names), squeeze=False)[0]
     for ax, name in zip(axes, names, strict=True):
         epochs = range(1, len(history[name]) + 1)
-        ax.plot(epochs, history[name], label="training")
+        # A line needs two points: markers make a short run (one epoch) visible.
+        marker = "o" if len(epochs) <= 30 else None
+        ax.plot(epochs, history[name], label="training", marker=marker)
         if f"val_{name}" in history:
-            ax.plot(epochs, history[f"val_{name}"], label="validation")
+            ax.plot(epochs, history[f"val_{name}"], label="validation", marker=marker)
         ax.set_title(name.replace("_", " "))
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 1.5
         if min(history[name]) > 0 and max(history[name]) > 20 * min(history[name]):
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with atomic_file(path, "wb") as handle:  # never half a PNG under the final name
+        fig.savefig(handle, dpi=100, format="png")

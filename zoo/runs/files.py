@@ -1,19 +1,101 @@
-"""Files of a run folder written atomically and read back: JSON and checksums."""
+"""Files of a run folder written atomically and read back defensively: JSON and checksums.
+
+Every write goes to a hidden partial file that replaces the final name only once it is
+complete, so a full disk or a file-size limit never leaves half a file under its final name.
+Every read of a file a user could have damaged raises one RunFolderError line naming the file.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
+import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from zoo.core.errors import RunFolderError, WriteFailed
+
+DAMAGED = "Restore it, or train the run again"
+ADVICE = {
+    errno.ENOSPC: "the disk is full; free some space and run again",
+    errno.EFBIG: "the file-size limit was reached (ulimit -f); raise it and run again",
+    errno.EDQUOT: "the disk quota is used up; free some space and run again",
+    errno.EROFS: "the file system is read-only; write somewhere else",
+    errno.EACCES: "permission denied; write somewhere you may write",
+    errno.EPERM: "permission denied; write somewhere you may write",
+    errno.ENOENT: "the folder does not exist; create it or choose another path",
+}
+
+
+def write_failed(path: Path | str, exc: OSError) -> WriteFailed:
+    """One line saying which file could not be written, why, and what to do."""
+    reason = exc.strerror or type(exc).__name__
+    advice = ADVICE.get(exc.errno or 0, "check the path and the disk, then run again")
+    return WriteFailed(f"Cannot write {path}: {reason}; {advice}.")
+
+
+@contextlib.contextmanager
+def writing(path: Path | str) -> Iterator[None]:
+    """Turn an OSError raised inside the block into a one-line WriteFailed naming ``path``."""
+    try:
+        yield
+    except OSError as exc:
+        raise write_failed(path, exc) from None
+
+
+def partial_name(path: Path) -> Path:
+    """The hidden file a write goes to before it replaces ``path`` (one per process)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.partial")
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path, mode: str = "w", **options: Any) -> Iterator[IO[Any]]:
+    """A handle on a partial file that replaces ``path`` when the block ends without error.
+
+    Raises:
+        WriteFailed: the disk is full, a size limit was reached, the folder is not writable.
+    """
+    path = Path(path)
+    partial = partial_name(path)
+    try:
+        with writing(path):
+            with open(partial, mode, **options) as handle:
+                yield handle
+                handle.flush()
+                os.fsync(handle.fileno())  # on disk before it takes the final name
+            os.replace(partial, path)
+    finally:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` atomically: a reader sees the old file or the new one, never half."""
+    with atomic_file(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def write_json(path: Path, payload: Any) -> None:
-    """Write JSON atomically: a reader sees the old file or the new one, never half."""
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(payload, indent=2, sort_keys=True, default=_plain) + "\n")
-    os.replace(partial, path)
+    """Write strict JSON atomically; NaN and infinities become null (JSON has no such numbers)."""
+    text = json.dumps(strict(payload), indent=2, sort_keys=True, default=_plain, allow_nan=False)
+    write_text(Path(path), text + "\n")
+
+
+def strict(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by None, containers copied."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: strict(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [strict(item) for item in value]
+    if hasattr(value, "dtype") and hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        return strict(value.item())  # a NumPy scalar
+    return value
 
 
 def _plain(value: Any) -> Any:
@@ -21,12 +103,57 @@ def _plain(value: Any) -> Any:
 
 
 def read_json(path: Path) -> Any:
-    return json.loads(path.read_text())
+    """The JSON in ``path``, for callers that handle OSError and ValueError themselves."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def load_json(path: Path, expected: type = dict) -> Any:
+    """The JSON in a run-folder file, which must be of type ``expected``.
+
+    Raises:
+        RunFolderError: the file is missing, unreadable, empty, not JSON or of another shape.
+    """
+    text = read_text(path)
+    if not text.strip():
+        raise damaged(path, "is empty")
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        where = f" (line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise damaged(path, f"is not valid JSON{where}") from None
+    if not isinstance(value, expected):
+        found, wanted = type_name(value), type_name(expected)
+        raise damaged(path, f"holds a JSON {found} where a JSON {wanted} belongs")
+    return value
+
+
+def read_text(path: Path) -> str:
+    """A run-folder file's text; RunFolderError when it is missing, unreadable or not UTF-8."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise damaged(path, "is missing") from None
+    except UnicodeDecodeError:
+        raise damaged(path, "is not text (binary or not UTF-8)") from None
+    except OSError as exc:
+        raise damaged(path, f"cannot be read ({exc.strerror or type(exc).__name__})") from None
+
+
+def damaged(path: Path, problem: str) -> RunFolderError:
+    """``runs/x/config.json is empty; ...``: the one line for a damaged run-folder file."""
+    return RunFolderError(f"{path} {problem}; the run folder is damaged. {DAMAGED}.")
+
+
+def type_name(value: Any) -> str:
+    """What JSON calls a Python value or type: object, array, string, number, ..."""
+    kind = value if isinstance(value, type) else type(value)
+    names = {dict: "object", list: "array", str: "string", bool: "true/false", type(None): "null"}
+    return names.get(kind, "number" if kind in (int, float) else kind.__name__)
 
 
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with Path(path).open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()

@@ -2,8 +2,11 @@
 
 ``status.json`` is written first (``running``) and last (``complete``, ``failed`` or
 ``interrupted``), each time atomically, so a folder never looks complete before it is. A
-process killed outright leaves ``running`` with a pid that no longer exists, which
-:func:`read_status` reports as ``crashed``.
+process killed outright leaves ``running`` with a pid that no longer exists (or that another
+process now has: the process start time is recorded with the pid), which :func:`read_status`
+reports as ``crashed``. A status file that cannot be read makes the run ``broken``. Every write
+goes through a partial file (see :mod:`zoo.runs.files`), and a failed write is one
+:class:`~zoo.core.errors.WriteFailed` line.
 """
 
 from __future__ import annotations
@@ -14,9 +17,20 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.core.errors import RunFolderError
-from zoo.runs.files import file_sha256, read_json, write_json
-from zoo.runs.modelfile import CHECKSUM_FILE, MODEL_FILE
+from zoo.core.errors import RunFolderError, ZooError
+from zoo.runs.files import (
+    atomic_file,
+    damaged,
+    file_sha256,
+    load_json,
+    read_json,  # noqa: F401 - re-exported: zoo.app.bench.store reads its files with it
+    read_text,
+    write_json,
+    writing,
+)
+from zoo.runs.modelfile import CHECKSUM_FILE, MODEL_FILE, recorded_digest
+from zoo.runs.process import alive, own_identity
+from zoo.runs.records import with_absolute_paths
 
 if TYPE_CHECKING:
     import keras
@@ -73,9 +87,14 @@ class RunFolder:
         return read_status(self.path)
 
     def set_status(self, status: str, **details: Any) -> None:
-        previous = read_json(self.file("status")) if self.file("status").exists() else {}
+        """Record ``status`` (and details) atomically, keeping what earlier statuses said."""
+        try:
+            previous = load_json(self.file("status"))
+        except RunFolderError:
+            previous = {}  # none yet, or damaged: this write replaces it
+        previous.pop("problem", None)
         previous.update(
-            details, status=status, pid=os.getpid(), updated=time.strftime("%Y-%m-%dT%H:%M:%S")
+            details, status=status, updated=time.strftime("%Y-%m-%dT%H:%M:%S"), **own_identity()
         )
         write_json(self.file("status"), previous)
 
@@ -84,39 +103,57 @@ class RunFolder:
     def write_start(
         self, config: dict[str, Any], data_record: dict[str, Any], environment: dict[str, Any]
     ) -> None:
-        write_json(self.file("config"), config)
+        self.write_config(config)
         write_json(self.file("data"), data_record)
         write_json(self.file("environment"), environment)
 
+    def write_config(self, config: dict[str, Any]) -> None:
+        """config.json, with paths made absolute so the run works from any directory."""
+        write_json(self.file("config"), with_absolute_paths(config))
+
     def write_history(self, history: dict[str, list[float]]) -> None:
-        path = self.file("history")
-        partial = path.with_name(f".{path.name}.partial")
         keys = list(history)
-        with partial.open("w", newline="") as handle:
+        with atomic_file(self.file("history"), "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(["epoch", *keys])
             for epoch, values in enumerate(zip(*(history[k] for k in keys), strict=True), 1):
                 writer.writerow([epoch, *values])
-        os.replace(partial, path)
 
     def read_history(self) -> dict[str, list[float]]:
+        """Per-epoch values from history.csv ({} when there is none yet).
+
+        Raises:
+            RunFolderError: the file is not a history this module wrote.
+        """
         path = self.file("history")
         if not path.exists():
             return {}
-        with path.open(newline="") as handle:
-            rows = list(csv.DictReader(handle))
-        keys = [k for k in (rows[0] if rows else {}) if k != "epoch"]
-        return {k: [float(row[k]) for row in rows] for k in keys}
+        return parse_history(path, read_text(path))
 
     def save_model(self, model: keras.Model) -> None:
-        partial = self.path / f".partial.{MODEL_FILE}"
-        model.save(partial)
-        os.replace(partial, self.model_path)
-        write_json(self.path / CHECKSUM_FILE, {MODEL_FILE: file_sha256(self.model_path)})
+        """Save through a partial file, then record its checksum.
+
+        Raises:
+            WriteFailed: the disk is full, a size limit was reached, the folder is read-only.
+        """
+        # Keras wants the .keras suffix; the partial name keeps it.
+        partial = self.path / f".{MODEL_FILE}.{os.getpid()}.partial.keras"
+        try:
+            with writing(self.model_path):
+                model.save(partial)
+                digest = file_sha256(partial)
+                os.replace(partial, self.model_path)
+        finally:
+            partial.unlink(missing_ok=True)
+        write_json(self.path / CHECKSUM_FILE, {MODEL_FILE: digest})
 
     def model_digest(self) -> str | None:
-        record = self.path / CHECKSUM_FILE
-        return read_json(record).get(MODEL_FILE) if record.exists() else None
+        """The recorded sha256 of model.keras; None when model.sha256.json is missing.
+
+        Raises:
+            RunFolderError: model.sha256.json is damaged.
+        """
+        return recorded_digest(self.path) if (self.path / CHECKSUM_FILE).exists() else None
 
     def complete(
         self, history: dict[str, list[float]], metrics: dict[str, Any], model: keras.Model
@@ -131,9 +168,13 @@ class RunFolder:
         from zoo.runs.curves import plot_in_background
 
         plotting = plot_in_background(history, self.file("curves"))
-        self.write_history(history)
-        write_json(self.file("metrics"), metrics)
-        self.save_model(model)
+        try:
+            self.write_history(history)
+            write_json(self.file("metrics"), metrics)
+            self.save_model(model)
+        finally:
+            # Joined even on failure: a thread left drawing at exit can abort the process.
+            plotting.join()
         plotting.wait()
         self.set_status("complete", epochs_done=len(next(iter(history.values()), [])))
 
@@ -150,24 +191,44 @@ def _new_folder(runs: Path, name: str) -> Path:
             path = runs / f"{name}-{n}"
 
 
+STATUSES = ("running", "complete", "failed", "interrupted")
+
+
 def read_status(path: Path) -> dict[str, Any]:
-    """A run folder's status, with ``running`` turned into ``crashed`` if its process is gone."""
+    """A run folder's status: ``running`` turns ``crashed`` once its process is gone, and a
+    status file that cannot be read gives ``broken`` with the ``problem``."""
     status_file = Path(path) / FILES["status"]
     if not status_file.exists():
         return {"status": "unknown"}
-    status = read_json(status_file)
-    if status.get("status") == "running" and not _alive(status.get("pid")):
+    try:
+        status = load_json(status_file)
+    except ZooError as exc:
+        return {"status": "broken", "problem": str(exc)}
+    if status.get("status") not in STATUSES:
+        problem = damaged(status_file, f"holds an unknown status {status.get('status')!r}")
+        return {"status": "broken", "problem": str(problem)}
+    if status["status"] == "running" and not alive(status.get("pid"), status.get("pid_started")):
         status["status"] = "crashed"
     return status
 
 
-def _alive(pid: Any) -> bool:
-    if not isinstance(pid, int):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def parse_history(path: Path, text: str) -> dict[str, list[float]]:
+    """The columns of a history.csv (``epoch`` dropped) as floats.
+
+    Raises:
+        RunFolderError: no header, a row of another width, or a value that is not a number.
+    """
+    rows = list(csv.reader(text.splitlines()))
+    if not rows or not rows[0] or rows[0][0] != "epoch":
+        raise damaged(path, "has no 'epoch,...' header row")
+    keys = rows[0][1:]
+    history: dict[str, list[float]] = {key: [] for key in keys}
+    for number, row in enumerate(rows[1:], 2):
+        if len(row) != len(keys) + 1:
+            raise damaged(path, f"line {number} has {len(row)} fields, not {len(keys) + 1}")
+        try:
+            for key, value in zip(keys, row[1:], strict=True):
+                history[key].append(float(value))
+        except ValueError:
+            raise damaged(path, f"line {number} holds a value that is not a number") from None
+    return history

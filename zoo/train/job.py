@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.core.errors import RunFolderError, RunInterrupted, TrainingDiverged
+from zoo.core.errors import RunFolderError, RunInterrupted, TrainingDiverged, ZooError
 from zoo.core.parts import VALIDATION
-from zoo.runs.files import read_json
 from zoo.runs.folder import BEST_WEIGHTS_FILE, RunFolder, folder_name
+from zoo.runs.records import read_environment
 from zoo.train.options import FitOptions
 
 if TYPE_CHECKING:
@@ -27,9 +28,14 @@ class Job:
     """Trains one model, keeping its run folder (if any) truthful about what happened."""
 
     def __init__(
-        self, checked: Plan, parts: DataParts, resume_from: RunFolder | None = None
+        self,
+        checked: Plan,
+        parts: DataParts,
+        resume_from: RunFolder | None = None,
+        allow_unverified: bool = False,
     ) -> None:
         self.checked = checked
+        self.allow_unverified = allow_unverified
         self.parts = parts
         config = checked.config
         self.options = FitOptions(config.epochs, config.batch_size, config.seed)
@@ -55,25 +61,45 @@ class Job:
 
     def _check_resumable(self, folder: RunFolder) -> None:
         status = folder.status()
+        if status.get("status") == "broken":
+            raise RunFolderError(f"Cannot resume {folder.path}: {status.get('problem')}")
         if status.get("status") != "interrupted" or not folder.model_path.exists():
             raise RunFolderError(
-                f"Cannot resume {folder.path}: its status is {status.get('status')!r}; only an "
-                "interrupted run (with its model.keras) can be resumed. Start a new run instead."
+                f"Cannot resume {folder.path}: its status is {status.get('status')!r}"
+                f"{'' if folder.model_path.exists() else ' and it holds no model.keras'}; only "
+                "an interrupted run with a saved model can be resumed. Start a new run instead."
             )
-        recorded = read_json(folder.file("environment")).get("data_fingerprint")
+        done = status.get("epochs_done", 0)
+        if isinstance(done, bool) or not isinstance(done, int) or done < 0:
+            raise RunFolderError(
+                f"Cannot resume {folder.path}: {folder.file('status')} holds epochs_done="
+                f"{done!r}, not a count of epochs; the run folder is damaged."
+            )
+        recorded = read_environment(folder.file("environment")).get("data_fingerprint")
         if recorded != self.parts.fingerprint():
             raise RunFolderError(
                 f"Cannot resume {folder.path}: the data set differs from the one it was trained "
                 "on (fingerprint changed). Resume with the same data, or start a new run."
             )
         self.previous_history = folder.read_history()
-        self.initial_epoch = int(status.get("epochs_done", 0))
+        self.initial_epoch = done
 
     def previous_model(self) -> keras.Model:
+        """The interrupted run's model, verified, taking the inputs the data set has."""
         from zoo.runs.modelfile import load_keras_model
 
-        assert self.folder is not None  # only called when resuming
-        return load_keras_model(self.folder.model_path, expected_sha256=self.folder.model_digest())
+        if self.folder is None:
+            raise RunFolderError("Only a resumed run has a previous model.")
+        path = self.folder.model_path
+        model = load_keras_model(path, allow_unverified=self.allow_unverified)
+        expected = tuple(self.parts.info.input_shape)
+        found = [tuple(i.shape)[1:] for i in model.inputs]
+        if found != [expected]:
+            raise RunFolderError(
+                f"{path} takes inputs of shape {found}, but the data set gives {expected}: the "
+                "model does not belong to this run. Restore the run's own model.keras."
+            )
+        return model
 
     # -- training --------------------------------------------------------------------------
 
@@ -84,6 +110,9 @@ class Job:
         from zoo.train import fitting as training
 
         config = self.checked.config
+        if self.folder and self.initial_epoch:
+            # The run continues with these settings (--epochs may have changed): say so.
+            self.folder.write_config(self.checked.to_dict())
         if self.folder:
             from zoo.runs.curves import preload_in_background
 
@@ -138,7 +167,7 @@ class Job:
             with stop_requests(guard.request_stop):
                 new = phase(callbacks)
         except BaseException as exc:
-            self._mark_failed(exc)
+            self.mark_ended(exc)
             raise
         history = _joined(before, new)
         if guard.interrupted:
@@ -169,9 +198,25 @@ class Job:
 
         return score(self.checked.task, *part_outputs(model, self.parts))
 
-    def _mark_failed(self, exc: BaseException) -> None:
-        if self.folder:
-            self.folder.set_status("failed", error=f"{type(exc).__name__}: {exc}".strip())
+    def mark_ended(self, exc: BaseException) -> None:
+        """Record how a run that is still ``running`` ended: ``interrupted`` for a second
+        Ctrl-C (which stops at once, without saving), else ``failed`` with the reason.
+
+        Best effort: on a full disk even the status may not be writable, and the error that
+        ended the run matters more than this one.
+        """
+        if not self.folder or self.folder.status().get("status") != "running":
+            return  # already says what happened (interrupted, failed) or is not ours
+        with contextlib.suppress(ZooError, OSError):
+            if isinstance(exc, KeyboardInterrupt):
+                self.folder.set_status(
+                    "interrupted",
+                    interrupted_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                    note="stopped at once by a second Ctrl-C; this session's epochs were not saved",
+                )
+            else:
+                reason = f"{type(exc).__name__}: {exc}".strip()
+                self.folder.set_status("failed", error=" ".join(reason.split()))
 
     def _keep_interrupted(
         self, model: keras.Model, history: dict[str, list[float]], guard: RunGuard

@@ -10,6 +10,18 @@ from collections.abc import Callable, Iterator
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+def ignore_file_size_signal() -> None:
+    """Make a write past the file-size limit (ulimit -f) fail with EFBIG, not kill the process.
+
+    SIGXFSZ kills by default; ignored, the write returns an error that becomes a one-line
+    message and a ``failed`` run. Python ignores it at start-up already; an embedding
+    application may not have.
+    """
+    sigxfsz = getattr(signal, "SIGXFSZ", None)
+    if sigxfsz is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(sigxfsz, signal.SIG_IGN)
+
+
 @contextlib.contextmanager
 def stop_requests(on_stop: Callable[[int], None]) -> Iterator[None]:
     """Call ``on_stop(signum)`` on SIGINT/SIGTERM for the duration; restore handlers after.
