@@ -88,7 +88,8 @@ def dataset_from_chunks(
         note_missing(layout, chunk, missing)
         # Class values stay exact in float64; features are kept as float32 (half the memory).
         targets.append(target_array(layout, chunk))
-        kept.append(RawChunk(chunk.lines, chunk.numbers.astype("float32"), chunk.texts))
+        with np.errstate(over="ignore"):  # values beyond float32: refused by missing.check()
+            kept.append(RawChunk(chunk.lines, chunk.numbers.astype("float32"), chunk.texts))
     missing.check()
     whole = RawChunk(
         np.concatenate([c.lines for c in kept]),

@@ -107,9 +107,9 @@ def _sample(path: str, delimiter: str) -> tuple[list[str], list[list[str]], bool
         raise DataError(
             f"{path} has a header row but no data rows; add one row per example below line 1."
         )
-    rows = split_fields(path, [line for _, line in numbered], delimiter)
+    rows = split_fields(path, [line for _, line in numbered], delimiter, [n for n, _ in numbered])
     if len(header) > 1 or not _other_delimiter(header_line, delimiter):
-        check_widths(path, rows, [n for n, _ in numbered], len(header))
+        check_widths(path, rows, [n for n, _ in numbered], len(header), [x for _, x in numbered])
     sampled_all = len(numbered) < SNIFF_LINES
     probes = [] if sampled_all else _probe_rows(path, delimiter, len(header))
     return header, rows + probes, sampled_all

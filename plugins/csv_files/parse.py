@@ -54,16 +54,40 @@ def not_utf8(path: str, line: int | None, exc: UnicodeDecodeError) -> DataError:
     return DataError(f"{path}: not UTF-8 text{near} ({exc.reason}); save the file as UTF-8 CSV.")
 
 
-def split_fields(path: str, lines: Sequence[str], delimiter: str) -> list[list[str]]:
+FIELD_LIMIT = 1 << 30  # the csv module's default (128 KiB) refuses long text fields
+
+
+def split_fields(
+    path: str, lines: Sequence[str], delimiter: str, numbers: Sequence[int] = ()
+) -> list[list[str]]:
     """Split lines into fields, honouring double quotes as the csv module does.
+
+    Args:
+        path, lines, delimiter: the file, its lines, the field separator.
+        numbers: the lines' numbers in the file, to say where an unreadable line is.
 
     Raises:
         DataError: a line the csv module cannot read (a stray carriage return, a NUL byte).
     """
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
     try:
         return list(csv.reader(lines, delimiter=delimiter, quotechar=QUOTE))
     except csv.Error as exc:
-        raise DataError(f"{path}: not readable as CSV ({exc}); check the line endings.") from None
+        line = _unreadable_line(lines, delimiter, numbers)
+        raise DataError(
+            f"{where(path, line)}: not readable as CSV ({exc}); check the line endings and "
+            "the quotes."
+        ) from None
+
+
+def _unreadable_line(lines: Sequence[str], delimiter: str, numbers: Sequence[int]) -> int | None:
+    """The number of the first line the csv module cannot read on its own."""
+    for line, number in zip(lines, numbers, strict=False):
+        try:
+            list(csv.reader([line], delimiter=delimiter, quotechar=QUOTE))
+        except csv.Error:
+            return int(number)
+    return None
 
 
 BLOCK_BYTES = 1 << 20  # about 5,000 lines of 200 characters per block
@@ -171,8 +195,8 @@ def parse_batch(
         table = _fast_numbers(batch.lines, delimiter, len(columns))
         if table is not None:
             return RawChunk(lines, table, np.empty((len(lines), 0), dtype=str), batch.block)
-    rows = split_fields(path, batch.lines, delimiter)
-    check_widths(path, rows, batch.numbers, len(columns))
+    rows = split_fields(path, batch.lines, delimiter, batch.numbers)
+    check_widths(path, rows, batch.numbers, len(columns), batch.lines)
     table = np.array(rows, dtype=str).reshape(len(rows), len(columns))
     numeric = [i for i, kind in enumerate(kinds) if kind == "number"]
     text = [i for i, kind in enumerate(kinds) if kind == "text"]
@@ -193,11 +217,26 @@ def _fast_numbers(lines: list[str], delimiter: str, width: int) -> np.ndarray | 
     return table if table.shape[1] == width else None
 
 
-def check_widths(path: str, rows: list[list[str]], numbers: list[int], width: int) -> None:
+def check_widths(
+    path: str,
+    rows: list[list[str]],
+    numbers: Sequence[int],
+    width: int,
+    lines: Sequence[str] = (),
+) -> None:
+    """Raise for the first row whose field count is not ``width``.
+
+    Raises:
+        DataError: a quoted field that runs over a line break (on the line where its quote
+            opens), or a row with the wrong number of fields.
+    """
     if len(rows) != len(numbers):
+        # A line with an odd number of quotes opens a field that the line does not close.
+        odd = [n for n, line in zip(numbers, lines, strict=False) if line.count(QUOTE) % 2]
+        line = int(odd[0]) if odd else int(numbers[0])
         raise DataError(
-            f"{where(path, numbers[0])}: a quoted field runs over a line break somewhere in "
-            "the next lines; fields cannot hold line breaks. Check the quotes."
+            f"{where(path, line)}: a quoted field runs over a line break (its quote opens on "
+            "this line and does not close); fields cannot hold line breaks. Check the quotes."
         )
     for row, line in zip(rows, numbers, strict=True):
         if len(row) != width:
@@ -225,7 +264,7 @@ def to_numbers(
     except ValueError:
         row, column = _first_non_number(cleaned)
         raise DataError(
-            f"{where(path, numbers[row], names[column])}: {str(table[row, column])!r} is not a "
+            f"{where(path, numbers[row], names[column])}: {_shown(table[row, column])} is not a "
             "number, but the column holds numbers. Fix or remove that value."
         ) from None
 
@@ -246,20 +285,31 @@ def is_number(text: str) -> bool:
     return True
 
 
+FLOAT32_MAX = 3.4028234663852886e38  # finite in float64 beyond this, infinite in float32
+
+
 class MissingValues:
-    """Counts empty, NaN and infinite values over a whole file, keeping the first."""
+    """Counts empty, NaN and infinite values over a whole file, keeping the first; and,
+    apart, values too large for float32 (training's precision), which would become inf."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.count = 0
         self.first: tuple[int, str] | None = None
+        self.too_large: MissingValues | None = None
 
     def add(self, values: np.ndarray, lines: np.ndarray, names: Sequence[str]) -> None:
-        """Record the non-finite entries of ``values`` (rows x ``names``)."""
+        """Record the non-finite entries of ``values`` (rows x ``names``), and those beyond
+        float32's range."""
         import numpy as np
 
         bad = ~np.isfinite(values)
         self.add_mask(bad, lines, names)
+        with np.errstate(invalid="ignore"):
+            huge = np.abs(values) > FLOAT32_MAX
+        if huge.any():
+            self.too_large = self.too_large or MissingValues(self.path)
+            self.too_large.add_mask(huge, lines, names)
 
     def add_mask(self, bad: np.ndarray, lines: np.ndarray, names: Sequence[str]) -> None:
         import numpy as np
@@ -273,8 +323,15 @@ class MissingValues:
         self.count += found
 
     def check(self) -> None:
-        """Raise if any value was missing or non-finite."""
+        """Raise if any value was missing, non-finite or too large for float32."""
         if self.first is None:
+            if self.too_large is not None and self.too_large.first is not None:
+                line, column = self.too_large.first
+                raise DataError(
+                    f"{self.path}: {self.too_large.count} value(s) too large for float32 "
+                    f"(beyond ±3.4e38, they would become infinite in training); the first is on "
+                    f"line {line}, column {column!r}. Rescale that column or drop those rows."
+                )
             return
         line, column = self.first
         raise DataError(
@@ -292,3 +349,9 @@ def file_sha256(path: str) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _shown(value: object, limit: int = 40) -> str:
+    """A field as an error message quotes it: cut short, so a long field keeps it one line."""
+    text = str(value)
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text):,} characters)"

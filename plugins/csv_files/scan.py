@@ -187,6 +187,9 @@ class _Gather:
         self.target = TargetSummary(layout.kinds[layout.target] == "text", classify)
         self.missing = MissingValues(layout.path)
         self.blocks: list[Block] = []
+        # Rows per class, overall and in the training part: the in-memory split's rules.
+        self.class_rows: Counter[Any] | None = Counter() if classify else None
+        self.train_classes: set[Any] = set()
 
     def add(self, chunk: RawChunk) -> None:
         import numpy as np
@@ -197,9 +200,15 @@ class _Gather:
         parts = part_of_lines(chunk.lines, self.split)
         self.counts += np.bincount(parts, minlength=3)
         train = parts == TRAIN
-        self._add_moments(chunk.numbers[train][:, self.numeric])
+        with np.errstate(over="ignore", invalid="ignore"):  # huge values: refused at finish
+            self._add_moments(chunk.numbers[train][:, self.numeric])
         self._add_categories(chunk, train)
-        self.target.add(target_array(self.layout, chunk))
+        target = target_array(self.layout, chunk)
+        self.target.add(target)
+        if self.class_rows is not None:
+            labels, counts = np.unique(target, return_counts=True)
+            self.class_rows.update(dict(zip(labels.tolist(), counts.tolist(), strict=True)))
+            self.train_classes.update(np.unique(target[train]).tolist())
 
     def _add_moments(self, values: np.ndarray) -> None:
         """Chan et al.'s parallel update of count, mean and sum of squared deviations."""
@@ -244,12 +253,17 @@ class _Gather:
 
     def _check_counts(self) -> None:
         train, _, test = (int(c) for c in self.counts)
-        if not train or not test:
+        split = self.split
+        problem = split_problem(int(self.counts.sum()), split, self.class_rows)
+        if problem is None and (not train or not test):
+            problem = f"{train} train and {test} test rows"
+        if problem is None and self.class_rows is not None and len(self.train_classes) < 2:
+            problem = f"the training part holds a single class, {sorted(self.train_classes)}"
+        if problem is not None:
             raise DataError(
-                f"{self.layout.path}: {int(self.counts.sum())} rows are too few to split "
-                f"(test_size={self.split.test_size}, validation_size="
-                f"{self.split.validation_size}): {train} train and {test} test rows. Use more "
-                "rows, or change --test-size / --validation-size."
+                f"{self.layout.path}: cannot split {int(self.counts.sum())} rows with "
+                f"test_size={split.test_size}, validation_size={split.validation_size} "
+                f"({problem}). Use more rows, or change --test-size / --validation-size."
             )
 
     def _statistics(self, schema: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -271,3 +285,25 @@ class _Gather:
             mean += shares
             variance += [p * (1 - p) for p in shares]
         return np.asarray(mean, dtype="float32"), np.asarray(variance, dtype="float32")
+
+
+def split_problem(rows: int, split: RowSplit, class_rows: Counter[Any] | None) -> str | None:
+    """Why a file of ``rows`` rows (``class_rows`` per class, for classification) could not be
+    split in memory, or None: a streamed file obeys the same minimums as a loaded one."""
+    import math
+
+    n_test = math.ceil(split.test_size * rows)
+    n_train = rows - n_test
+    n_val = math.ceil(split.validation_size * n_train) if split.validation_size else 0
+    n_fit = n_train - n_val
+    if n_test < 1 or n_fit < 1:
+        return f"{n_fit} train and {n_test} test rows"
+    if class_rows is None:
+        return None
+    rare = sorted(str(label) for label, count in class_rows.items() if count < 2)
+    if rare:
+        return f"classes with fewer than 2 rows: {', '.join(rare[:5])}"
+    smallest = min(n for n in (n_test, n_fit, n_val or n_fit))
+    if smallest < len(class_rows):
+        return f"a part of {smallest} rows cannot hold all {len(class_rows)} classes"
+    return None

@@ -19,6 +19,7 @@ from zoo.plan.planning import Plan
 from zoo.runs.folder import RunFolder
 from zoo.train import contract
 from zoo.train.job import Job
+from zoo.train.sanity import review
 
 if TYPE_CHECKING:
     import keras
@@ -37,6 +38,7 @@ class RunResult:
     model: keras.Model
     folder: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # no better than a trivial baseline
 
 
 def execute(
@@ -46,6 +48,8 @@ def execute(
     save: bool = True,
     resume: str | Path | None = None,
     plugin_versions: dict[str, dict[str, str]] | None = None,
+    on_start: Callable[[int], None] | None = None,
+    allow_unverified: bool = False,
 ) -> RunResult:
     """Train, evaluate and (by default) save the run a plan describes.
 
@@ -55,28 +59,53 @@ def execute(
         save: write a run folder under ``config.runs_dir``.
         resume: an interrupted run folder to continue.
         plugin_versions: recorded in environment.json (plugin name -> version, status).
+        on_start: called with the first epoch's index once training really starts (every
+            check passed, the model built), e.g. to announce it.
+        allow_unverified: resume from a model whose checksum cannot be verified.
 
     Raises:
         RunInterrupted: SIGINT/SIGTERM stopped training; the folder keeps what was done.
         TrainingDiverged: the loss became NaN or infinite.
     """
-    from zoo.train import fitting
     from zoo.train.backend import import_backend_quietly
 
-    import_backend_quietly()
+    import_backend_quietly()  # before anything imports Keras, or its start-up noise shows
+    from zoo.train import fitting
+    from zoo.train.signals import ignore_file_size_signal
+
+    ignore_file_size_signal()
     config = checked.config
     started = time.perf_counter()
     contract.check_settings(checked.preset, checked.settings)
     parts = split_for_training(load_checked(checked), config)
-    job = Job(checked, parts, RunFolder(Path(resume)) if resume else None)
+    job = Job(checked, parts, RunFolder(Path(resume)) if resume else None, allow_unverified)
     fitting.seed_everything(config.seed + job.initial_epoch)
     fine_tune: FineTune | None = None
     if resume:
         model = job.previous_model()
     else:
         model, fine_tune = build_model(checked, parts)
-    if save and job.folder is None:
-        job.open_folder(plugin_versions or {})
+    try:
+        if save and job.folder is None:
+            job.open_folder(plugin_versions or {})
+        return _train_and_save(job, model, fine_tune, progress, started, on_start)
+    except BaseException as exc:
+        job.mark_ended(exc)  # the folder must never keep saying "running"
+        raise
+
+
+def _train_and_save(
+    job: Job,
+    model: keras.Model,
+    fine_tune: FineTune | None,
+    progress: Callable[[int], Any] | None,
+    started: float,
+    on_start: Callable[[int], None] | None,
+) -> RunResult:
+    """Fit (and fine-tune), score, then write the results into the folder, if any."""
+    checked, config = job.checked, job.checked.config
+    if on_start:
+        on_start(job.initial_epoch)
     fit_started = time.perf_counter()
     history = job.fit(model, checked.settings, progress)
     if fine_tune:  # a second phase the builder asked for: transfer learning's fine-tuning
@@ -85,8 +114,10 @@ def execute(
     metrics = job.score(model)
     timings["total_s"] = _since(started)
     result = RunResult(config, checked.task, metrics, history, model, job.folder_path, timings)
+    result.warnings = review(checked.task, metrics, history, job.parts)
     if job.folder:
         record = {"task": result.task, "test": result.metrics, "timings": result.timings}
+        record["warnings"] = result.warnings
         job.folder.complete(result.history, record, result.model)
     return result
 
