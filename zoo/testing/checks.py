@@ -8,6 +8,7 @@ runner's own contract (``zoo.train.contract``), so what passes here passes in ``
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -59,8 +60,10 @@ def check_imports_light(plugin: str, module: str) -> None:
         "import importlib, sys; importlib.import_module(sys.argv[1]); "
         "print(' '.join(sorted({n.partition('.')[0] for n in sys.modules})))"
     )
+    # The fresh interpreter sees the packages this one sees (a test's added site folder too).
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     done = subprocess.run(
-        [sys.executable, "-c", probe, module], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", probe, module], capture_output=True, text=True, timeout=120, env=env
     )
     if done.returncode:
         last = (done.stderr.strip().splitlines() or ["?"])[-1]
