@@ -75,6 +75,9 @@ def plot_objective(folder: Path, rows: list[dict[str, Any]]) -> None:
         axes.axvline(number, color="0.85", linewidth=0.8, zorder=0)
     if done and _spread(done) > 20:
         axes.set_yscale("log")
+    from matplotlib.ticker import MaxNLocator
+
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("trial (grey lines: pruned)")
     axes.set_ylabel("validation loss (lowest epoch)")
     axes.legend()
@@ -188,5 +191,6 @@ def summary_lines(summary: Mapping[str, Any]) -> list[str]:
         rows = [[c["name"], _cell(c["metrics"].get(metric, float("nan")))] for c in comparison]
         table = tabulate(rows, headers=["test part", metric], tablefmt="github")
         lines += ["", "## Test part (scored once, after selection)", "", table]
-    lines += [f"- note: {note}" for note in summary.get("notes", [])]
+    if summary.get("notes"):
+        lines += ["", *[f"- note: {note}" for note in summary["notes"]]]
     return lines

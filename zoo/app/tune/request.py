@@ -47,7 +47,7 @@ class TuneRequest:
     storage: str | None = None
     tune_dir: str = "runs"
     startup_trials: int = 5
-    warmup_epochs: int = 10
+    warmup_epochs: int = 30
     track: str | None = None
     baselines: bool = True
 
@@ -121,7 +121,7 @@ def resume_request(
         space=record.get("space", {}),
         fixed_keys=frozenset(record.get("fixed_keys", ())),
         startup_trials=record.get("startup_trials", 5),
-        warmup_epochs=record.get("warmup_epochs", 10),
+        warmup_epochs=record.get("warmup_epochs", 30),
         **options,
     )
 
