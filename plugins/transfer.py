@@ -1,13 +1,15 @@
 """Transfer learning: a frozen pretrained backbone and a new head for the task.
 
-The backbone is a ``keras.applications`` model (ImageNet weights only from Keras's local
-cache: nothing is ever downloaded) or the body of an earlier keras-zoo run's saved model, so
-a user can pretrain on one data set and transfer to another fully offline. Images are
+The backbone is a ``keras.applications`` model (ImageNet weights from Keras's cache,
+downloaded there on first use unless ZOO_OFFLINE is set; with ``weights=none`` the backbone
+starts random and trains with the head) or the body of an earlier keras-zoo run's saved model,
+so a user can pretrain on one data set and transfer to another fully offline. Images are
 resized and given three channels inside the model, so the saved model takes raw inputs.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import urllib.parse
 from collections.abc import Iterator
@@ -48,13 +50,14 @@ APPLICATIONS = {
     "efficientnet_b0": Application("EfficientNetB0", 255.0),
 }
 NO_WEIGHTS = ("none", "")
+PRETRAINED_SIDE = 96  # the smallest size Keras has ImageNet weights for
 
 
 def build_transfer(
     spec,
     backbone: str = "mobilenet_v2",
     weights: str = "imagenet",
-    image_size: int = 96,
+    image_size: int = 0,
     alpha: float = 1.0,
     head_units: int = 0,
     dropout: float = 0.2,
@@ -62,12 +65,12 @@ def build_transfer(
     fine_tune_epochs: int = 5,
     fine_tune_learning_rate: float = 1e-5,
 ):
-    """A frozen backbone, then pooling, dropout and a new output layer for the task.
+    """A frozen pretrained backbone (trained too when random), pooling, dropout, a new output.
 
     Args:
         backbone: mobilenet_v2, mobilenet_v3_small/large, efficientnet_b0, or runs/NAME / .keras
-        weights: imagenet (from Keras's cache, never downloaded), none, or a weights file path
-        image_size: side images are resized to (keras.applications); 0: input size, min 32
+        weights: imagenet (Keras's cache; downloaded once), none (backbone trained), or a path
+        image_size: side images are resized to; 0: 96 with pretrained weights, else input size
         alpha: width multiplier of the MobileNet backbones (imagenet weights: 0.35 to 1.4)
         head_units: units of a ReLU Dense layer before the output (0 = none)
         dropout: fraction of the features dropped while training (0 = none)
@@ -83,21 +86,28 @@ def build_transfer(
 
     _check_image_shape(spec.input_shape)
     _check_fine_tune(fine_tune_layers, fine_tune_epochs)
+    # Pretrained weights are kept (frozen); random ones must learn, or the model can only
+    # reach chance: with weights=none the whole backbone trains.
+    pretrained = _is_saved_model(backbone) or _weights_option(weights) is not None
     if _is_saved_model(backbone):
         base, preprocess = _saved_body(keras, backbone), None
         target = tuple(base.inputs[0].shape[1:])
     else:
         name, app = _application(backbone)
-        side = _image_side(spec.input_shape, image_size, app.min_size, name)
+        # Random filters gain nothing from upscaled images, and cost 9x the memory at 96.
+        size = image_size or (PRETRAINED_SIDE if pretrained else 0)
+        side = _image_side(spec.input_shape, size, app.min_size, name)
         base = _application_model(keras, name, app, weights, side, alpha)
         target, preprocess = (side, side, 3), keras.layers.Rescaling(app.scale, app.offset)
-    base.trainable = False
+    base.trainable = not pretrained
     inputs = keras.Input(spec.input_shape)
     x = _adapt_images(keras, inputs, target, backbone)
     if preprocess is not None:
         x = preprocess(x)
-    # training=False keeps batch normalization in inference mode, also when fine-tuning.
-    x = _head(keras, base(x, training=False), spec, head_units, dropout)
+    # training=False keeps a pretrained backbone's batch normalization in inference mode, also
+    # when fine-tuning; a backbone trained from scratch needs its batch statistics to learn.
+    features = base(x, training=False) if pretrained else base(x)
+    x = _head(keras, features, spec, head_units, dropout)
     model = keras.Model(inputs, x, name="transfer")
     if fine_tune_layers:
         plan = FineTune(base.name, fine_tune_layers, fine_tune_epochs, fine_tune_learning_rate)
@@ -141,8 +151,8 @@ def _image_side(input_shape: tuple[int, ...], image_size: int, minimum: int, nam
     if image_size and image_size < minimum:
         raise InvalidParameterError(
             f"Backbone {name!r} needs images of at least {minimum}x{minimum}; received "
-            f"image_size={image_size}. Use image_size >= {minimum}, or 0 to resize only "
-            "images that are too small."
+            f"image_size={image_size}. Use image_size >= {minimum}, or 0 for the default "
+            f"({PRETRAINED_SIDE} with pretrained weights, else the input size)."
         )
     if image_size:
         return image_size
@@ -162,7 +172,7 @@ def _application_model(keras, name: str, app: Application, weights: str, side: i
         options["alpha"] = alpha
     constructor = getattr(keras.applications, app.constructor)
     try:
-        with _cache_only_downloads():
+        with _weights_through_cache():
             return constructor(**options)
     except ValueError as exc:
         if isinstance(exc, IncompatibleError | InvalidParameterError):
@@ -214,11 +224,19 @@ def _saved_body(keras, location: str):
     return keras.Model(body.inputs, body.layers[-1].input, name=f"pretrained_{body.name}")
 
 
-# -- ImageNet weights only from the local cache -------------------------------------------
+# -- ImageNet weights: Keras's cache, downloaded on first use unless offline ----------------
+
+OFFLINE_ENV = "ZOO_OFFLINE"  # set by ``zoo run --offline`` too
+DOWNLOAD_TIMEOUT_S = 60.0  # per network operation: a dead connection fails, a slow one finishes
+
+
+def offline() -> bool:
+    """Whether the network must not be touched (ZOO_OFFLINE set to anything but 0 / empty)."""
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
 def keras_cache_folder(subdir: str = "models") -> Path:
-    """Where Keras looks for (and would download) ``subdir`` files: $KERAS_HOME or ~/.keras."""
+    """Where Keras looks for (and downloads) ``subdir`` files: $KERAS_HOME or ~/.keras."""
     home = os.environ.get("KERAS_HOME")
     if not home:
         user = os.path.expanduser("~")
@@ -226,8 +244,11 @@ def keras_cache_folder(subdir: str = "models") -> Path:
     return Path(home) / subdir
 
 
-def _cached_file(fname=None, origin=None, *args, cache_subdir="datasets", file_hash=None, **kw):
-    """Stands in for ``keras.utils.get_file``: the cached file, or an error; never a download."""
+def _weights_file(
+    real, fname=None, origin=None, *args, cache_subdir="datasets", file_hash=None, **kw
+):
+    """Stands in for ``keras.utils.get_file`` (``real``): the cached file; else, unless
+    offline, Keras's own download into its cache, with a timeout; else one clear error."""
     name = fname or os.path.basename(urllib.parse.urlsplit(origin or "").path)
     folder = keras_cache_folder(cache_subdir)
     # Keras falls back to /tmp/.keras when the cache folder is not writable.
@@ -235,10 +256,34 @@ def _cached_file(fname=None, origin=None, *args, cache_subdir="datasets", file_h
         if candidate.is_file():
             _check_hash(candidate, file_hash)
             return str(candidate)
-    raise MissingFileError(
-        f"ImageNet weights file {name} is not in Keras's cache, and keras-zoo never downloads: "
-        f"put it in {folder} (it is at {origin}), or use weights=none or weights=PATH."
-    )
+    if offline():
+        raise MissingFileError(
+            f"ImageNet weights file {name} is not in Keras's cache folder {folder}, and "
+            f"{OFFLINE_ENV} is set, so nothing is downloaded: put the file there (it is at "
+            f"{origin}), unset {OFFLINE_ENV} to download it, or use weights=none."
+        )
+    return _download(real, name, origin, folder, cache_subdir, file_hash, *args, **kw)
+
+
+def _download(real, name, origin, folder: Path, cache_subdir, file_hash, *args, **kw) -> str:
+    import socket
+    import sys
+    from contextlib import redirect_stdout
+
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+    try:
+        with redirect_stdout(sys.stderr):  # Keras reports the download on stdout: keep it clean
+            return real(name, origin, *args, cache_subdir=cache_subdir, file_hash=file_hash, **kw)
+    except Exception as exc:  # noqa: BLE001 - any failure: no network, timeout, bad file
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise MissingFileError(
+            f"Could not download ImageNet weights file {name} into Keras's cache folder "
+            f"{folder} ({reason}): put the file there by hand (it is at {origin}), or use "
+            f"weights=none; set {OFFLINE_ENV}=1 to never try the network."
+        ) from None
+    finally:
+        socket.setdefaulttimeout(previous)
 
 
 def _check_hash(path: Path, file_hash: str | None) -> None:
@@ -246,18 +291,19 @@ def _check_hash(path: Path, file_hash: str | None) -> None:
 
     if file_hash and not file_utils.validate_file(str(path), file_hash):
         raise MissingFileError(
-            f"Cached weights file {path} is damaged (its hash is not Keras's); replace it."
+            f"Cached weights file {path} is damaged (its hash is not Keras's); delete it so "
+            "that it downloads again, or replace it."
         )
 
 
 @contextmanager
-def _cache_only_downloads() -> Iterator[None]:
-    # keras.applications fetch weights through this module's get_file; swapping it is the one
-    # way to be sure that asking for imagenet weights never opens a connection or hangs.
+def _weights_through_cache() -> Iterator[None]:
+    # keras.applications fetch weights through this module's get_file; standing in for it is
+    # the one way to honour the offline switch and give one clear error on failure.
     from keras.src.utils import file_utils
 
     real = file_utils.get_file
-    file_utils.get_file = _cached_file
+    file_utils.get_file = functools.partial(_weights_file, real)
     try:
         yield
     finally:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.core.tasks import BINARY, MULTICLASS
+from zoo.runs.output import STDOUT, write_output
 
 if TYPE_CHECKING:
     import numpy as np
@@ -21,29 +21,43 @@ def write_predictions(
 ) -> str | None:
     """Write one row per input: the prediction, plus class probabilities for classifiers.
 
-    Returns the CSV text when ``path`` is None (for stdout); the file appears atomically.
+    Returns the CSV text when ``path`` is None or ``-`` (for stdout); see
+    :func:`zoo.runs.output.write_output` for how each kind of path is written.
     """
     import io
 
-    header = ["prediction"]
-    extra: list[list[float]] = [[] for _ in labels]
-    if run.data["task"] == MULTICLASS:
-        names = run.schema.get("classes") or list(range(outputs.shape[1]))
-        header += [f"p_{n}" for n in names]
-        extra = outputs.tolist()
-    elif run.data["task"] == BINARY:
-        header.append("p_positive")
-        extra = [[float(v)] for v in outputs.reshape(len(outputs))]
+    names, extra = probability_columns(run, outputs)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows([label, *probs] for label, probs in zip(labels, extra, strict=True))
-    if path is None:
+    writer.writerow(["prediction", *names])
+    writer.writerows(
+        [_shown(label), *map(_shown, probs)] for label, probs in zip(labels, extra, strict=True)
+    )
+    if path is None or str(path) == STDOUT:
         return buffer.getvalue()
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(buffer.getvalue())
-    os.replace(partial, path)
+    write_output(path, buffer.getvalue())  # never replaces a device, a pipe or a symlink
     return None
+
+
+def probability_columns(run: SavedRun, outputs: np.ndarray) -> tuple[list[str], list[list[float]]]:
+    """One ``p_LABEL`` column per class, named by the labels the predictions use (binary
+    too: a lone ``p_positive`` would not say which class is positive); none for regression.
+    """
+    import numpy as np
+
+    task = run.data["task"]
+    if task not in (BINARY, MULTICLASS):
+        return [], [[] for _ in range(len(outputs))]
+    if task == BINARY:
+        positive = np.asarray(outputs, dtype="float64").reshape(len(outputs), 1)
+        outputs = np.hstack([1.0 - positive, positive])
+    names = run.schema.get("classes") or list(range(outputs.shape[1]))
+    return [f"p_{n}" for n in names], np.asarray(outputs, dtype="float64").tolist()
+
+
+def _shown(value: Any) -> Any:
+    # Model outputs are float32: digits beyond the 7th are noise, not information.
+    return f"{value:.6g}" if isinstance(value, float) else value
 
 
 def predict_file(
@@ -51,5 +65,5 @@ def predict_file(
 ) -> str | None:
     """Predict for every row of a file of raw inputs (read by the plugin that takes it, CSV
     by default); returns CSV text when ``output`` is None."""
-    outputs = run.predict(registry.read_inputs(str(input_path), run.schema))
+    outputs = run.predict(run.read_inputs(registry, input_path))
     return write_predictions(output, run.labels(outputs), outputs, run)

@@ -24,12 +24,14 @@ from zoo.catalog.manager import LoadedPlugins, PluginRecord, load_plugins
 from zoo.core.errors import (
     AmbiguousNameError,
     IncompatibleError,
+    InvalidParameterError,
     PluginError,
     UnknownNameError,
     ZooError,
     did_you_mean,
 )
 from zoo.core.params import check_overrides
+from zoo.core.spec import ModelSpec
 
 HOOKS = {kind: f"register_{kind}" for kind in KINDS}
 PREFER_ENV = "ZOO_PREFER"
@@ -298,6 +300,13 @@ class Registry:
         """
         entry = self.get(name, kind)
         check_overrides(f"{entry.singular} {entry.name!r}", entry.params, overrides)
+        if entry.kind == "models" and not (args and isinstance(args[0], ModelSpec)):
+            received = type(args[0]).__name__ if args else "nothing"
+            raise InvalidParameterError(
+                f"Model {entry.name!r} is built for a data set: pass a zoo.ModelSpec first "
+                f"(received {received}), e.g. registry.create('models', {entry.name!r}, "
+                "zoo.ModelSpec.for_data(data.info)) with data = registry.create('datasets', ...)."
+            )
         return entry.factory(*args, **overrides)
 
 

@@ -15,7 +15,7 @@ import click
 from zoo._version import __version__
 from zoo.catalog.entries import KINDS
 from zoo.cli.context import registry_from
-from zoo.core.errors import ZooError
+from zoo.core.errors import ZooError, did_you_mean
 
 DEBUG_ENV = "ZOO_DEBUG"
 
@@ -38,27 +38,52 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 @cli.command("list")
-@click.argument("kind", required=False, type=click.Choice(KINDS))
+@click.argument("kind", required=False, metavar="[KIND]")
 @click.argument("pattern", required=False, default="*")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_command(kind: str | None, pattern: str, as_json: bool) -> None:
     """List data sets, models and presets (optionally one KIND, names matching PATTERN).
 
-    PATTERN is a shell-style wildcard, e.g. 'm*'.
+    \b
+    KIND is datasets, models or presets; PATTERN is a shell-style wildcard:
+      zoo list                  everything
+      zoo list models           one kind
+      zoo list 'm*'             names matching the pattern, across all kinds
+      zoo list models 'm*'      both
     """
     from zoo.cli import render
 
+    kind, pattern = _kind_and_pattern(kind, pattern)
     registry = registry_from()
     kinds = [kind] if kind else list(KINDS)
     if as_json:
         entries = [e for k in kinds for e in registry.list(k, pattern)]
         click.echo(render.entries_json(registry, entries))
         return
-    for i, k in enumerate(kinds):
-        entries = registry.list(k, pattern)
+    found = {k: registry.list(k, pattern) for k in kinds}
+    if pattern != "*" and len(kinds) > 1:
+        found = {k: entries for k, entries in found.items() if entries}  # only the kinds that match
+        if not found:
+            click.echo(f"zoo: nothing matches {pattern!r}; 'zoo list' shows every name.", err=True)
+    for i, (k, entries) in enumerate(found.items()):
         if len(kinds) > 1:
             click.echo(("\n" if i else "") + f"{k.upper()}")
         click.echo(render.entries_table(registry, k, entries) if entries else "(none)")
+
+
+def _kind_and_pattern(first: str | None, pattern: str) -> tuple[str | None, str]:
+    """``zoo list KIND [PATTERN]`` or ``zoo list PATTERN``: a first word with a wildcard is
+    the pattern, across all kinds; any other word must be a kind."""
+    if first is None or first in KINDS:
+        return first, pattern
+    if pattern == "*" and any(c in first for c in "*?["):
+        return None, first
+    kinds = ", ".join(repr(k) for k in KINDS)
+    raise click.BadParameter(
+        f"{first!r} is not one of {kinds}.{did_you_mean(first, KINDS)} To search names, give "
+        f"a wildcard pattern such as '{first}*' (or 'zoo info {first}' for one name).",
+        param_hint="KIND",
+    )
 
 
 @cli.command()
@@ -96,6 +121,7 @@ def _register_run_commands() -> None:
 
 _register_run_commands()
 from zoo.cli.bench import bench_command  # noqa: E402 - after the group it joins
+
 cli.add_command(bench_command)
 cli.add_command(__import__("zoo.cli.tune", fromlist=["tune"]).tune)  # zoo tune
 
@@ -104,6 +130,8 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the command, turning errors into one line and an exit code."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or bool(os.environ.get(DEBUG_ENV))
+    if not [a for a in args if a != "--debug"]:
+        args = ["--help"]  # bare ``zoo``: the help, as a normal answer, not a usage error
     try:
         cli.main(args=args, prog_name="zoo", standalone_mode=False, obj={"debug": debug})
     except click.exceptions.Exit as done:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from typing import Any
 
 from tabulate import tabulate
@@ -15,8 +16,15 @@ from zoo.catalog.registry import Registry
 def _shape(entry: Entry) -> str:
     meta = entry.metadata
     shape = meta["shape"]
-    shown = shape if isinstance(shape, str) else "x".join(str(n) for n in shape)
-    return f"{meta['input_kind']} {shown}"
+    if isinstance(shape, str):  # known only once a file is read: the task column says so
+        return meta["input_kind"]
+    return f"{meta['input_kind']} {'x'.join(str(n) for n in shape)}"
+
+
+def _tasks(tasks: tuple[str, ...]) -> str:
+    from zoo.core.tasks import TASKS
+
+    return "any" if set(tasks) >= set(TASKS) else ", ".join(tasks)
 
 
 COLUMNS = {
@@ -31,26 +39,63 @@ COLUMNS = {
     ],
     "models": [
         ("name", None),
-        ("tasks", lambda e: ", ".join(e.metadata["tasks"])),
+        ("tasks", lambda e: _tasks(e.metadata["tasks"])),
         ("inputs", lambda e: ", ".join(e.metadata["input_kinds"])),
         ("plugin", lambda e: e.plugin),
         ("description", lambda e: e.description),
     ],
     "presets": [
         ("name", None),
-        ("tasks", lambda e: ", ".join(e.metadata["tasks"])),
+        ("tasks", lambda e: _tasks(e.metadata["tasks"])),
         ("plugin", lambda e: e.plugin),
         ("description", lambda e: e.description),
     ],
 }
 
 
-def entries_table(registry: Registry, kind: str, entries: list[Entry]) -> str:
+def entries_table(
+    registry: Registry, kind: str, entries: list[Entry], width: int | None = None
+) -> str:
+    """A table of entries that fits ``width`` columns (the terminal's, at least 80 assumed
+    when unknown): the description wraps, and the plugin column goes when space is short."""
     columns = COLUMNS[kind]
     rows = [
         [registry.display_name(e) if get is None else get(e) for _, get in columns] for e in entries
     ]
-    return tabulate(rows, headers=[title for title, _ in columns], tablefmt="simple")
+    headers = [title for title, _ in columns]
+    return fitted_table(rows, headers, width or terminal_width(), optional=("plugin",))
+
+
+def terminal_width() -> int:
+    """Columns of the terminal (COLUMNS wins), 80 when unknown."""
+    import shutil
+
+    return shutil.get_terminal_size((80, 24)).columns
+
+
+def fitted_table(
+    rows: list[list[Any]], headers: list[str], width: int, optional: tuple[str, ...] = ()
+) -> str:
+    """``rows`` as a table no wider than ``width``: the last column wraps at word breaks;
+    the ``optional`` columns go when keeping them would leave it fewer than ``MIN_WRAPPED``."""
+    for drop in ((), optional):
+        keep = [i for i, h in enumerate(headers) if h not in drop]
+        kept_rows = [[row[i] for i in keep] for row in rows]
+        kept_headers = [headers[i] for i in keep]
+        left = _width(tabulate([r[:-1] for r in kept_rows], headers=kept_headers[:-1]))
+        room = width - left - 2
+        if room >= MIN_WRAPPED or drop == optional:
+            break
+    wrap = [None] * (len(kept_headers) - 1) + [max(room, MIN_LAST)]
+    return tabulate(kept_rows, headers=kept_headers, maxcolwidths=wrap)
+
+
+MIN_WRAPPED = 28  # a narrower last column costs a column of others first
+MIN_LAST = 16  # never narrower than this, even if the table then overflows
+
+
+def _width(text: str) -> int:
+    return max((len(line) for line in text.splitlines()), default=0)
 
 
 def entries_json(registry: Registry, entries: list[Entry]) -> str:
@@ -59,22 +104,33 @@ def entries_json(registry: Registry, entries: list[Entry]) -> str:
 
 def info_text(about: dict[str, Any]) -> str:
     meta = about["metadata"]
-    lines = [
-        f"{about['name']} ({about['kind']}) - {meta.get('description', '')}",
-        f"  plugin: {about['plugin']} {about['plugin_version']}  "
-        f"(qualified name {about['qualified_name']})",
-    ]
+    lines = _wrapped(f"{about['name']} ({about['kind']}) - {meta.get('description', '')}", "")
+    lines += _wrapped(
+        f"plugin: {about['plugin']} {about['plugin_version']}  "
+        f"(qualified name {about['qualified_name']})"
+    )
     for key, value in meta.items():
         if key != "description" and value not in ("", None):
             shown = ", ".join(map(str, value)) if isinstance(value, tuple) else value
-            lines.append(f"  {key}: {shown}")
+            lines += _wrapped(f"{key}: {shown}")
     if about["params"]:
         rows = [[p["name"], p["type"], repr(p["default"]), p["help"]] for p in about["params"]]
-        table = tabulate(rows, headers=["hyperparameter", "type", "default", "help"])
+        table = fitted_table(rows, ["hyperparameter", "type", "default", "help"], terminal_width())
         lines += ["", table]
     else:
         lines += ["", "No hyperparameters."]
     return "\n".join(lines)
+
+
+def _wrapped(text: str, indent: str = "  ") -> list[str]:
+    """``text`` wrapped to the terminal, continuation lines indented two more spaces."""
+    return textwrap.wrap(
+        text,
+        terminal_width(),
+        initial_indent=indent,
+        subsequent_indent=indent + "  ",
+        break_on_hyphens=False,
+    )
 
 
 def plugins_table(records: list[PluginRecord]) -> str:
@@ -89,7 +145,8 @@ def plugins_table(records: list[PluginRecord]) -> str:
         ]
         for r in records
     ]
-    return tabulate(rows, headers=["plugin", "version", "origin", "status", "contributes"])
+    headers = ["plugin", "version", "origin", "status", "contributes"]
+    return fitted_table(rows, headers, terminal_width())
 
 
 def metrics_table(metrics: dict[str, float]) -> str:
@@ -103,7 +160,10 @@ def metrics_table(metrics: dict[str, float]) -> str:
         "log_loss": "log loss",
     }
     rows = [[labels.get(k, k), f"{v:.4f}"] for k, v in metrics.items()]
-    return tabulate(rows, headers=["test metric", "value"], colalign=("left", "right"))
+    # No number parsing: tabulate would reprint 0.8110 as 0.811, one decimal short of the rest.
+    return tabulate(
+        rows, headers=["test metric", "value"], colalign=("left", "right"), disable_numparse=True
+    )
 
 
 def to_json(payload: Any) -> str:

@@ -14,6 +14,7 @@ import click
 from click.core import ParameterSource
 
 from zoo.cli.context import registry_from
+from zoo.cli.offline import OFFLINE
 from zoo.cli.track import TRACK
 from zoo.core.tasks import TASKS
 
@@ -149,6 +150,7 @@ def _echo_json(payload: Any) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @TRACK
 @ALLOW_UNVERIFIED
+@OFFLINE
 @click.pass_context
 def run(
     ctx: click.Context,

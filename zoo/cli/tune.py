@@ -131,7 +131,7 @@ def tune(ctx: click.Context, **options: Any) -> None:
     \b
     Examples:
       zoo tune --model mlp --data housing --trials 50
-      zoo tune -m mlp -d housing --space space.toml --set batch_size=32 --timeout 10m
+      zoo tune -m mlp -d housing --space space.toml --timeout 10m
       zoo tune --resume runs/tune-20260101-120000-mlp-housing --trials 20
     """
     from click.core import ParameterSource
