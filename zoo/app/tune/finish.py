@@ -114,7 +114,8 @@ def _score(
             f"the best trial's re-run reached validation loss {again:.6g}, not {best.value:.6g}"
         )
     comparison = [{"name": f"best trial (#{best.number})", "metrics": rerun.metrics}]
-    default = rerun if config == prepared.base else train(prepared.base, registry)
+    is_default = best.params == prepared.space.defaults()  # trial 0 won: no second training
+    default = rerun if is_default else train(prepared.base, registry)
     comparison.append({"name": "default configuration", "metrics": default.metrics})
     comparison += _baselines(prepared, registry, summary["notes"])
     summary["comparison"] = comparison

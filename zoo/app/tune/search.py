@@ -30,6 +30,8 @@ def prepare(request: TuneRequest, registry: Registry, resume: Path | None = None
         record = studies.read_record(resume)
         storage = storage or studies.open_storage(record["storage"])
         study = studies.load_study(storage, record["study_name"], sampler, pruner, resume)
+        # A new seed for the new trials, so that they do not repeat the first session's draws.
+        study.sampler = studies.make_sampler(base.seed + len(study.trials))
         return Prepared(request, base, space, Path(resume), study, record, task)
     folder = studies.new_folder(request.tune_dir, base.model, base.data)
     url = request.storage or studies.default_storage(folder)

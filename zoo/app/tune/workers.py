@@ -33,12 +33,14 @@ def run_workers(prepared: Prepared, on_trial: TrialNotice | None) -> None:
     jobs = request.jobs
     shares = [request.trials // jobs + (i < request.trials % jobs) for i in range(jobs)]
     threads = max(1, (os.cpu_count() or 1) // jobs)
+    # Each worker draws from its own seed, never one an earlier session or worker used.
+    seed = prepared.base.seed + len(prepared.study.trials)
     context = multiprocessing.get_context("spawn")
     options = {"timeout": request.timeout, "threads": threads, "track": request.track}
     processes = [
         context.Process(
             target=work,
-            args=(str(prepared.folder), share, prepared.base.seed + i, options),
+            args=(str(prepared.folder), share, seed + i, options),
             name=f"zoo-tune-worker-{i}",
         )
         for i, share in enumerate(shares)
