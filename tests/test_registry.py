@@ -139,3 +139,37 @@ def test_disable_via_environment(monkeypatch):
     monkeypatch.setenv("ZOO_DISABLE_PLUGINS", "zoo.mlp, zoo.linear")
     names = Registry.discover(entry_points=False).names("models")
     assert "mlp" not in names and "linear" not in names
+
+
+class ClaimsBadly:
+    """Registers a model, then its policy hook raises when it is asked."""
+
+    @hookimpl
+    def register_models(self, register):
+        def build_claimed(spec):
+            raise NotImplementedError
+
+        register("claimed", build_claimed, description="goes when the policy hook fails")
+
+    @hookimpl
+    def zoo_data_for_name(self, name):
+        raise RuntimeError("the claim hook's own bug")
+
+
+def test_a_policy_hook_that_raises_skips_its_whole_plugin():
+    from zoo.catalog.registry import PluginWarning
+
+    registry = Registry.discover(entry_points=False, extra=[("claims", ClaimsBadly())])
+    assert "claimed" in registry.names("models")
+    with pytest.warns(PluginWarning, match="plugin 'claims' was skipped: zoo_data_for_name"):
+        assert registry.claim_data("table.parquet") is None
+    assert "claimed" not in registry.names("models")
+    assert "the claim hook's own bug" in registry.plugins["claims"].traceback
+
+
+def test_a_pin_from_python_resolves_a_shared_name():
+    registry = Registry.discover(
+        entry_points=False, extra=[("shadow", Shadow())], prefer={"housing": "shadow"}, warn=False
+    )
+    assert registry.get("housing").plugin == "shadow"
+    assert registry.display_name(registry.get("zoo.housing:housing")) == "zoo.housing:housing"

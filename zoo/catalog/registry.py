@@ -181,8 +181,13 @@ class Registry:
             except Exception as exc:  # noqa: BLE001 - a plugin's failure is its own
                 message = f"{hook} raised {type(exc).__name__}: {exc}".splitlines()[0]
                 if record is not None:
-                    record.fail(message)
-                warnings.warn(f"plugin {impl.plugin_name!r} was skipped: {message}", stacklevel=2)
+                    record.fail(message, traceback.format_exc())
+                    self._drop_failed()  # skipped as a whole: its entries go too
+                warnings.warn(
+                    f"plugin {impl.plugin_name!r} was skipped: {message}",
+                    PluginWarning,
+                    stacklevel=2,
+                )
                 continue
             if found is not None:
                 return found
