@@ -123,6 +123,7 @@ def test_a_plugin_declaring_an_unknown_key_is_named():
         space_for("badspace", registry=registry)
 
 
+@pytest.mark.filterwarnings("ignore")  # the skipped plugin is also a warning
 def test_search_space_metadata_must_be_a_dict():
     class NotADict:
         @hookimpl
