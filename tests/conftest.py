@@ -79,3 +79,27 @@ def zoo_cli(capsys):
         return code, out, err
 
     return invoke
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """One real, complete run folder (linear, 1 epoch) on a 60-row CSV file named by a
+    relative path; tests copy it before changing anything."""
+    import os
+
+    from helpers import write_tiny_csv
+
+    home = tmp_path_factory.mktemp("tiny-run")
+    write_tiny_csv(home / "tiny.csv")
+    before = os.getcwd()
+    os.chdir(home)  # the relative path must be recorded as an absolute one
+    try:
+        args = ["run", "-m", "linear", "-d", "tiny.csv", "-t", "y", "--epochs", "1", "-q"]
+        try:
+            main([*args, "--runs-dir", "runs"])
+        except SystemExit as done:
+            assert not done.code, f"the tiny run failed with exit code {done.code}"
+    finally:
+        os.chdir(before)
+    (folder,) = (home / "runs").iterdir()
+    return folder

@@ -48,3 +48,16 @@ def run_zoo_process(
         text=True,
         timeout=300,
     )
+
+
+def write_tiny_csv(path: Path, rows: int = 60, seed: int = 0) -> Path:
+    """A small regression CSV file: three numeric features ``a``, ``b``, ``c`` and target ``y``."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, 3))
+    y = x @ np.array([1.5, -2.0, 0.5]) + rng.normal(scale=0.1, size=rows)
+    rows_text = (",".join(f"{v:.6f}" for v in (*r, t)) for r, t in zip(x, y, strict=True))
+    lines = ["a,b,c,y", *rows_text]
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from zoo.plan.planning import Plan
 
 
+# What reading a damaged schema raises in code that trusts it.
+SCHEMA_ERRORS = (TypeError, KeyError, AttributeError, ValueError, IndexError)
+
+
 @dataclass
 class SavedRun:
     """A run folder read back: configuration, status, metrics, history and model."""
@@ -60,11 +64,17 @@ class SavedRun:
         """Raw model outputs for raw inputs (scaling is inside the model)."""
         import numpy as np
 
-        shape = tuple(self.data["input_shape"])
-        x = np.asarray(x, dtype="float32").reshape((-1, *shape))
         from zoo.train.fitting import predict
 
-        return predict(self.model, x)  # in batches sized by the model's memory
+        model = self.model  # loaded first: its inputs are checked against data.json
+        shape = tuple(self.data["input_shape"])
+        x = np.asarray(x, dtype="float32")
+        if x.size % max(int(np.prod(shape)), 1):
+            raise damaged(
+                self.folder.file("data"),
+                f"describes inputs of shape {shape}, but its schema gives {x.shape[1:]}",
+            )
+        return predict(model, x.reshape((-1, *shape)))  # in batches sized by the model's memory
 
     @property
     def schema(self) -> dict[str, Any]:
@@ -75,7 +85,24 @@ class SavedRun:
         """Turn model outputs into predictions in the data set's own terms."""
         from zoo.core.labels import decode_outputs
 
-        return decode_outputs(outputs, self.schema)
+        try:
+            return decode_outputs(outputs, self.schema)
+        except SCHEMA_ERRORS as exc:
+            raise self._bad_schema(exc) from None
+
+    def read_inputs(self, registry: Registry, path: str | Path) -> np.ndarray:
+        """Model inputs for a file of raw rows, read by the plugin that takes it."""
+        try:
+            return registry.read_inputs(str(path), self.schema)
+        except ZooError:
+            raise
+        except SCHEMA_ERRORS as exc:
+            raise self._bad_schema(exc) from None
+
+    def _bad_schema(self, exc: Exception) -> RunFolderError:
+        # The schema comes from data.json: a value there that the plugin cannot use.
+        reason = f"{type(exc).__name__}: {str(exc)[:80]}"
+        return damaged(self.folder.file("data"), f"holds a schema that cannot be used ({reason})")
 
 
 def _check_inputs(model: keras.Model, expected: list[int], path: Path) -> None:

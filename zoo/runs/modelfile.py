@@ -89,6 +89,13 @@ def load_keras_model(
 
 
 def _keras_load(path: Path, allow_unsafe: bool) -> keras.Model:
+    import zipfile
+
+    if not zipfile.is_zipfile(path):  # Keras would call it "not found"
+        raise RunFolderError(
+            f"Cannot load {path}: it is not a .keras model (not a zip archive); the file is "
+            "damaged. Restore it or train the run again."
+        )
     import keras
 
     try:

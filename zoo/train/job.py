@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.core.errors import RunFolderError, RunInterrupted, TrainingDiverged, ZooError
 from zoo.core.parts import VALIDATION
+from zoo.runs.files import damaged
 from zoo.runs.folder import BEST_WEIGHTS_FILE, RunFolder, folder_name
 from zoo.runs.records import read_environment
 from zoo.train.options import FitOptions
@@ -82,6 +83,14 @@ class Job:
                 "on (fingerprint changed). Resume with the same data, or start a new run."
             )
         self.previous_history = folder.read_history()
+        recorded_epochs = len(next(iter(self.previous_history.values()), []))
+        if done and not folder.file("history").exists():
+            raise damaged(folder.file("history"), "is missing")
+        if recorded_epochs != done:
+            raise damaged(
+                folder.file("history"),
+                f"holds {recorded_epochs} epochs where status.json says {done} were done",
+            )
         self.initial_epoch = done
 
     def previous_model(self) -> keras.Model:

@@ -1,0 +1,73 @@
+"""A write that fails half-way (a full disk, simulated by a file-size limit) must leave the run
+marked ``failed`` with the reason, one line on stderr, a non-zero exit and no abort, and no
+half-written file under a final name, while everything written before stays intact."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import write_tiny_csv
+
+resource = pytest.importorskip("resource")  # POSIX only
+LIMIT = 16 * 1024  # above every JSON and CSV file of a run, below the model and the curves
+
+
+def zoo_with_file_limit(limit: int, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """``python -m zoo ARGS`` in a process that may not write files larger than ``limit``."""
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return subprocess.run(
+        [sys.executable, "-m", "zoo", *args],
+        cwd=cwd,
+        preexec_fn=limit_file_size,  # noqa: PLW1509 - only setrlimit, before exec
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "ZOO_DEBUG": ""},
+    )
+
+
+def error_lines(stderr: str) -> list[str]:
+    """stderr without the line announcing that training started."""
+    return [line for line in stderr.splitlines() if line.strip() and "zoo: training" not in line]
+
+
+@pytest.mark.slow  # trains a model in a fresh process
+def test_a_size_limit_while_saving_fails_the_run_cleanly(tmp_path):
+    runs = tmp_path / "runs"
+    args = ["run", "-m", "linear", "-d", "regression", "--set", "rows=60", "--epochs", "1"]
+    done = zoo_with_file_limit(LIMIT, *args, "-q", "--runs-dir", str(runs), cwd=tmp_path)
+    assert done.returncode == 1, done.stderr  # an exit, not an abort (which is negative)
+    lines = error_lines(done.stderr)
+    assert len(lines) == 1 and lines[0].startswith("zoo: error: Cannot write"), done.stderr
+    assert "file-size limit" in lines[0] and "terminate called" not in done.stderr
+    (folder,) = runs.iterdir()
+    status = json.loads((folder / "status.json").read_text())
+    assert status["status"] == "failed" and "File too large" in status["error"]
+    names = {p.name for p in folder.iterdir()}
+    assert not {"model.keras", "curves.png"} & names  # nothing half-written under its name
+    assert not [n for n in names if n.startswith(".")], names  # no partial files left over
+    for name in ("config.json", "data.json", "environment.json", "metrics.json"):
+        json.loads((folder / name).read_text())  # written before the failure, intact
+    assert (folder / "history.csv").read_text().startswith("epoch,")
+
+
+@pytest.mark.slow  # a fresh process imports TensorFlow
+def test_a_size_limit_on_predictions_keeps_the_old_file(tiny_run, tmp_path):
+    inputs = write_tiny_csv(tmp_path / "inputs.csv", rows=60)
+    out = tmp_path / "predictions.csv"
+    out.write_text("earlier predictions\n")
+    args = ["predict", str(tiny_run), "-i", str(inputs), "-o", str(out)]
+    done = zoo_with_file_limit(256, *args, cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    lines = error_lines(done.stderr)
+    assert len(lines) == 1 and "Cannot write" in lines[0] and "Traceback" not in done.stderr
+    assert out.read_text() == "earlier predictions\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inputs.csv", "predictions.csv"]
