@@ -155,9 +155,12 @@ class Report:
 
 
 def expected_reason(check_id: str, expected: Mapping[str, str]) -> str:
-    """The reason an expected failure was declared for ``check_id`` (ids or wildcards)."""
+    """The reason an expected failure was declared for ``check_id`` (ids or wildcards).
+
+    Only ``*`` and ``?`` are wildcards: brackets are literal, as in ``trains[binary]``.
+    """
     for pattern, reason in expected.items():
-        if fnmatch.fnmatchcase(check_id, pattern):
+        if fnmatch.fnmatchcase(check_id, pattern.replace("[", "[[]")):
             return reason or "expected to fail"
     return ""
 
