@@ -60,42 +60,6 @@ def test_an_in_memory_run_never_imports_tensorflow(tmp_path):
     assert np.isfinite(found["mse"])
 
 
-COMPARE_WITH_FIT = """
-import json
-import keras, numpy as np
-from zoo.train.jax_loop import fit_arrays
-
-rng = np.random.default_rng(0)
-x = rng.normal(size=(40, 3)).astype("float32")
-y = (x @ np.array([1.0, -2.0, 0.5]) + 0.1).astype("float32")
-xv, yv = x[:8] + 0.5, y[:8]
-
-def trained(train):
-    keras.utils.set_random_seed(1)
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="relu"),
-                              keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse", metrics=["mae"])
-    return model, train(model)
-
-# One batch per epoch, so that shuffling cannot change the steps: the two loops must agree.
-ours, mine = trained(lambda m: fit_arrays(m, (x, y), (xv, yv), 64, 5, 0, []))
-keras_fit, theirs = trained(lambda m: m.fit(x, y, batch_size=64, epochs=5, shuffle=False,
-                            validation_data=(xv, yv), verbose=0).history)
-weights = max(float(np.abs(a - b).max())
-              for a, b in zip(ours.get_weights(), keras_fit.get_weights()))
-print(json.dumps({"ours": mine, "fit": theirs, "weights": weights}))
-"""
-
-
-@pytest.mark.slow
-def test_the_compiled_loop_matches_keras_fit_step_for_step(tmp_path):
-    found = run_under_jax(COMPARE_WITH_FIT, tmp_path)
-    assert sorted(found["ours"]) == sorted(found["fit"]) == ["loss", "mae", "val_loss", "val_mae"]
-    for key, values in found["fit"].items():
-        np.testing.assert_allclose(found["ours"][key], values, rtol=1e-4, err_msg=key)
-    assert found["weights"] < 1e-5
-
-
 SEEDING = """
 import json, sys
 import keras
@@ -117,21 +81,3 @@ def test_seeding_repeats_weights_without_importing_tensorflow(tmp_path):
     assert found["a"] == found["b"]
     assert found["a"] != found["c"]
     assert found["tensorflow"] is False
-
-
-def test_blocks_cover_every_row_once_with_the_partial_batch_last():
-    from zoo.train import jax_loop
-
-    order = np.random.default_rng(0).permutation(1000)
-    blocks = jax_loop._blocks(order, 3)
-    assert [len(full) for full, _ in blocks] == [256, 77]  # 333 full batches in two blocks
-    assert blocks[0][1] is None and blocks[-1][1].tolist() == order[999:].tolist()
-    rows = np.concatenate([*(full.ravel() for full, _ in blocks), blocks[-1][1]])
-    assert rows.tolist() == order.tolist()
-
-
-def test_a_part_smaller_than_one_batch_is_a_single_partial_step():
-    from zoo.train import jax_loop
-
-    (blocks,) = jax_loop._blocks(np.arange(5), 32)
-    assert blocks[0] is None and blocks[1].tolist() == [0, 1, 2, 3, 4]

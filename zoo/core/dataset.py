@@ -212,9 +212,13 @@ def _split(
     random_state: int,
     stratified: bool,
 ) -> list[np.ndarray]:
+    name, size = fraction
+    if not stratified:
+        shuffled = _shuffled_split(x, y, size, random_state)
+        if shuffled is not None:
+            return shuffled
     from sklearn.model_selection import train_test_split
 
-    name, size = fraction
     try:
         return train_test_split(
             x, y, test_size=size, random_state=random_state, stratify=y if stratified else None
@@ -226,6 +230,26 @@ def _split(
             f"({reason.rstrip('.')}). Use more rows, or change --test-size / "
             "--validation-size."
         ) from None
+
+
+def _shuffled_split(
+    x: np.ndarray, y: np.ndarray, size: float, random_state: int
+) -> list[np.ndarray] | None:
+    """scikit-learn's unstratified ``train_test_split`` in NumPy: the same rows, in the same
+    order; None where it would refuse (then scikit-learn words the error).
+
+    Importing scikit-learn costs most of a second, and a regression run needs nothing else
+    from it.
+    """
+    import numpy as np
+
+    rows = len(x)
+    n_test = math.ceil(size * rows)
+    if not 0 < n_test < rows:
+        return None
+    order = np.random.RandomState(random_state).permutation(rows)
+    train, test = order[n_test:], order[:n_test]
+    return [x[train], x[test], y[train], y[test]]
 
 
 def _check_fraction(name: str, value: float, allow_zero: bool = False) -> None:

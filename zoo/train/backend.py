@@ -36,7 +36,8 @@ def import_backend_quietly() -> None:
     import alone costs more than the whole training of a small model.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    with native_stderr_silenced(), _jax_kept_out(configured_backend() == "tensorflow"):
+    kept_out = [*OPTIONAL_FOR_KERAS, *(["jax"] if configured_backend() == "tensorflow" else [])]
+    with native_stderr_silenced(), optional_imports_kept_out(kept_out):
         import keras
 
         if keras.backend.backend() == "tensorflow":
@@ -94,23 +95,29 @@ def configured_backend() -> str:
         return "tensorflow"
 
 
-@contextlib.contextmanager
-def _jax_kept_out(keep_out: bool) -> Iterator[None]:
-    """While TensorFlow is the backend being imported, make ``import jax`` fail at once.
+# Imported by Keras when installed, for features a run never uses (pandas data frames in
+# fit, the scikit-learn wrappers, image galleries): together a second or more of start-up.
+OPTIONAL_FOR_KERAS = ("pandas", "sklearn", "matplotlib")
 
-    TensorFlow's TFLite converter imports JAX whenever it is installed (for converting JAX
-    functions, which a run never does), adding most of a second to every start; it takes
-    the ImportError as "not installed". JAX stays importable afterwards.
+
+@contextlib.contextmanager
+def optional_imports_kept_out(names: list[str]) -> Iterator[None]:
+    """While Keras and its backend are imported, make ``import NAME`` fail at once.
+
+    Keras takes the ImportError as "not installed" and leaves those features off for this
+    process (keras-zoo imports what it needs of them itself, later and only when needed).
+    TensorFlow's TFLite converter likewise imports JAX whenever it is installed, to convert
+    JAX functions, which a run never does. Every module stays importable afterwards.
     """
-    if not keep_out or "jax" in sys.modules:
-        yield
-        return
-    sys.modules["jax"] = None  # type: ignore[assignment] - None makes the import fail
+    blocked = [name for name in names if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment] - None makes the import fail
     try:
         yield
     finally:
-        if sys.modules.get("jax", 0) is None:
-            del sys.modules["jax"]
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
 
 
 class _ImportedOnly:

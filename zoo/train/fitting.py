@@ -63,20 +63,21 @@ def fit(
     if initial_epoch and getattr(model, "optimizer", None) is not None:
         # Resuming: keep the optimizer the saved model came with, and its state.
         compile_args["optimizer"] = model.optimizer
-    if _jax_in_memory(parts):
-        from zoo.train.jax_loop import fit_arrays
+    if _epoch_loop_fits(model, parts):
+        from zoo.train.epoch_loop import fit_arrays
 
         model.compile(**compile_args)
-        validation = parts.arrays(VALIDATION) if parts.rows(VALIDATION) else None
         train = parts.arrays(TRAIN)
-        assert train is not None  # _jax_in_memory checked it
+        assert train is not None  # _epoch_loop_fits checked it
+        validation = parts.arrays(VALIDATION) if parts.rows(VALIDATION) else None
+        seed = options.seed + initial_epoch
         return fit_arrays(
             model,
             train,
             validation,
             options.batch_size,
             options.epochs,
-            options.seed + initial_epoch,
+            seed,
             callbacks,
             initial_epoch,
         )
@@ -93,14 +94,18 @@ def fit(
     return {k: [float(v) for v in values] for k, values in history.history.items()}
 
 
-def _jax_in_memory(parts: DataParts) -> bool:
-    """Whether the compiled JAX epoch loop can train on these parts (held in memory)."""
-    if keras.backend.backend() != "jax" or parts.arrays(TRAIN) is None:
-        return False
-    from zoo.train.jax_loop import fits_in_one_call
+def _epoch_loop_fits(model: keras.Model, parts: DataParts) -> bool:
+    """Whether the compiled epoch loop (``zoo.train.epoch_loop``) can train on these parts:
+    held in memory, with a validation part small enough to score in one call."""
+    from zoo.train.epoch_loop import supported
 
-    validation = parts.arrays(VALIDATION) if parts.rows(VALIDATION) else None
-    return (not parts.rows(VALIDATION) or validation is not None) and fits_in_one_call(validation)
+    if parts.arrays(TRAIN) is None:
+        return False
+    rows = parts.rows(VALIDATION)
+    validation = parts.arrays(VALIDATION) if rows else None
+    if rows and (validation is None or rows > predict_batch(model)):
+        return False
+    return supported(validation)
 
 
 def _train_feed(parts: DataParts, options: FitOptions, steps: int) -> dict[str, Any]:
