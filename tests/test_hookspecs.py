@@ -48,3 +48,12 @@ def test_examples_produce_usable_entries():
 def test_every_hook_in_the_spec_is_covered():
     declared = sorted(n for n in vars(hookspecs) if n.startswith("register_"))
     assert declared == HOOKS
+
+
+@pytest.mark.parametrize("kind", ["datasets", "models", "presets"])
+def test_every_register_keyword_is_in_its_hook_s_docstring(kind):
+    from zoo.catalog.entries import SCHEMAS
+
+    doc = inspect.getdoc(getattr(hookspecs, f"register_{kind}"))
+    signature = doc.split("``register(", 1)[1].split(")``", 1)[0]
+    assert all(key in signature for key in SCHEMAS[kind]), signature

@@ -43,7 +43,8 @@ def register_datasets(register: RegisterDataset) -> None:
     """Register data set loaders.
 
     ``register(name, loader, *, description, task, input_kind, shape, rows=None,
-    classes=None, source="", licence="", caveat="", inspect=None)``. ``loader(**params)``
+    classes=None, source="", licence="", caveat="", inspect=None, ranges=None)``.
+    ``loader(**params)``
     returns a :class:`zoo.core.dataset.Dataset`; its keyword parameters (with defaults) are the data
     set's hyperparameters. The metadata is shown by ``zoo list`` without loading anything.
 
@@ -75,11 +76,17 @@ def register_models(register: RegisterModel) -> None:
     """Register model builders.
 
     ``register(name, builder, *, description, tasks=("regression", "binary", "multiclass"),
-    input_kinds=("tabular",))``. ``builder(spec, **params)`` receives a
+    input_kinds=("tabular",), search_space=None, ranges=None)``. ``builder(spec, **params)``
+    receives a
     :class:`zoo.core.spec.ModelSpec` (input shape, task, output units and activation) and returns
     an uncompiled ``keras.Model`` that maps inputs to outputs. Every keyword parameter with a
     default is a hyperparameter; ``zoo info`` shows them and the ``Args:`` lines of the
-    builder's docstring. The runner adds input scaling in front of the model.
+    builder's docstring. The runner adds input scaling in front of the model, and first
+    calls the model on a tiny batch: it must accept ``spec.input_shape`` and output
+    ``(batch, spec.output_units)``.
+
+    ``ranges`` declares valid values, e.g. ``{"units": "[1, inf)", "dropout": "[0, 1)"}``
+    (checked with every run's overrides); ``search_space`` what ``zoo tune`` searches.
 
     Example::
 
@@ -103,7 +110,8 @@ def register_models(register: RegisterModel) -> None:
 def register_presets(register: RegisterPreset) -> None:
     """Register loss/optimizer presets.
 
-    ``register(name, factory, *, description, tasks=(...))``. ``factory(**params)`` returns a
+    ``register(name, factory, *, description, tasks=(...), search_space=None, ranges=None)``.
+    ``factory(**params)`` returns a
     :class:`zoo.core.compile.CompileSettings` whose optimizer and loss are anything
     ``keras.optimizers.get`` / ``keras.losses.get`` accept (a name or a config dict), so a
     preset needs no Keras import at all.
