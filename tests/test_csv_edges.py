@@ -1,0 +1,113 @@
+"""CSV files at the edges: numbers float32 cannot hold, streamed files as small or as
+one-sided as in-memory ones refuse, quoted fields and very long lines with the right line
+numbers, and plugin data sets held to the same numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from zoo.plugins.csv_files import data as csvdata
+
+from zoo.core.dataset import Dataset
+from zoo.core.errors import DataError
+from zoo.plugin import SplitSpec
+
+SPLIT = SplitSpec(0.2, 0.1, 42)
+
+
+def load_and_split(path, stream: bool):
+    """Load a CSV file (in memory or streamed) and split it, as a run does."""
+    return csvdata.load_csv(str(path), "y", stream=stream).split(SPLIT)
+
+
+def numeric_file(path, rows: int = 40, changes: dict[int, str] | None = None):
+    """A file ``a,b,y`` whose line ``n`` (the header is line 1) is replaced by ``changes[n]``."""
+    lines = ["a,b,y", *(f"{i},{i * 2},{i * 0.5 + 0.25}" for i in range(rows))]
+    for number, text in (changes or {}).items():
+        lines[number - 1] = text
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_values_beyond_float32_are_refused_with_count_and_place(tmp_path, stream):
+    path = numeric_file(tmp_path / "big.csv", changes={12: "1e300,2,3.5", 30: "2,-1e39,3.5"})
+    with pytest.raises(DataError) as caught:
+        load_and_split(path, stream)
+    message = str(caught.value)
+    assert "2 value(s) too large for float32" in message
+    assert "line 12, column 'a'" in message and "\n" not in message
+
+
+def test_plugin_data_sets_are_held_to_float32_too():
+    x = np.ones((6, 2))
+    x[4, 1] = 1e200
+    with pytest.raises(DataError, match="1 value.*row 4, column 'b'"):
+        Dataset(x=x, y=np.zeros(6), task="regression", feature_names=["a", "b"])
+    with pytest.raises(DataError, match="targets"):
+        Dataset(x=np.ones((3, 1)), y=np.array([0.0, np.nan, 1.0]), task="regression")
+
+
+@pytest.mark.parametrize(
+    ("rows", "labels", "expected"),
+    [
+        ("3 rows, each its own class", ["2", "3", "4"], "fewer than 2 rows"),
+        ("one class with a single row", ["a"] * 29 + ["b"], "fewer than 2 rows: b"),
+    ],
+)
+def test_a_streamed_file_obeys_the_in_memory_minimums(tmp_path, rows, labels, expected):
+    path = tmp_path / "small.csv"
+    path.write_text("a,y\n" + "".join(f"{i},{label}\n" for i, label in enumerate(labels)))
+    for stream in (False, True):
+        with pytest.raises(DataError, match="cannot split") as caught:
+            load_and_split(path, stream)
+        if stream:
+            assert expected in str(caught.value), rows
+
+
+def test_a_streamed_file_too_small_to_split_is_refused(tmp_path):
+    path = numeric_file(tmp_path / "two.csv", rows=2)
+    with pytest.raises(DataError, match="cannot split 2 rows"):
+        load_and_split(path, stream=True)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("rows", [40, 12_000])  # within the sniffed sample, and beyond it
+def test_line_numbers_after_quoted_fields_with_commas_and_quotes(tmp_path, stream, rows):
+    lines = ["name,a,y", *(f'"x, ""q"" {i}",{i},{i * 0.5}' for i in range(rows))]
+    lines[rows - 5] = '"x, 1",oops,3'  # line rows - 4
+    path = tmp_path / "quoted.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=f"line {rows - 4}, column 'a': 'oops' is not a number"):
+        load_and_split(path, stream)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("rows", [40, 12_000])
+def test_an_unclosed_quote_is_reported_on_its_own_line(tmp_path, stream, rows):
+    changes = {3: '"a, b",1,2', rows - 3: '1,"open,3'}
+    path = numeric_file(tmp_path / "open.csv", rows, changes)
+    with pytest.raises(DataError, match=f"line {rows - 3}: a quoted field runs over a line break"):
+        load_and_split(path, stream)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_very_long_lines_keep_line_numbers_and_messages_short(tmp_path, stream):
+    long_text = "z" * 300_000  # beyond the csv module's default field limit
+    path = numeric_file(tmp_path / "long.csv", 40, {4: f'1,"{long_text}",3'})
+    with pytest.raises(DataError) as caught:
+        load_and_split(path, stream)
+    message = str(caught.value)
+    assert "line 4, column 'b'" in message and "300,000 characters" in message
+    assert len(message) < 400
+    path = numeric_file(tmp_path / "long2.csv", 40, {4: f'1,"{long_text[:200]}",3'})
+    with pytest.raises(DataError, match="line 4, column 'b'"):
+        load_and_split(path, stream)
+
+
+def test_a_framework_side_error_is_not_announced_as_training(zoo_cli, tmp_path):
+    # The bad value lies beyond the sample checked before TensorFlow loads.
+    path = numeric_file(tmp_path / "late.csv", 12_000, {11_500: "1,1e300,3"})
+    code, _, err = zoo_cli("run", "-m", "linear", "-d", str(path), "-t", "y", "--no-save")
+    assert code == 1 and "line 11500" in err
+    assert len(err.strip().splitlines()) == 1 and "zoo: training" not in err, err
