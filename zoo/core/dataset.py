@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from zoo.core.errors import DataError
+from zoo.core.finite import check_usable
 from zoo.core.parts import TEST, TRAIN, VALIDATION, DataInfo, Scaling, SplitSpec
 from zoo.core.tasks import IMAGE, INPUT_KINDS, TASK_TABLE, TASKS
 
@@ -58,6 +59,8 @@ class Dataset:
                 f"Features have {len(self.x)} rows but targets have {len(self.y)}; "
                 "a loader must return one target per row."
             )
+        check_usable("The data set's features", self.x, self.feature_names)
+        check_usable("The data set's targets", self.y)
         if not self.schema:
             self.schema = default_schema(self)
 
