@@ -205,9 +205,14 @@ def parse_batch(
 
 
 def _fast_numbers(lines: list[str], delimiter: str, width: int) -> np.ndarray | None:
-    """NumPy's C parser for an all-numeric batch; None sends the batch to the careful path."""
+    """pyarrow's or NumPy's C parser for an all-numeric batch; None sends the batch to the
+    careful path."""
     import numpy as np
+    from zoo.plugins.csv_files.arrow_parse import arrow_numbers
 
+    table = arrow_numbers(lines, delimiter, width)
+    if table is not None:
+        return table
     try:
         table = np.loadtxt(
             lines, delimiter=delimiter, dtype="float64", comments=None, quotechar=QUOTE, ndmin=2
