@@ -43,6 +43,7 @@ class Job:
         self.folder = resume_from
         self.previous_history: dict[str, list[float]] = {}
         self.initial_epoch = 0
+        self.resumed = resume_from is not None
         if resume_from is not None:
             self._check_resumable(resume_from)
 
@@ -119,7 +120,7 @@ class Job:
         from zoo.train import fitting as training
 
         config = self.checked.config
-        if self.folder and self.initial_epoch:
+        if self.folder and self.resumed:
             # The run continues with these settings (--epochs may have changed): say so.
             self.folder.write_config(self.checked.to_dict())
         if self.folder:
