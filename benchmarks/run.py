@@ -73,10 +73,21 @@ def seed_recipe(env: dict[str, str]) -> tuple[Measurement, float, float]:
     return m, float(found.group(2)), float(found.group(1))
 
 
+# Per backend: (whole process at most, training at least this many times faster, peak memory
+# at most), each against the seed script run under the same backend.
+RECIPE_TARGETS = {"tensorflow": (0.40, 6.0, 1.05), "jax": (0.5, 3.0, 1.05)}
+
+
 def recipe_section(repeats: int, backend: str = "tensorflow") -> Section:
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    whole, faster, memory = RECIPE_TARGETS[backend]
     zoo_runs, seed_runs = [], []
+    cold = None
     with tempfile.TemporaryDirectory() as runs_dir:
+        if backend == "jax":
+            # A cache of compiled programs of its own, empty: the first run shows a cold start.
+            env["ZOO_JAX_CACHE"] = str(Path(runs_dir) / "jax-cache")
+            cold = zoo_recipe(runs_dir, env)
         for _ in range(repeats):
             zoo_runs.append(zoo_recipe(runs_dir, env))
             seed_runs.append(seed_recipe(env))
@@ -98,11 +109,19 @@ def recipe_section(repeats: int, backend: str = "tensorflow") -> Section:
         ],
     ]
     section.targets = [
-        ("whole process <= 0.5x the seed script", z[0] / s[0] <= 0.5, f"{z[0] / s[0]:.2f}x"),
-        ("training >= 3x faster", s[1] / z[1] >= 3, f"{s[1] / z[1]:.1f}x faster"),
-        ("peak memory <= 1.1x", z[2] / s[2] <= 1.1, f"{z[2] / s[2]:.2f}x"),
+        (f"whole process <= {whole}x the seed script", z[0] / s[0] <= whole, f"{z[0] / s[0]:.2f}x"),
+        (f"training >= {faster:g}x faster", s[1] / z[1] >= faster, f"{s[1] / z[1]:.1f}x faster"),
+        (f"peak memory <= {memory}x", z[2] / s[2] <= memory, f"{z[2] / s[2]:.2f}x"),
         ("test MSE <= 15", z[3] <= 15, f"{z[3]:.2f} (seed: {s[3]:.2f})"),
     ]
+    if cold is not None:
+        section.notes = (
+            "keras-zoo keeps JAX's compiled programs on disk (`ZOO_JAX_CACHE`): the first run "
+            "on a machine compiles them, later runs load them; plain Keras keeps no such cache. "
+            f"The first run, with an empty cache (not in the medians): whole process "
+            f"{cold[0].wall_s:.2f} s ({cold[0].wall_s / s[0]:.2f}x), training {cold[1]:.2f} s "
+            f"({s[1] / cold[1]:.1f}x faster)."
+        )
     return section
 
 
@@ -158,10 +177,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the scale CSV")
     parser.add_argument(
         "--scale-batch-sizes",
-        default="32,256",
+        default="256",
         help="comma-separated batch sizes for the scale comparison",
     )
     parser.add_argument("--skip-scale", action="store_true", help="skip the 1M-row comparison")
+    parser.add_argument(
+        "--stream-rows",
+        type=int,
+        default=0,
+        help="also one epoch on a file this large, batch 256 (10000000: about 1.7 GB)",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
     args = parser.parse_args(argv)
 
@@ -170,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         sections.append(
             scale_section(args.rows, [int(b) for b in args.scale_batch_sizes.split(",")])
         )
+    if args.stream_rows:
+        sections.append(scale_section(args.stream_rows, [256]))
     if importlib.util.find_spec("jax") is not None:
         sections.append(recipe_section(args.repeats, backend="jax"))
     else:

@@ -1,4 +1,8 @@
-"""Section 3: one epoch on a large synthetic CSV, keras-zoo (streamed) against plain Keras."""
+"""Section 3: one epoch on a large synthetic CSV, keras-zoo (streamed) against plain pandas
+(``read_csv``, then ``model.fit`` on the arrays, the same model).
+
+The files are generated once into ``benchmarks/.work/`` (git-ignored) and reused.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,14 @@ from measure import Measurement, checked, measure, zoo_run
 from report import Section
 
 HERE = Path(__file__).parent
+WORK = HERE / ".work"
 PY = sys.executable
 FEATURES = 20
+# Targets: throughput at least the baseline's; peak memory at most this share of the
+# baseline's, or, for a file far larger than that, at most the runtime's floor plus this.
+MAX_MEMORY_SHARE = 0.6
+MAX_ABOVE_FLOOR_MB = 200
+LARGE_ROWS = 5_000_000
 
 
 def write_csv(path: Path, rows: int, seed: int = 0, chunk: int = 100_000) -> None:
@@ -31,12 +41,22 @@ def write_csv(path: Path, rows: int, seed: int = 0, chunk: int = 100_000) -> Non
             np.savetxt(handle, np.column_stack([x, y]), fmt="%.5g", delimiter=",")
 
 
+def cached_csv(rows: int) -> Path:
+    """The scale file of ``rows`` rows, written on first use (seeded: always the same)."""
+    WORK.mkdir(exist_ok=True)
+    path = WORK / f"scale-{rows}.csv"
+    if not path.exists():
+        partial = path.with_suffix(".partial")
+        write_csv(partial, rows)
+        partial.rename(path)
+    return path
+
+
 def scale_section(rows: int, batch_sizes: list[int]) -> Section:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    csv = cached_csv(rows)
+    size_mb = csv.stat().st_size / 1e6
     with tempfile.TemporaryDirectory() as work:
-        csv = Path(work) / "scale.csv"
-        write_csv(csv, rows)
-        size_mb = csv.stat().st_size / 1e6
         floor = checked(measure([PY, str(HERE / "runtime_floor.py")], env), "runtime floor")
         results = [
             (batch, *_one_epoch_each(csv, batch, Path(work) / "runs", env)) for batch in batch_sizes
@@ -106,7 +126,7 @@ def _rows(
     ]
     return [
         line("keras-zoo (streamed)", zoo, f"{mse:.3f}"),
-        line("plain Keras (np.loadtxt + fit)", plain, "-"),
+        line("plain pandas (read_csv + fit)", plain, "-"),
         [
             str(batch),
             "ratio zoo / plain",
@@ -123,17 +143,24 @@ def _targets(
     batch: int, rows: int, zoo: Measurement, plain: Measurement, floor: float
 ) -> list[tuple[str, bool, str]]:
     speed = plain.wall_s / zoo.wall_s
-    above = (zoo.peak_rss_mb - floor) / max(plain.peak_rss_mb - floor, 1)
-    return [
-        (f"batch {batch}: throughput >= plain Keras", speed >= 1, f"{speed:.2f}x"),
-        (
-            f"batch {batch}: peak RSS below plain Keras",
-            zoo.peak_rss_mb < plain.peak_rss_mb,
-            f"{zoo.peak_rss_mb / plain.peak_rss_mb:.2f}x",
-        ),
-        (
-            f"batch {batch}: memory above the runtime floor <= 0.5x plain Keras's",
-            above <= 0.5,
-            f"{above:.2f}x",
-        ),
-    ]
+    share = zoo.peak_rss_mb / plain.peak_rss_mb
+    above = zoo.peak_rss_mb - floor
+    name = f"{rows:,} rows, batch {batch}"
+    targets = [(f"{name}: rows/s >= 1.0x plain pandas", speed >= 1, f"{speed:.2f}x")]
+    if rows >= LARGE_ROWS:  # far larger than memory needs: flat, whatever the size
+        targets.append(
+            (
+                f"{name}: peak RSS <= runtime floor + {MAX_ABOVE_FLOOR_MB} MB",
+                above <= MAX_ABOVE_FLOOR_MB,
+                f"floor + {above:.0f} MB",
+            )
+        )
+    else:
+        targets.append(
+            (
+                f"{name}: peak RSS <= {MAX_MEMORY_SHARE}x plain pandas",
+                share <= MAX_MEMORY_SHARE,
+                f"{share:.2f}x",
+            )
+        )
+    return targets
