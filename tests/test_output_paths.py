@@ -121,3 +121,13 @@ def test_a_read_only_folder_is_one_line(predict, tmp_path):
     code, _, err = predict(folder / "out.csv")
     assert_one_line_error(code, err, str(folder))
     assert not (folder / "out.csv").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write read-only files")
+def test_a_read_only_file_is_not_replaced(predict, tmp_path):
+    out = tmp_path / "kept.csv"
+    out.write_text("keep me\n")
+    out.chmod(0o444)
+    code, _, err = predict(out)
+    assert_one_line_error(code, err, "read-only")
+    assert out.read_text() == "keep me\n"

@@ -41,6 +41,9 @@ def write_output(path: str | Path, text: str) -> None:
         raise write_failed(path, exc) from None
     if mode is not None and stat.S_ISDIR(mode):
         raise WriteFailed(f"Cannot write {path}: it is a folder; name a file inside it.")
+    if mode is not None and stat.S_ISREG(mode) and not os.access(path, os.W_OK):
+        # Replacing would succeed (the folder is writable) but overrule the file's own mode.
+        raise WriteFailed(f"Cannot write {path}: the file is read-only; make it writable first.")
     if mode is None or stat.S_ISREG(mode):
         _replace_file(Path(os.path.realpath(path)), text, mode)
     else:
