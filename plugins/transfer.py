@@ -276,7 +276,9 @@ def _download(real, name, origin, folder: Path, cache_subdir, file_hash, *args, 
         with redirect_stdout(sys.stderr):  # Keras reports the download on stdout: keep it clean
             return real(name, origin, *args, cache_subdir=cache_subdir, file_hash=file_hash, **kw)
     except Exception as exc:  # noqa: BLE001 - any failure: no network, timeout, bad file
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        # Keras says "URL fetch failure on ORIGIN: CODE -- REASON": the reason is what is new.
+        text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        reason = text.rpartition(" -- ")[2][:160]
         raise MissingFileError(
             f"Could not download ImageNet weights file {name} into Keras's cache folder "
             f"{folder} ({reason}): put the file there by hand (it is at {origin}), or use "

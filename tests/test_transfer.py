@@ -1,5 +1,6 @@
 """Transfer learning, offline, on the 8x8 digits: no weights, a backbone from an earlier run,
-ImageNet weights only from Keras's cache (never downloaded), and the fine-tuning phase."""
+ImageNet weights from Keras's cache (a download that fails, the offline switch), and the
+fine-tuning phase."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def no_network(monkeypatch):
         raise OSError("tests are offline")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)  # not even a name lookup
 
 
 @pytest.fixture
@@ -85,16 +87,24 @@ def _assert_reloads(result: zoo.RunResult, x: np.ndarray) -> None:
     )
 
 
-def test_transfer_without_weights_trains_saves_and_reloads(registry, tmp_path):
+def test_transfer_without_weights_trains_the_backbone_saves_and_reloads(registry, tmp_path):
+    untrained = registry.create("models", "transfer", DIGITS_SPEC, **TINY)
+    before = [w.copy() for w in _nested(untrained, "mobilenetv2").get_weights()]
     result = _run(registry, tmp_path, **TINY)
     assert result.model.output_shape == (None, 10)
     assert 0.0 <= result.metrics["accuracy"] <= 1.0
     backbone = _nested(result.model, "mobilenetv2")
-    assert backbone is not None and not backbone.trainable
-    head = result.model.layers[-1]
-    # Only the new output layer learns: its kernel and bias.
-    assert [w.name for w in head.trainable_weights] == ["kernel", "bias"]
+    # Random features frozen could only reach chance: with weights=none the backbone learns.
+    assert backbone is not None and backbone.trainable and backbone.trainable_weights
+    assert len(before) == len(backbone.get_weights())
     _assert_reloads(result, registry.create("datasets", "digits").x[:8])
+
+
+def test_pretrained_backbones_stay_frozen(registry, tmp_path, cnn_run):
+    model = registry.create("models", "transfer", DIGITS_SPEC, backbone=str(cnn_run.folder))
+    assert not _nested(model, "pretrained_cnn").trainable
+    # Only the new output layer learns: its kernel and bias.
+    assert [w.name for w in model.trainable_weights] == ["kernel", "bias"]
 
 
 def test_transfer_from_an_earlier_run_keeps_its_body_frozen(registry, tmp_path, cnn_run):
@@ -165,27 +175,47 @@ def _is_batch_norm(layer) -> bool:
     return type(layer).__name__ == "BatchNormalization"
 
 
-def test_missing_imagenet_weights_name_the_file_and_the_folder(registry, empty_keras_home):
+def test_a_failed_download_names_the_file_and_the_cache_folder(registry, empty_keras_home):
     with pytest.raises(zoo.MissingFileError) as caught:
         registry.create("models", "transfer", DIGITS_SPEC, alpha=0.35)
     message = str(caught.value)
     assert MOBILENET_035_96 in message and str(empty_keras_home / "models") in message
-    assert "never downloads" in message and "\n" not in message
+    assert "Could not download" in message and "tests are offline" in message
+    assert "storage.googleapis.com" in message and "\n" not in message
+    assert not list(empty_keras_home.rglob("*.h5"))  # no partial file left behind
 
 
-def test_missing_imagenet_weights_is_one_line_in_the_cli(zoo_cli, empty_keras_home, monkeypatch):
+def test_offline_never_touches_the_network(registry, empty_keras_home, monkeypatch):
+    attempts = []
+    monkeypatch.setattr(socket.socket, "connect", lambda *args: attempts.append(args))
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args: attempts.append(args))
+    monkeypatch.setenv("ZOO_OFFLINE", "1")
+    with pytest.raises(zoo.MissingFileError) as caught:
+        registry.create("models", "transfer", DIGITS_SPEC, alpha=0.35)
+    message = str(caught.value)
+    assert "ZOO_OFFLINE is set" in message and MOBILENET_035_96 in message
+    assert str(empty_keras_home / "models") in message and attempts == []
+
+
+@pytest.mark.parametrize("offline", [False, True])
+def test_missing_imagenet_weights_is_one_line_in_the_cli(
+    zoo_cli, empty_keras_home, monkeypatch, offline
+):
     if "digits" not in zoo.Registry.discover().names("datasets"):
         monkeypatch.setitem(BUILTIN_PLUGINS, DIGITS_PLUGIN, "probe_data")
+    monkeypatch.setenv("ZOO_OFFLINE", "0")  # restored after the test: --offline sets it
+    flags = ["--offline"] if offline else []
     code, out, err = zoo_cli(
-        "run", "--model", "transfer", "--data", "digits", "--no-save", "--set", "alpha=0.35"
+        "run", "-m", "transfer", "-d", "digits", "--no-save", "--set", "alpha=0.35", *flags
     )
     assert code == 1 and out == ""
     errors = [line for line in err.splitlines() if line.startswith("zoo: error")]
     assert len(errors) == 1 and MOBILENET_035_96 in errors[0]
     assert str(empty_keras_home / "models") in errors[0]
+    assert ("ZOO_OFFLINE is set" in errors[0]) == offline
 
 
-def test_imagenet_weights_load_from_the_cache_or_a_path(registry, empty_keras_home):
+def test_imagenet_weights_load_from_the_cache_or_a_path(registry, empty_keras_home, monkeypatch):
     import keras
 
     # A stand-in for the real file: same architecture, same (legacy h5) format and file name.
@@ -195,6 +225,7 @@ def test_imagenet_weights_load_from_the_cache_or_a_path(registry, empty_keras_ho
     cached = empty_keras_home / "models" / MOBILENET_035_96
     cached.parent.mkdir()
     _save_legacy_h5(source, cached)
+    monkeypatch.setenv("ZOO_OFFLINE", "1")  # a cached file needs no network
     for weights in ("imagenet", str(cached)):
         model = registry.create("models", "transfer", DIGITS_SPEC, alpha=0.35, weights=weights)
         loaded = _nested(model, "mobilenetv2").get_weights()
