@@ -234,3 +234,18 @@ def test_help_and_listing_do_not_import_optuna_or_a_framework():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "HEAVY:"
+
+
+def test_importances_are_skipped_with_a_note_before_two_completed_trials(tmp_path):
+    import optuna
+
+    from zoo.app.tune.report import IMPORTANCES_PNG, plot_importances
+
+    study = optuna.create_study()
+    study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=1)
+    note = plot_importances(tmp_path, study)
+    assert note == "parameter importances need at least 2 completed trials (have 1)"
+    assert not (tmp_path / IMPORTANCES_PNG).exists()
+    study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=2)
+    assert plot_importances(tmp_path, study) is None
+    assert (tmp_path / IMPORTANCES_PNG).is_file()
