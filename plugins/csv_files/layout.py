@@ -192,8 +192,25 @@ def find_target(path: str, columns: Sequence[str], target: str | None) -> int:
 def _column_kind(values: Sequence[str]) -> str:
     """ "text" when most non-empty values are not numbers, else "number"."""
     filled = [v for v in (value.strip() for value in values) if v]
+    if _all_numbers(filled):
+        return "number"
     numeric = sum(1 for value in filled if is_number(value))
     return "text" if filled and 2 * numeric < len(filled) else "number"
+
+
+def _all_numbers(values: Sequence[str]) -> bool:
+    """Whether every value reads as a number; NumPy's C loop, the same rules as ``float``.
+
+    The common case, and on a sample of tens of thousands of rows it saves a Python call
+    per value.
+    """
+    import numpy as np
+
+    try:
+        np.asarray(values, dtype="float64")
+    except ValueError:
+        return False
+    return True
 
 
 # -- the task -----------------------------------------------------------------------------

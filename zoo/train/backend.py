@@ -37,6 +37,8 @@ def import_backend_quietly() -> None:
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     kept_out = [*OPTIONAL_FOR_KERAS, *(["jax"] if configured_backend() == "tensorflow" else [])]
+    if "keras" in sys.modules:  # already imported (an earlier run in this process): no need
+        kept_out = []
     with native_stderr_silenced(), optional_imports_kept_out(kept_out):
         import keras
 
