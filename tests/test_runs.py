@@ -265,6 +265,7 @@ def test_a_signal_stops_training_cleanly_and_the_run_resumes(tmp_path, zoo_cli, 
         return
     code, out, err = zoo_cli("run", "--resume", str(folder), "--epochs", str(done + 3))
     assert code == 0, err
+    assert f"after epoch {done} of {done + 3}: 3 epochs left" in err
     assert json.loads((folder / "status.json").read_text())["status"] == "complete"
     assert len((folder / "history.csv").read_text().splitlines()) == done + 4
     assert "MSE" in out
