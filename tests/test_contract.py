@@ -108,6 +108,8 @@ def test_shape_and_rows_are_compared_only_for_the_parameters_the_metadata_descri
     contract.check_data(entry, data, {"rows": 3})  # rows=3 asked: 5 describes the default
     with pytest.raises(PluginError, match="rows 3, but the registration declares 5"):
         contract.check_data(entry, data, {})
+    with pytest.raises(PluginError, match="rows 3"):  # config.json spells defaults out
+        contract.check_data(entry, data, {"rows": 5})
 
 
 def test_binary_targets_must_be_zero_or_one():

@@ -21,6 +21,7 @@ from typing import Any
 from zoo.catalog.entries import KINDS, Entry, make_entry
 from zoo.catalog.hookspecs import DataChoice
 from zoo.catalog.manager import LoadedPlugins, PluginRecord, load_plugins
+from zoo.catalog.ranges import check_ranges
 from zoo.core.errors import (
     AmbiguousNameError,
     IncompatibleError,
@@ -293,7 +294,13 @@ class Registry:
             # Callables (a data set's inspect) are code, not facts to show or serialise.
             "metadata": {k: v for k, v in entry.metadata.items() if not callable(v)},
             "params": [
-                {"name": p.name, "type": p.type_name, "default": p.default, "help": p.help}
+                {
+                    "name": p.name,
+                    "type": p.type_name,
+                    "default": p.default,
+                    "help": p.help,
+                    "range": (entry.metadata.get("ranges") or {}).get(p.name, ""),
+                }
                 for p in entry.params
             ],
         }
@@ -305,6 +312,8 @@ class Registry:
         """
         entry = self.get(name, kind)
         check_overrides(f"{entry.singular} {entry.name!r}", entry.params, overrides)
+        owner = f"{entry.singular} {entry.name!r} of plugin {entry.plugin!r}"
+        check_ranges(owner, entry.metadata.get("ranges"), overrides)
         if entry.kind == "models" and not (args and isinstance(args[0], ModelSpec)):
             received = type(args[0]).__name__ if args else "nothing"
             raise InvalidParameterError(

@@ -102,6 +102,11 @@ def entries_json(registry: Registry, entries: list[Entry]) -> str:
     return to_json([registry.describe(e.qualified_name) for e in entries])
 
 
+def _typed(param: dict[str, Any]) -> str:
+    """A hyperparameter's type, with the range its plugin declares: ``float in [0, 1)``."""
+    return f"{param['type']} in {param['range']}" if param.get("range") else param["type"]
+
+
 def info_text(about: dict[str, Any]) -> str:
     meta = about["metadata"]
     lines = _wrapped(f"{about['name']} ({about['kind']}) - {meta.get('description', '')}", "")
@@ -110,11 +115,12 @@ def info_text(about: dict[str, Any]) -> str:
         f"(qualified name {about['qualified_name']})"
     )
     for key, value in meta.items():
-        if key != "description" and value not in ("", None):
+        # Ranges show next to each hyperparameter's type, below.
+        if key not in ("description", "ranges") and value not in ("", None):
             shown = ", ".join(map(str, value)) if isinstance(value, tuple) else value
             lines += _wrapped(f"{key}: {shown}")
     if about["params"]:
-        rows = [[p["name"], p["type"], repr(p["default"]), p["help"]] for p in about["params"]]
+        rows = [[p["name"], _typed(p), repr(p["default"]), p["help"]] for p in about["params"]]
         table = fitted_table(rows, ["hyperparameter", "type", "default", "help"], terminal_width())
         lines += ["", table]
     else:

@@ -81,7 +81,11 @@ def check_data(entry: Entry, source: Any, params: Mapping[str, Any]) -> DataSour
     if not isinstance(source, DataSource):
         raise mismatch(entry, "the loader's result", "a zoo.plugin.Dataset", type(source).__name__)
     meta, info = entry.metadata, source.info
-    describes = meta.get("inspect") is not None or not params
+    defaults = {p.name: p.default for p in entry.params}
+    # A config.json spells every default out: parameters equal to them change nothing.
+    describes = meta.get("inspect") is not None or all(
+        name in defaults and value == defaults[name] for name, value in params.items()
+    )
     _same(entry, "task", meta["task"], info.task)
     _same(entry, "input kind", meta["input_kind"], info.input_kind)
     if describes and meta["shape"] != INFERRED:
