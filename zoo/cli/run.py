@@ -123,6 +123,13 @@ def _echo_json(payload: Any) -> None:
 @click.option("--reduce-lr", is_flag=True, help="Halve the learning rate on plateaus.")
 @click.option("--tensorboard", is_flag=True, help="Write TensorBoard logs in the run folder.")
 @click.option(
+    "--distribute",
+    type=click.Choice(["mirrored", "multi-worker"]),
+    default=None,
+    help="Data-parallel training: over this machine's devices (mirrored) or the workers "
+    "TF_CONFIG describes (multi-worker); --batch-size is the global batch.",
+)
+@click.option(
     "--runs-dir",
     type=click.Path(file_okay=False),
     default="runs",

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from zoo.core.errors import InvalidParameterError
+from zoo.core.errors import InvalidParameterError, did_you_mean
 
 # Upper bounds the backend can take: TensorFlow counts epochs and steps in 32-bit integers in
 # places, a batch holds at most 2**24 rows long before memory runs out, and NumPy seeds are
 # 32-bit. Refused in __post_init__, before anything is written or loaded.
 LIMITS = {"epochs": 1_000_000, "batch_size": 2**24, "patience": 1_000_000}
 SEED_LIMIT = 2**32 - 1
+# Data-parallel training over several devices (zoo.train.distribute); None trains on one.
+DISTRIBUTE_CHOICES = ("mirrored", "multi-worker")
 
 
 @dataclass
@@ -35,6 +37,8 @@ class RunConfig:
             (and keep the best weights); None trains every epoch.
         reduce_lr: halve the learning rate when the validation loss plateaus.
         tensorboard: write TensorBoard logs into the run folder.
+        distribute: "mirrored" (this machine's devices) or "multi-worker" (the cluster
+            TF_CONFIG describes): data-parallel, batch_size being the global batch.
         runs_dir: where run folders are written.
     """
 
@@ -56,6 +60,7 @@ class RunConfig:
     reduce_lr: bool = False
     tensorboard: bool = False
     runs_dir: str = "runs"
+    distribute: str | None = None
 
     def __post_init__(self) -> None:
         for name, limit in LIMITS.items():
@@ -74,6 +79,17 @@ class RunConfig:
                     f"{name}={value!r}."
                 )
         self._check_fractions()
+        self._check_distribute()
+
+    def _check_distribute(self) -> None:
+        if self.distribute is None or self.distribute in DISTRIBUTE_CHOICES:
+            return
+        raise InvalidParameterError(
+            f"distribute must be one of {', '.join(DISTRIBUTE_CHOICES)} (or unset for one "
+            f"device); received distribute={self.distribute!r}. Give --distribute mirrored or "
+            f"--distribute multi-worker, or leave it out."
+            f"{did_you_mean(str(self.distribute), DISTRIBUTE_CHOICES)}"
+        )
 
     def _check_fractions(self) -> None:
         """test_size in (0, 1) and validation_size in [0, 1), as the CLI flags allow."""

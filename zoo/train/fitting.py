@@ -14,6 +14,7 @@ import numpy as np
 
 from zoo.core.dataset import steps_for
 from zoo.core.parts import TEST, TRAIN, VALIDATION, DataParts, Scaling
+from zoo.train import distribute
 from zoo.train.batching import predict_batch
 from zoo.train.options import FitOptions
 
@@ -63,7 +64,7 @@ def fit(
     if initial_epoch and getattr(model, "optimizer", None) is not None:
         # Resuming: keep the optimizer the saved model came with, and its state.
         compile_args["optimizer"] = model.optimizer
-    if _epoch_loop_fits(model, parts):
+    if _epoch_loop_fits(model, parts) and not distribute.active():  # one device only
         from zoo.train.epoch_loop import fit_arrays
 
         model.compile(**compile_args)
@@ -83,7 +84,10 @@ def fit(
         )
     # One compiled call per epoch (capped, so that a stop request is seen often enough):
     # the per-step Python overhead is the main cost on small data.
-    model.compile(**compile_args, steps_per_execution=min(steps, MAX_STEPS_PER_EXECUTION))
+    # Under tf.distribute, Keras 3 fails to feed a multi-step call (a placeholder without a
+    # value): one step per call there.
+    per_call = 1 if distribute.active() else min(steps, MAX_STEPS_PER_EXECUTION)
+    model.compile(**compile_args, steps_per_execution=per_call)
     history = model.fit(
         **_train_feed(parts, options, steps),
         **_validation_feed(parts, options, callbacks, predict_batch(model)),
@@ -112,9 +116,9 @@ def _train_feed(parts: DataParts, options: FitOptions, steps: int) -> dict[str, 
     arrays = parts.arrays(TRAIN)
     if arrays is not None and keras.backend.backend() != "tensorflow":
         # JAX and PyTorch iterate NumPy arrays directly, faster than through tf.data.
-        x, y = arrays
+        x, y = distribute.even_rows(arrays)
         return {"x": x, "y": y, "batch_size": options.batch_size, "shuffle": True}
-    train = parts.batches(TRAIN, options.batch_size, seed=options.seed)
+    train = distribute.shard(parts.batches(TRAIN, options.batch_size, seed=options.seed))
     return {"x": train, "steps_per_epoch": steps, "shuffle": False}
 
 
@@ -129,10 +133,11 @@ def _validation_feed(
     arrays = parts.arrays(VALIDATION)
     tensorflow = keras.backend.backend() == "tensorflow"
     if arrays is not None and not tensorflow:
-        return {"validation_data": arrays, "callbacks": callbacks}
-    if arrays is not None and rows <= batch and arrays[0].size <= FAST_VALIDATION_MAX_VALUES:
+        return {"validation_data": distribute.even_rows(arrays), "callbacks": callbacks}
+    fast = arrays is not None and not distribute.active()  # its direct call is one device's
+    if fast and rows <= batch and arrays[0].size <= FAST_VALIDATION_MAX_VALUES:
         return {"callbacks": [OneCallValidation(*arrays), *callbacks]}
-    batch = max(options.batch_size, min(rows, batch))
+    batch = distribute.even_batch(max(options.batch_size, min(rows, batch)))
     # Declaring the batch count lets Keras end each evaluation cleanly.
     return {
         "validation_data": parts.batches(VALIDATION, batch),

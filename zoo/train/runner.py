@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import keras
 
     from zoo.core.config import RunConfig
+    from zoo.train.distribute import Distribution
 
 
 @dataclass
@@ -67,31 +68,70 @@ def execute(
         RunInterrupted: SIGINT/SIGTERM stopped training; the folder keeps what was done.
         TrainingDiverged: the loss became NaN or infinite.
     """
+    from zoo.train import distribute
     from zoo.train.backend import import_backend_quietly
 
+    distribute.prepare_devices(checked.config.distribute)  # before the backend starts devices
     import_backend_quietly()  # before anything imports Keras, or its start-up noise shows
-    from zoo.train import fitting
+    distribution = distribute.start(checked.config.distribute)  # before any op starts devices
+    if save and distribution and not distribution.chief:
+        # Every worker must save (saving joins collective ops); only the chief's folder stays.
+        with distribute.scratch_runs_dir(checked) as scratch:
+            result = _execute(
+                scratch,
+                distribution,
+                progress,
+                True,
+                resume,
+                plugin_versions,
+                on_start,
+                allow_unverified,
+            )
+        result.folder = None
+        return result
+    return _execute(
+        checked, distribution, progress, save, resume, plugin_versions, on_start, allow_unverified
+    )
+
+
+def _execute(
+    checked: Plan,
+    distribution: Distribution | None,
+    progress: Callable[[int], Any] | None,
+    save: bool,
+    resume: str | Path | None,
+    plugin_versions: dict[str, dict[str, str]] | None,
+    on_start: Callable[[int], None] | None,
+    allow_unverified: bool,
+) -> RunResult:
+    """:func:`execute` once the backend and the distribution (if any) are started."""
+    from zoo.train import distribute, fitting
     from zoo.train.signals import ignore_file_size_signal
 
     ignore_file_size_signal()
     config = checked.config
     started = time.perf_counter()
     contract.check_settings(checked.preset, checked.settings)
+    distribute.check_batch(distribution, config.batch_size)
     parts = split_for_training(load_checked(checked), config)
     job = Job(checked, parts, RunFolder(Path(resume)) if resume else None, allow_unverified)
     fitting.seed_everything(config.seed + job.initial_epoch)
     fine_tune: FineTune | None = None
-    if resume:
-        model = job.previous_model()
-    else:
-        model, fine_tune = build_model(checked, parts)
-    try:
-        if save and job.folder is None:
-            job.open_folder(plugin_versions or {})
-        return _train_and_save(job, model, fine_tune, progress, started, on_start)
-    except BaseException as exc:
-        job.mark_ended(exc)  # the folder must never keep saying "running"
-        raise
+    with distribute.scope(distribution):  # the model is built and compiled inside it
+        if resume:
+            model = job.previous_model()
+        else:
+            model, fine_tune = build_model(checked, parts)
+        distribute.defer_build(model, distribution)
+        try:
+            if save and job.folder is None:
+                job.open_folder(plugin_versions or {})
+                if distribution and job.folder:
+                    distribute.record_in(job.folder.path, distribution, config.batch_size)
+            return _train_and_save(job, model, fine_tune, progress, started, on_start)
+        except BaseException as exc:
+            job.mark_ended(exc)  # the folder must never keep saying "running"
+            raise
 
 
 def _train_and_save(

@@ -1,0 +1,389 @@
+"""One run on many devices: data-parallel training through the backend's own distribution.
+
+``RunConfig.distribute`` picks it:
+
+- ``mirrored``: every device of this machine holds a replica (``tf.distribute.MirroredStrategy``
+  under TensorFlow, ``keras.distribution.DataParallel`` under JAX);
+- ``multi-worker``: several machines (or processes), described by the standard ``TF_CONFIG``
+  (``tf.distribute.MultiWorkerMirroredStrategy``); only the chief writes the run folder.
+
+The batch size of the run is the global one: each step splits it across the replicas. On a
+machine without accelerators ``ZOO_CPU_DEVICES=N`` splits the CPU into N logical devices, so
+that ``mirrored`` has replicas to mirror (what the tests use); it must be set before the
+backend starts its devices, which :func:`prepare_devices` does at the start of a run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from zoo.core.config import DISTRIBUTE_CHOICES
+from zoo.core.errors import IncompatibleError, InvalidParameterError
+
+if TYPE_CHECKING:
+    from zoo.plan.planning import Plan
+
+MIRRORED, MULTI_WORKER = DISTRIBUTE_CHOICES
+CPU_DEVICES_ENV = "ZOO_CPU_DEVICES"
+JAX_DEVICE_FLAG = "--xla_force_host_platform_device_count"
+
+
+@dataclass
+class Distribution:
+    """A started distribution: how many replicas, on which devices, and who writes.
+
+    Args:
+        kind: ``mirrored`` or ``multi-worker``.
+        backend: the Keras backend it runs under.
+        devices: the devices of this process that hold replicas.
+        replicas: replicas in sync across every worker.
+        workers: processes taking part (1 for ``mirrored``).
+        task: this process's ``TF_CONFIG`` task (``{"type": "worker", "index": 0}``), if any.
+        chief: whether this process writes the run folder.
+        strategy: the ``tf.distribute`` strategy (None under JAX).
+    """
+
+    kind: str
+    backend: str
+    devices: list[str]
+    replicas: int
+    workers: int = 1
+    task: dict[str, Any] = field(default_factory=dict)
+    chief: bool = True
+    strategy: Any = None
+
+    def record(self, batch_size: int) -> dict[str, Any]:
+        """What environment.json keeps of it; ``batch_size`` is the run's global batch."""
+        return {
+            "kind": self.kind,
+            "backend": self.backend,
+            "api": _api_name(self),
+            "replicas": self.replicas,
+            "workers": self.workers,
+            "devices": self.devices,
+            "task": self.task or None,
+            "global_batch_size": batch_size,
+            "per_replica_batch_size": max(1, batch_size // max(1, self.replicas)),
+        }
+
+
+def prepare_devices(kind: str | None) -> None:
+    """Before the backend is imported: ask JAX for ``ZOO_CPU_DEVICES`` host devices.
+
+    JAX reads its flags once, when it starts its CPU backend; TensorFlow is split later, in
+    :func:`start`, since its logical devices are configured through its API.
+    """
+    count = _cpu_devices()
+    if kind is None or count < 2:
+        return  # (JAX may be imported already: it reads the flag when it starts its backend)
+    flags = os.environ.get("XLA_FLAGS", "")
+    if JAX_DEVICE_FLAG not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} {JAX_DEVICE_FLAG}={count}".strip()
+
+
+def start(kind: str | None) -> Distribution | None:
+    """Start the distribution ``kind`` names (None: one device, nothing to start).
+
+    Raises:
+        IncompatibleError: multi-worker under a backend other than TensorFlow, or a
+            ``TF_CONFIG`` that is missing or malformed.
+    """
+    if kind is None:
+        return None
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        return _start_jax(kind)
+    if backend != "tensorflow":
+        raise IncompatibleError(
+            f"--distribute needs the TensorFlow or JAX backend; KERAS_BACKEND is {backend!r}. "
+            "Set KERAS_BACKEND=tensorflow (or jax), or train without --distribute."
+        )
+    if kind == MULTI_WORKER:
+        return _start_multi_worker()
+    return _start_mirrored()
+
+
+@contextlib.contextmanager
+def scope(distribution: Distribution | None) -> Iterator[None]:
+    """Where the model must be built and compiled: the strategy's scope (TensorFlow) or the
+    Keras distribution (JAX); nothing when not distributing."""
+    if distribution is None:
+        yield
+        return
+    if distribution.strategy is not None:
+        with distribution.strategy.scope():
+            yield
+        return
+    import keras
+
+    with keras.distribution.DataParallel(devices=distribution.devices).scope():
+        yield
+
+
+def active() -> bool:
+    """Whether training runs under a distribution right now (inside :func:`scope`)."""
+    keras = sys.modules.get("keras")
+    if keras is not None and keras.distribution.distribution() is not None:
+        return True
+    tf = sys.modules.get("tensorflow")
+    return tf is not None and tf.distribute.has_strategy()
+
+
+def shard(dataset: Any) -> Any:
+    """A tf.data pipeline split between the workers by batch when several train together.
+
+    Each worker then reads every N-th batch of the same (identically seeded) stream, instead
+    of TensorFlow guessing from the source whether it can split files.
+    """
+    tf = sys.modules.get("tensorflow")
+    if tf is None or not isinstance(dataset, tf.data.Dataset) or not tf.distribute.has_strategy():
+        return dataset
+    if tf.distribute.get_strategy().extended._in_multi_worker_mode():  # noqa: SLF001
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = (
+            tf.data.experimental.AutoShardPolicy.DATA
+        )
+        return dataset.with_options(options)
+    return dataset
+
+
+def defer_build(model: Any, distribution: Distribution | None) -> None:
+    """Under a multi-worker strategy, let Keras build ``model``'s training state when it
+    traces the first step.
+
+    A model created in a strategy's scope is otherwise built eagerly from a first batch
+    averaged across the replicas, which Keras 3 cannot do across workers (a PerReplica
+    value it tries to turn into a tensor). Traced inside the scope, the variables are
+    mirrored all the same: the strategy is the one in force during ``fit``. (With several
+    replicas in one process the eager build is the one that works, on an even first batch.)
+    """
+    if distribution is None or distribution.kind != MULTI_WORKER:
+        return
+    if getattr(model, "_distribute_strategy", None) is not None:
+        model._distribute_strategy = None  # noqa: SLF001 - see above
+
+
+def even_batch(batch: int) -> int:
+    """``batch`` rounded down to a multiple of the replicas in sync (at least one each).
+
+    Keras under tf.distribute fails on a first batch that does not split evenly between the
+    replicas (per-replica inputs of different shapes); later, shorter batches are fine.
+    """
+    tf = sys.modules.get("tensorflow")
+    if tf is None or not tf.distribute.has_strategy():
+        return batch
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return max(replicas, batch - batch % replicas)
+
+
+def even_rows(arrays: tuple[Any, Any]) -> tuple[Any, Any]:
+    """Inputs and targets cut to a multiple of the devices of a Keras distribution (JAX).
+
+    Keras shards each batch evenly over the devices and refuses one that does not divide (the
+    last, shorter batch of an epoch); at most devices - 1 rows are left out.
+    """
+    keras = sys.modules.get("keras")
+    current = keras.distribution.distribution() if keras is not None else None
+    if current is None:
+        return arrays
+    devices = int(current.device_mesh.devices.size)
+    x, y = arrays
+    rows = len(x) - len(x) % devices
+    return x[:rows], y[:rows]
+
+
+def check_batch(distribution: Distribution | None, batch_size: int) -> None:
+    """The global batch must split evenly between the replicas.
+
+    Raises:
+        InvalidParameterError: it does not.
+    """
+    if distribution is None or batch_size % distribution.replicas == 0:
+        return
+    replicas = distribution.replicas
+    raise InvalidParameterError(
+        f"batch_size={batch_size} does not split evenly over {replicas} replicas; the batch "
+        f"size is the global one, so give a multiple of {replicas} (such as "
+        f"--batch-size {max(replicas, batch_size - batch_size % replicas)})."
+    )
+
+
+@contextlib.contextmanager
+def scratch_runs_dir(checked: Plan) -> Iterator[Plan]:
+    """``checked`` with its run folder going to a temporary folder, deleted afterwards.
+
+    A worker that is not the chief saves its copy there: saving reads (and may create)
+    mirrored variables, collective operations that every worker must take part in.
+    """
+    with tempfile.TemporaryDirectory(prefix="zoo-worker-") as scratch:
+        yield replace(checked, config=replace(checked.config, runs_dir=scratch))
+
+
+def record_in(folder: Path, distribution: Distribution, batch_size: int) -> None:
+    """Add the distribution to the run folder's environment.json."""
+    from zoo.runs.folder import read_json, write_json
+
+    path = folder / "environment.json"
+    values = read_json(path)
+    values["distribution"] = distribution.record(batch_size)
+    write_json(path, values)
+
+
+# -- TensorFlow ----------------------------------------------------------------------------
+
+
+def _start_mirrored() -> Distribution:
+    import tensorflow as tf
+
+    _split_cpu(tf)
+    gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
+    devices = gpus or [d.name for d in tf.config.list_logical_devices("CPU")]
+    strategy = tf.distribute.MirroredStrategy(devices)
+    return Distribution(
+        MIRRORED, "tensorflow", devices, strategy.num_replicas_in_sync, 1, {}, True, strategy
+    )
+
+
+def _start_multi_worker() -> Distribution:
+    import tensorflow as tf
+
+    cluster, task = read_tf_config()
+    _split_cpu(tf)
+    _scalar_logs_reduced_across_workers()
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    workers = sum(len(v) for k, v in cluster.items() if k in ("chief", "worker"))
+    devices = [str(d) for d in strategy.extended.worker_devices]
+    return Distribution(
+        MULTI_WORKER,
+        "tensorflow",
+        devices,
+        strategy.num_replicas_in_sync,
+        workers,
+        task,
+        is_chief(cluster, task),
+        strategy,
+    )
+
+
+def _scalar_logs_reduced_across_workers() -> None:
+    """Work around Keras 3 averaging a multi-worker step's logs along an axis they lack.
+
+    Keras reduces each replica's loss and metric values with ``strategy.reduce("MEAN", v,
+    axis=0)`` under a multi-worker strategy, which fails for scalars ("Invalid reduction
+    dimension 0"); the mean of scalars needs no axis. Only that case is changed.
+    """
+    from keras.src.backend.tensorflow import trainer
+
+    original = trainer.reduce_per_replica
+    if getattr(original, "zoo_scalar_fix", False):
+        return
+
+    def reduce_per_replica(values: Any, strategy: Any, reduction: str = "auto") -> Any:
+        if reduction not in ("auto", "mean") or not trainer._collective_all_reduce_multi_worker(
+            strategy
+        ):
+            return original(values, strategy, reduction)
+
+        def mean(value: Any) -> Any:
+            if not trainer._is_per_replica_instance(value):
+                return value
+            scalar = value.values[0].shape.rank == 0
+            return strategy.reduce("MEAN", value, axis=None if scalar else 0)
+
+        import keras
+
+        return keras.tree.map_structure(mean, values)
+
+    reduce_per_replica.zoo_scalar_fix = True  # type: ignore[attr-defined]
+    trainer.reduce_per_replica = reduce_per_replica
+
+
+def read_tf_config() -> tuple[dict[str, list[str]], dict[str, Any]]:
+    """The cluster and this process's task from ``TF_CONFIG``.
+
+    Raises:
+        IncompatibleError: it is missing, not JSON, or lacks a cluster or a task.
+    """
+    text = os.environ.get("TF_CONFIG", "")
+    example = (
+        'TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+        '"task": {"type": "worker", "index": 0}}\''
+    )
+    try:
+        values = json.loads(text) if text else None
+    except ValueError as exc:
+        raise IncompatibleError(
+            f"TF_CONFIG is not valid JSON ({exc}); set it like {example}."
+        ) from None
+    cluster = values.get("cluster") if isinstance(values, dict) else None
+    task = values.get("task") if isinstance(values, dict) else None
+    if not isinstance(cluster, dict) or not isinstance(task, dict) or "type" not in task:
+        raise IncompatibleError(
+            "--distribute multi-worker needs TF_CONFIG to describe the cluster and this "
+            f"process's task; received {text or 'nothing'!r}. Set it on every worker like "
+            f"{example}."
+        )
+    return cluster, {"type": task["type"], "index": int(task.get("index", 0))}
+
+
+def is_chief(cluster: dict[str, Any], task: dict[str, Any]) -> bool:
+    """The chief writes: the ``chief`` task, or worker 0 when the cluster names no chief."""
+    if task["type"] == "chief":
+        return True
+    return "chief" not in cluster and task["type"] == "worker" and task["index"] == 0
+
+
+def _split_cpu(tf: Any) -> None:
+    """Split the CPU into ``ZOO_CPU_DEVICES`` logical devices on a machine without GPUs."""
+    count = _cpu_devices()
+    if count < 2 or tf.config.list_physical_devices("GPU"):
+        return
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    # RuntimeError: devices already started (an earlier run in this process); keep them.
+    with contextlib.suppress(RuntimeError):
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)]
+        )
+
+
+def _cpu_devices() -> int:
+    text = os.environ.get(CPU_DEVICES_ENV, "")
+    if not text:
+        return 0
+    if not text.isdigit() or int(text) < 1:
+        raise InvalidParameterError(
+            f"{CPU_DEVICES_ENV} must be a whole number of CPU devices (such as 2); received "
+            f"{text!r}. Unset it or give a number."
+        )
+    return int(text)
+
+
+# -- JAX -----------------------------------------------------------------------------------
+
+
+def _start_jax(kind: str) -> Distribution:
+    if kind == MULTI_WORKER:
+        raise IncompatibleError(
+            "--distribute multi-worker runs under the TensorFlow backend only; under JAX use "
+            "--distribute mirrored (one machine's devices) or set KERAS_BACKEND=tensorflow."
+        )
+    import keras
+
+    devices = keras.distribution.list_devices()
+    return Distribution(MIRRORED, "jax", list(devices), len(devices))
+
+
+def _api_name(distribution: Distribution) -> str:
+    if distribution.strategy is not None:
+        return f"tf.distribute.{type(distribution.strategy).__name__}"
+    return "keras.distribution.DataParallel"
