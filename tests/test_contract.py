@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zoo import Registry
+import zoo
+from zoo import Registry, hookimpl
 from zoo.catalog.entries import make_entry
 from zoo.core.errors import PluginError
 from zoo.plugin import Dataset
@@ -124,3 +125,30 @@ def test_every_built_in_data_set_passes_the_contract():
     for entry in registry.list("datasets"):
         if entry.metadata["task"] != "inferred":
             contract.check_data(entry, entry.factory(), {})
+
+
+class CrashingInspect:
+    @hookimpl
+    def register_datasets(self, register):
+        def load(path: str = ""):
+            raise NotImplementedError
+
+        def inspect(path: str = ""):
+            return 1 / 0
+
+        register(
+            "crashy",
+            load,
+            description="d",
+            task="inferred",
+            input_kind="tabular",
+            shape="inferred",
+            inspect=inspect,
+        )
+
+
+def test_an_inspect_callable_that_crashes_is_named():
+    registry = Registry.discover(entry_points=False, extra=[("crashy", CrashingInspect())])
+    config = zoo.RunConfig(model="mlp", data="crashy")
+    with pytest.raises(PluginError, match="plugin 'crashy': its inspect callable raised Zero"):
+        zoo.plan(config, registry)

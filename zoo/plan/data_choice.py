@@ -17,7 +17,13 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from zoo.catalog.entries import INFERRED, SCHEMAS, Entry
-from zoo.core.errors import IncompatibleError, InvalidParameterError, PluginError, UnknownNameError
+from zoo.core.errors import (
+    IncompatibleError,
+    InvalidParameterError,
+    PluginError,
+    UnknownNameError,
+    ZooError,
+)
 from zoo.core.params import check_overrides
 from zoo.core.tasks import TASKS
 
@@ -110,7 +116,16 @@ def inspected(entry: Entry, params: dict[str, Any]) -> Entry:
     inspect = entry.metadata.get("inspect")
     if inspect is None:
         return entry
-    found = inspect(**params)
+    try:
+        found = inspect(**params)
+    except ZooError:
+        raise  # the plugin reports the user's mistake (a missing file)
+    except Exception as exc:
+        text = (str(exc).strip().splitlines() or [""])[0]
+        raise PluginError(
+            f"data set {entry.name!r} of plugin {entry.plugin!r}: its inspect callable raised "
+            f"{type(exc).__name__}: {text} (rerun with --debug for the traceback)"
+        ) from exc
     metadata = {**entry.metadata, **_checked_inspection(entry, found)}
     if metadata["task"] not in TASKS:
         raise PluginError(
