@@ -103,6 +103,11 @@ def test_very_long_lines_keep_line_numbers_and_messages_short(tmp_path, stream):
     path = numeric_file(tmp_path / "long2.csv", 40, {4: f'1,"{long_text[:200]}",3'})
     with pytest.raises(DataError, match="line 4, column 'b'"):
         load_and_split(path, stream)
+    # A line longer than a read block (1 MiB): the lines after it keep their numbers.
+    number = "1" + "0" * 10 + "." + "0" * 1_100_000
+    path = numeric_file(tmp_path / "long3.csv", 40, {5: f"{number},2,3", 20: "1,x,3"})
+    with pytest.raises(DataError, match="line 20, column 'b'"):
+        load_and_split(path, stream)
 
 
 def test_a_framework_side_error_is_not_announced_as_training(zoo_cli, tmp_path):
@@ -111,3 +116,18 @@ def test_a_framework_side_error_is_not_announced_as_training(zoo_cli, tmp_path):
     code, _, err = zoo_cli("run", "-m", "linear", "-d", str(path), "-t", "y", "--no-save")
     assert code == 1 and "line 11500" in err
     assert len(err.strip().splitlines()) == 1 and "zoo: training" not in err, err
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_one_huge_field_does_not_take_all_the_memory(tmp_path, stream):
+    # As a fixed-width NumPy text array, 5,000 rows x 3 columns at 1,000,000 characters would
+    # ask for 60 GB.
+    huge = "z" * 1_000_000
+    path = numeric_file(tmp_path / "huge.csv", 5_000, {2_000: f'1,"{huge}",3'})
+    with pytest.raises(DataError, match="line 2000, column 'b'.*is not a number"):
+        load_and_split(path, stream)
+    lines = ["a,label,y", *(f"{i},{'long' if i % 2 else 'short'},{i}.5" for i in range(5_000))]
+    lines[1_999] = f"1,{huge},3.5"  # line 2000
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match="line 2000, column 'label': a text value of 1,000,000"):
+        load_and_split(path, stream)

@@ -13,6 +13,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
+from zoo.plugins.csv_files.wide import column_table
+
 from zoo.plugin import DataError
 
 if TYPE_CHECKING:
@@ -197,11 +199,13 @@ def parse_batch(
             return RawChunk(lines, table, np.empty((len(lines), 0), dtype=str), batch.block)
     rows = split_fields(path, batch.lines, delimiter, batch.numbers)
     check_widths(path, rows, batch.numbers, len(columns), batch.lines)
-    table = np.array(rows, dtype=str).reshape(len(rows), len(columns))
     numeric = [i for i, kind in enumerate(kinds) if kind == "number"]
     text = [i for i, kind in enumerate(kinds) if kind == "text"]
-    numbers = to_numbers(path, table[:, numeric], [columns[i] for i in numeric], batch.numbers)
-    return RawChunk(lines, numbers, np.char.strip(table[:, text]), batch.block)
+    names = [columns[i] for i in numeric]
+    table = column_table(path, rows, numeric, names, batch.numbers, numeric=True)
+    numbers = to_numbers(path, table, names, batch.numbers)
+    texts = column_table(path, rows, text, [columns[i] for i in text], batch.numbers, False)
+    return RawChunk(lines, numbers, np.char.strip(texts), batch.block)
 
 
 def _fast_numbers(lines: list[str], delimiter: str, width: int) -> np.ndarray | None:
@@ -356,7 +360,7 @@ def file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def _shown(value: object, limit: int = 40) -> str:
+def _shown(value: object, limit: int = 64) -> str:
     """A field as an error message quotes it: cut short, so a long field keeps it one line."""
     text = str(value)
     return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text):,} characters)"
