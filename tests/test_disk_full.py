@@ -71,3 +71,18 @@ def test_a_size_limit_on_predictions_keeps_the_old_file(tiny_run, tmp_path):
     assert len(lines) == 1 and "Cannot write" in lines[0] and "Traceback" not in done.stderr
     assert out.read_text() == "earlier predictions\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inputs.csv", "predictions.csv"]
+
+
+def test_a_framework_s_own_wording_of_a_full_disk_is_recognised(tmp_path):
+    import errno
+
+    from zoo.runs.files import disk_failure
+
+    # TensorFlow's summary writer reports a size limit as its own error type, in these words.
+    tf_like = RuntimeError(f"events.out.tfevents; {os.strerror(errno.EFBIG)} Failed to flush")
+    failure = disk_failure(tf_like, tmp_path)
+    assert failure is not None and "file-size limit" in str(failure)
+    assert str(tmp_path) in str(failure)
+    full = disk_failure(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "x.h5"), tmp_path)
+    assert full is not None and "x.h5" in str(full) and "disk is full" in str(full)
+    assert disk_failure(ValueError("no disk involved"), tmp_path) is None

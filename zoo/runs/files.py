@@ -38,6 +38,23 @@ def write_failed(path: Path | str, exc: OSError) -> WriteFailed:
     return WriteFailed(f"Cannot write {path}: {reason}; {advice}.")
 
 
+DISK_ERRNOS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+def disk_failure(exc: BaseException, folder: Path) -> WriteFailed | None:
+    """The WriteFailed an exception stands for when it is a full disk or a size limit met
+    while writing into ``folder``, including one a framework raised in its own words."""
+    if isinstance(exc, WriteFailed):
+        return None
+    if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:
+        return write_failed(exc.filename or folder, exc)
+    for number in DISK_ERRNOS:
+        reason = os.strerror(number)
+        if reason in str(exc):
+            return write_failed(folder, OSError(number, reason))
+    return None
+
+
 @contextlib.contextmanager
 def writing(path: Path | str) -> Iterator[None]:
     """Turn an OSError raised inside the block into a one-line WriteFailed naming ``path``."""

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.core.errors import RunFolderError, RunInterrupted, TrainingDiverged, ZooError
 from zoo.core.parts import VALIDATION
-from zoo.runs.files import damaged
+from zoo.runs.files import damaged, disk_failure
 from zoo.runs.folder import BEST_WEIGHTS_FILE, RunFolder, folder_name
 from zoo.runs.records import read_environment
 from zoo.train.options import FitOptions
@@ -177,7 +177,12 @@ class Job:
             with stop_requests(guard.request_stop):
                 new = phase(callbacks)
         except BaseException as exc:
-            self.mark_ended(exc)
+            # A callback's file (TensorBoard's event files) hit a full disk or a size limit:
+            # the framework words it as its own error; say what it is.
+            failure = disk_failure(exc, self.folder.path if self.folder else Path("."))
+            self.mark_ended(failure or exc)
+            if failure is not None:
+                raise failure from None
             raise
         history = _joined(before, new)
         if guard.interrupted:
