@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.core.errors import RunFolderError, RunInterrupted, TrainingDiverged, ZooError
 from zoo.core.parts import VALIDATION
-from zoo.runs.files import damaged, disk_failure
+from zoo.runs.files import damaged, disk_failure, writing
 from zoo.runs.folder import BEST_WEIGHTS_FILE, RunFolder, folder_name
 from zoo.runs.records import read_environment
 from zoo.train.options import FitOptions
@@ -275,10 +276,17 @@ def _joined(
 
 
 def _save_best(model: keras.Model, best: list[Any], path: Path) -> None:
+    """Save the best weights through a partial file (Keras wants the .weights.h5 suffix)."""
     last = model.get_weights()
+    partial = path.with_name(f".{os.getpid()}.partial.{path.name}")
     model.set_weights(best)
-    model.save_weights(path)
-    model.set_weights(last)
+    try:
+        with writing(path):
+            model.save_weights(partial)
+            os.replace(partial, path)
+    finally:
+        model.set_weights(last)
+        partial.unlink(missing_ok=True)
 
 
 def data_record(info: DataInfo) -> dict[str, Any]:
