@@ -81,7 +81,10 @@ class Registry:
 
     def warnings(self) -> list[str]:
         """One line per failed plugin, per plugin note (a shared name...) and general note."""
-        lines = [f"plugin {r.name!r} was skipped: {r.error}" for r in self.problems]
+        lines = [
+            f"plugin {r.name!r} was skipped: {r.error.removeprefix(f'plugin {r.name!r} ')}"
+            for r in self.problems
+        ]
         lines += [f"plugin {r.name!r} {note}" for r in self.plugins.values() for note in r.notes]
         return lines + self.notes
 
@@ -118,7 +121,8 @@ class Registry:
             if returned is not None:
                 record.notes.append(_returned_note(kind, returned, batch))
             self._entries[kind].extend(batch)
-            record.contributes.setdefault(kind, []).extend(e.name for e in batch)
+            if batch:
+                record.contributes.setdefault(kind, []).extend(e.name for e in batch)
 
     @staticmethod
     def _register_into(batch: list[Entry], kind: str, plugin: str) -> Callable[..., None]:
