@@ -255,3 +255,15 @@ def test_a_resume_that_changes_epochs_records_them(tiny_run, zoo_cli, tmp_path):
     assert json.loads((copy / "config.json").read_text())["epochs"] == 2
     status = json.loads((copy / "status.json").read_text())
     assert status["status"] == "complete" and status["epochs_done"] == 2
+
+
+@pytest.mark.parametrize(("key", "value"), [("path", 5), ("target", ["y"]), ("stream", "yes")])
+def test_hyperparameters_of_the_wrong_type_are_named(tiny_run, zoo_cli, tmp_path, key, value):
+    copy = interrupted_copy(tiny_run, tmp_path)
+    config = json.loads((copy / "config.json").read_text())
+    config["data_params"][key] = value
+    (copy / "config.json").write_text(json.dumps(config))
+    for args in (("evaluate", str(copy)), ("run", "--resume", str(copy), "-q")):
+        code, _, err = zoo_cli(*args)
+        assert code == 1 and "config.json" in err and len(err.strip().splitlines()) == 1, err
+        assert "unexpected error" not in err

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from zoo.catalog.registry import Registry
+    from zoo.core.config import RunConfig
     from zoo.plan.planning import Plan
 
 
@@ -155,28 +156,89 @@ def saved_plan(run: SavedRun, values: dict[str, Any], registry: Registry) -> Pla
         ZooError: the settings do not plan (an uninstalled plugin, an unusable data set).
     """
     from zoo.core.config import RunConfig
+
+    return _checked_plan(run.folder.file("config"), RunConfig(**values), registry)
+
+
+def plan_run(
+    config: RunConfig,
+    registry: Registry,
+    sets: tuple[str, ...] = (),
+    resume: str | Path | None = None,
+) -> Plan:
+    """The plan of a run; for one to ``resume`` (``config``: its config.json with the changes
+    allowed), settings read back are checked like :func:`saved_plan`'s."""
+    if resume is None:
+        from zoo.plan.planning import plan
+
+        return plan(config, registry, sets)
+    return _checked_plan(RunFolder(Path(resume)).file("config"), config, registry, sets)
+
+
+def _checked_plan(
+    path: Path, config: RunConfig, registry: Registry, sets: tuple[str, ...] = ()
+) -> Plan:
     from zoo.plan.planning import plan
 
-    path = run.folder.file("config")
+    _check_param_kinds(path, config, registry)  # before any plugin code sees the values
     try:
-        checked = plan(RunConfig(**values), registry)
+        return plan(config, registry, sets)
     except ZooError:
         raise
     except Exception as exc:  # noqa: BLE001 - a value from disk a plugin could not take
         first = str(exc).splitlines()[0][:120] if str(exc) else ""
         problem = f"holds settings that cannot be used ({type(exc).__name__}: {first})"
         raise damaged(path, problem) from None
-    for section in ("data", "model", "preset"):
-        saved = getattr(checked.config, f"{section}_params")
-        for param in getattr(checked, section).params:
-            value = saved.get(param.name, param.default)
-            if not _same_kind(value, param.default):
+
+
+def _check_param_kinds(path: Path, config: RunConfig, registry: Registry) -> None:
+    """Refuse saved hyperparameters whose JSON type is not the one their entry declares."""
+    from zoo.plan.data_choice import data_entry
+
+    finders = {
+        "data": lambda: data_entry(registry, config.data)[0],
+        "model": lambda: registry.get(config.model, "models"),
+        "preset": lambda: registry.get(config.preset, "presets") if config.preset else None,
+    }
+    for section, find in finders.items():
+        try:
+            entry = find()
+        except ZooError:
+            continue  # an unknown name: planning says so, in its own words
+        saved = getattr(config, f"{section}_params")
+        for param in entry.params if entry else ():
+            if param.name in saved and not _fits(saved[param.name], param):
                 raise damaged(
                     path,
-                    f"holds {section}_params.{param.name}={value!r:.40}, not of the type of "
-                    f"its default {param.default!r}",
+                    f"holds {section}_params.{param.name}={saved[param.name]!r:.40}, expected "
+                    f"{param.type_name}",
                 )
-    return checked
+
+
+# What the parts of a parameter's annotation accept, as JSON reads values back.
+_KINDS: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "None": (type(None),),
+    "dict": (dict,),
+    "Mapping": (dict,),
+    "tuple": (list, tuple),
+    "list": (list, tuple),
+    "Sequence": (list, tuple),
+}
+
+
+def _fits(value: Any, param: Any) -> bool:
+    """Whether ``value`` can stand for ``param`` (by its annotation, else its default)."""
+    options = [part.strip().split("[")[0] for part in (param.annotation or "").split("|")]
+    kinds = [_KINDS[option] for option in options if option in _KINDS]
+    if not param.annotation or len(kinds) < len(options):
+        return _same_kind(value, param.default)  # an annotation this cannot read
+    if isinstance(value, bool):
+        return any(bool in kind for kind in kinds)
+    return any(isinstance(value, kind) for kind in kinds)
 
 
 def _same_kind(value: Any, default: Any) -> bool:

@@ -181,8 +181,8 @@ def run(
       zoo run -c experiment.toml --seed 3
       zoo run --resume runs/20260101-120000-mlp-housing
     """
+    from zoo.app.saved import plan_run
     from zoo.core.config import RunConfig
-    from zoo.plan.planning import plan
 
     given = {
         k: v for k, v in options.items() if ctx.get_parameter_source(k) != ParameterSource.DEFAULT
@@ -198,7 +198,7 @@ def run(
             )
     config = RunConfig(**values)
     # Every name and override is resolved and checked once, before TensorFlow loads.
-    checked = plan(config, registry, sets)
+    checked = plan_run(config, registry, sets, resume)  # a resumed one checked as read back
     if dry_run:
         _show_plan(checked)
         return
