@@ -46,7 +46,7 @@ def test_a_plugin_failing_in_a_later_hook_keeps_nothing_from_earlier_hooks(mista
 
 def test_a_hook_returning_a_value_is_warned_about(mistakes):
     record = mistakes.plugins["returns-value"]
-    assert record.status == "ok"
+    assert record.status == "ok" and record.contributes == {}
     assert "returned list instead of calling register(...)" in record.notes[0]
     assert "registered nothing" in record.notes[0]
 
