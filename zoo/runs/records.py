@@ -37,7 +37,7 @@ def read_config(path: Path) -> dict[str, Any]:
     fields = {f.name: str(f.type) for f in dataclasses.fields(RunConfig)}
     for name, value in values.items():
         if name not in fields:
-            raise damaged(path, f"holds an unknown option {name!r}")
+            raise damaged(path, f"holds an option this keras-zoo does not know, {name!r}")
         if not _fits(value, fields[name]):
             raise damaged(path, f"holds {name}={_short(value)}, expected {fields[name]}")
     for name in ("model", "data"):
