@@ -292,7 +292,7 @@ def test_two_workers_give_the_same_metrics_as_one_process(finished, tmp_path):
         ("iris", m) for m in ("linear", "broken", "sklearn-linear", "sklearn-gboost")
     }
     assert all(mine[key] == {m: v[:1] for m, v in theirs[key].items()} for key in mine)
-    assert parallel.summary["failed"][0]["error"].endswith("deliberately broken model")
+    assert "deliberately broken model" in parallel.summary["failed"][0]["error"]
 
 
 @pytest.mark.slow
