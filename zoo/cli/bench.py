@@ -11,6 +11,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
+from zoo.cli.cluster import cluster_options, from_options
 from zoo.cli.track import TRACK
 
 RUN_OPTIONS = ("epochs", "batch_size", "seed", "split_seed", "test_size", "validation_size")
@@ -88,6 +89,7 @@ RUN_OPTIONS = ("epochs", "batch_size", "seed", "split_seed", "test_size", "valid
     help="Run only what is missing in an earlier bench folder.",
 )
 @TRACK
+@cluster_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.pass_context
@@ -108,6 +110,7 @@ def bench_command(ctx: click.Context, **options: Any) -> None:
         spec = None
     else:
         spec = BenchSpec(**_spec_values(ctx, options))
+    cluster = from_options(options["cluster"], options["resources_per_run"])
     registry = _registry()
     if not options["quiet"]:
         click.echo("zoo: planning the bench...", err=True)
@@ -122,6 +125,7 @@ def bench_command(ctx: click.Context, **options: Any) -> None:
             tracker=_open_tracker(options["track"]),
             on_start=progress.start,
             on_result=progress.update,
+            cluster=cluster,
         )
     finally:
         progress.close()
@@ -169,7 +173,8 @@ def _open_tracker(uri: str | None) -> Any:
 
 
 def _check_resume(ctx: click.Context) -> None:
-    allowed = {"resume", "jobs", "track", "as_json", "quiet", "runs_dir"}
+    allowed = {"resume", "jobs", "track", "as_json", "quiet", "runs_dir", "cluster"}
+    allowed.add("resources_per_run")
     changed = [
         k
         for k in ctx.params

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from zoo.cli.cluster import cluster_options, from_options
 from zoo.cli.track import TRACK
 
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
@@ -121,6 +122,7 @@ def _registry() -> Any:
     help="Where the tune folder is written.",
 )
 @TRACK
+@cluster_options
 @click.option("--no-baselines", is_flag=True, help="Skip the scikit-learn baselines.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
@@ -144,6 +146,7 @@ def tune(ctx: click.Context, **options: Any) -> None:
     registry = _registry()
     run_options = {"trials": options["trials"], "timeout": timeout, "jobs": options["jobs"]}
     run_options.update(track=options["track"], baselines=not options["no_baselines"])
+    run_options["cluster"] = from_options(options["cluster"], options["resources_per_run"])
     if options["resume"]:
         given = [
             k

@@ -48,6 +48,7 @@ def run_bench(
     tracker: Any = None,
     on_start: Callable[[int, int], None] | None = None,
     on_result: OnResult | None = None,
+    cluster: Any = None,
 ) -> BenchOutcome:
     """Run a bench (or the missing part of an earlier one) and summarize it.
 
@@ -61,6 +62,8 @@ def run_bench(
             MLflow, each combination a child run.
         on_start: called with (combinations to run, all combinations) before the first.
         on_result: called with each finished record, the count done and the count to do.
+        cluster: a :class:`zoo.app.cluster.ClusterOptions`: each combination runs as a Ray
+            task there (``jobs`` is then ignored).
 
     Raises:
         ZooError: a bad spec (unknown name, bad --set, ...), before anything runs.
@@ -72,6 +75,7 @@ def run_bench(
     if registry is None or spec.plugins:
         registry = registry_for(spec.plugins)
     grid = expand(spec, registry)  # every name and override checked before anything is written
+    session = _cluster_session(cluster, registry)  # connected and checked, before writing too
     folder = folder or BenchFolder.create(runs_dir, spec)
     done = folder.results()
     todo = [c.to_dict() for c in grid.combinations if c.key not in done]
@@ -81,6 +85,7 @@ def run_bench(
     if on_start:
         on_start(len(todo), len(grid.combinations))
     runner = _Runner(folder, registry, jobs, on_result, len(todo))
+    runner.cluster = session
     if tracker is None:
         return runner.run(todo, grid, spec)
     previous = folder.manifest().get("parent_run_id")
@@ -91,6 +96,16 @@ def run_bench(
         files = [folder.path / n for n in SUMMARY_FILES] + sorted(folder.path.glob("chart-*.png"))
         tracker.log_artifacts(parent_id, files)
     return outcome
+
+
+def _cluster_session(cluster: Any, registry: Registry) -> Any:
+    """A connection to the Ray cluster ``cluster`` names (every node's versions checked)."""
+    if cluster is None:
+        return None
+    from zoo.app.cluster import ClusterSession
+    from zoo.app.cluster.versions import registry_versions
+
+    return ClusterSession(cluster, registry_versions(registry))
 
 
 class _Runner:
@@ -107,11 +122,14 @@ class _Runner:
         self.folder, self.registry, self.jobs = folder, registry, jobs
         self.on_result, self.total, self.count = on_result, total, 0
         self.tracking: dict[str, Any] | None = None
+        self.cluster: Any = None  # a zoo.app.cluster.ClusterSession
 
     def run(self, todo: list[dict[str, Any]], grid: Grid, spec: BenchSpec) -> BenchOutcome:
         interrupted = False
         try:
-            if self.jobs > 1 and len(todo) > 1:
+            if self.cluster is not None:
+                self._on_cluster(todo)
+            elif self.jobs > 1 and len(todo) > 1:
                 interrupted = self._in_workers(todo)
             else:
                 self._in_process(todo)
@@ -124,6 +142,14 @@ class _Runner:
         self.count += 1
         if self.on_result:
             self.on_result(record, self.count, self.total)
+
+    def _on_cluster(self, todo: list[dict[str, Any]]) -> None:
+        from .on_cluster import run_on_cluster
+
+        try:
+            run_on_cluster(self.cluster, todo, self.folder.runs_dir, self._keep, self.tracking)
+        finally:
+            self.cluster.close()
 
     def _in_process(self, todo: list[dict[str, Any]]) -> None:
         for item in todo:

@@ -36,6 +36,8 @@ class TuneRequest:
             completed trials, and never before this epoch.
         track: an MLflow tracking URI, or None.
         baselines: score the scikit-learn baselines beside the best trial.
+        cluster: a :class:`zoo.app.cluster.ClusterOptions`: each trial runs as a Ray task
+            there, driven by the study in this process (``jobs`` is then ignored).
     """
 
     base: RunConfig
@@ -50,6 +52,7 @@ class TuneRequest:
     warmup_epochs: int = 30
     track: str | None = None
     baselines: bool = True
+    cluster: Any = None
 
 
 @dataclass

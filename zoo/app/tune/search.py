@@ -76,13 +76,15 @@ def tune(
         RunInterrupted: Ctrl-C; every finished trial is kept and reported.
     """
     from zoo.app.tune.finish import finish
+    from zoo.app.tune.on_cluster import connect
     from zoo.app.tune.tracking import open_tracking
 
+    session = connect(request, registry)  # --cluster: connected and checked before the folder
     prepared = prepare(request, registry, Path(resume) if resume else None)
     tracking = open_tracking(prepared, registry)
     try:
         with tracking.parent():  # trials log as its children
-            _optimize(prepared, registry, tracking, on_trial)
+            _optimize(prepared, registry, tracking, on_trial, session)
         # after it: MLflow logs the best model through a run of its own, one at a time
         return finish(prepared, registry, tracking)
     except (RunInterrupted, KeyboardInterrupt):
@@ -95,8 +97,15 @@ def tune(
         ) from None
 
 
-def _optimize(prepared: Prepared, registry: Registry, tracking: Any, on_trial: Any) -> None:
+def _optimize(
+    prepared: Prepared, registry: Registry, tracking: Any, on_trial: Any, session: Any = None
+) -> None:
     request = prepared.request
+    if session is not None:
+        from zoo.app.tune.on_cluster import run_on_cluster
+
+        run_on_cluster(session, prepared, tracking, on_trial)
+        return
     if request.jobs > 1:
         from zoo.app.tune.workers import run_workers
 

@@ -1,0 +1,171 @@
+"""Connecting to Ray and running tasks there: one task per run, retried once if its worker
+dies, cancelled on Ctrl-C, every finished result handed back as soon as it is there."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from zoo.core.errors import IncompatibleError
+
+from . import versions, worker
+from .options import LOCAL, ClusterOptions, require_ray
+
+# A task whose worker process dies is run once more (Ray's own retry), then given up.
+RETRIES = 1
+
+
+@dataclass
+class TaskOutcome:
+    """What came back for one payload: the function's record and its packed folders, or the
+    reason it has none (its worker died twice, the versions differ, the task failed)."""
+
+    record: dict[str, Any] | None = None
+    files: bytes | None = None
+    error: str | None = None
+    node: str = ""
+
+
+Payloads = Iterable[dict[str, Any]]
+OnDone = Callable[[dict[str, Any], TaskOutcome], None]
+More = Callable[[], "dict[str, Any] | None"]
+
+
+class ClusterSession:
+    """A connection to a Ray cluster, checked: every node has the driver's versions.
+
+    Args:
+        options: where to connect and what each task asks for.
+        driver: the driver's versions (:func:`zoo.app.cluster.versions.registry_versions`).
+    """
+
+    def __init__(self, options: ClusterOptions, driver: dict[str, str | None]) -> None:
+        self.options = options
+        self.driver = driver
+        self.ray = require_ray()
+        self.started_here = False
+        self._connect()
+        self.check_versions()
+
+    def _connect(self) -> None:
+        ray = self.ray
+        if ray.is_initialized():
+            return  # a runtime this process already holds (tests, notebooks)
+        address = self.options.address
+        try:
+            if address == LOCAL:
+                ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
+            else:
+                ray.init(address=address, log_to_driver=False)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise IncompatibleError(
+                f"Cannot connect to the Ray cluster at {address!r}: {reason}. Check that it "
+                "runs ('ray status' on its head node) and that the address is right."
+            ) from None
+        self.started_here = True
+
+    def close(self) -> None:
+        """Disconnect (and stop the runtime) if this session started it."""
+        if self.started_here:
+            self.ray.shutdown()
+
+    def check_versions(self, driver: dict[str, str | None] | None = None) -> None:
+        """Probe every alive node once; raises IncompatibleError naming a package that differs."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        probe = self.ray.remote(worker.probe)
+        refs = [
+            probe.options(
+                num_cpus=0,
+                scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False),
+            ).remote()
+            for node in self.ray.nodes()
+            if node.get("Alive")
+        ]
+        for found in self.ray.get(refs):
+            versions.check(driver or self.driver, found["versions"], found["node"])
+
+    def slots(self) -> int:
+        """How many tasks the cluster can run at once with the resources each asks for."""
+        total = self.ray.cluster_resources()
+        counts = [
+            int(total.get(kind, 0) // amount)
+            for kind, amount in (
+                ("CPU", self.options.resources["num_cpus"]),
+                ("GPU", self.options.resources["num_gpus"]),
+            )
+            if amount
+        ]
+        return max(1, min(counts)) if counts else 1
+
+    def run(
+        self,
+        function: worker.TaskFunction,
+        payloads: Payloads,
+        on_done: OnDone,
+        more: More | None = None,
+    ) -> None:
+        """Run ``function`` on each payload as a Ray task; ``on_done`` gets each outcome.
+
+        Args:
+            function: an importable function ``(payload, scratch folder) -> record``.
+            payloads: what to submit at once.
+            on_done: called on the driver with (payload, outcome) as each task ends.
+            more: called after each outcome for one more payload to submit (None: no more).
+
+        Raises:
+            KeyboardInterrupt: Ctrl-C; the tasks not finished are cancelled (their worker
+                processes killed), those finished were handed to ``on_done``.
+        """
+        remote = self.ray.remote(worker.run_task).options(
+            **self.options.resources, max_retries=RETRIES, retry_exceptions=False
+        )
+        pending: dict[Any, dict[str, Any]] = {}
+
+        def submit(payload: dict[str, Any]) -> None:
+            pending[remote.remote(function, payload, self.driver)] = payload
+
+        for payload in payloads:
+            submit(payload)
+        try:
+            while pending:
+                done, _ = self.ray.wait(list(pending), num_returns=1)
+                for ref in done:
+                    on_done(pending.pop(ref), self._outcome(ref))
+                    following = more() if more else None
+                    if following is not None:
+                        submit(following)
+        except KeyboardInterrupt:
+            self._cancel(pending, on_done)
+            raise
+
+    def _outcome(self, ref: Any) -> TaskOutcome:
+        ray = self.ray
+        try:
+            result = ray.get(ref)
+        except ray.exceptions.WorkerCrashedError as exc:
+            return TaskOutcome(error=f"its Ray worker died, also when retried once ({_brief(exc)})")
+        except ray.exceptions.RayError as exc:
+            return TaskOutcome(error=f"the Ray task failed: {_brief(exc)}")
+        if "error" in result:
+            return TaskOutcome(error=result["error"], node=result.get("node", ""))
+        return TaskOutcome(result["record"], result.get("files"), None, result.get("node", ""))
+
+    def _cancel(self, pending: dict[Any, dict[str, Any]], on_done: OnDone) -> None:
+        """Hand over what finished meanwhile, then cancel (and kill) the rest."""
+        done, running = self.ray.wait(list(pending), num_returns=len(pending), timeout=0)
+        for ref in done:
+            outcome = self._outcome(ref)
+            if outcome.record is not None:
+                on_done(pending[ref], outcome)
+        for ref in running:
+            self.ray.cancel(ref, force=True)
+
+
+def _brief(exc: BaseException) -> str:
+    """The first line of a Ray error, which otherwise spans a traceback."""
+    text = str(exc).strip().splitlines()
+    return " ".join(text[0].split()) if text else type(exc).__name__
