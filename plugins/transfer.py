@@ -100,6 +100,8 @@ def build_transfer(
         base = _application_model(keras, name, app, weights, side, alpha)
         target, preprocess = (side, side, 3), keras.layers.Rescaling(app.scale, app.offset)
     base.trainable = not pretrained
+    if not pretrained:
+        _quicker_batch_statistics(keras, base)
     inputs = keras.Input(spec.input_shape)
     x = _adapt_images(keras, inputs, target, backbone)
     if preprocess is not None:
@@ -116,6 +118,18 @@ def build_transfer(
 
 
 # -- checks ------------------------------------------------------------------------------
+
+
+def _quicker_batch_statistics(keras, model, momentum: float = 0.9) -> None:
+    """Let batch normalization's moving statistics settle within an epoch or two.
+
+    Keras's default momentum (0.99) needs hundreds of steps to move the statistics from
+    their initial values; until then a backbone trained from scratch predicts from the wrong
+    statistics, and the validation and test parts see chance.
+    """
+    for layer in getattr(model, "layers", []):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = momentum
 
 
 def _check_image_shape(input_shape: tuple[int, ...]) -> None:

@@ -100,6 +100,14 @@ def test_transfer_without_weights_trains_the_backbone_saves_and_reloads(registry
     _assert_reloads(result, registry.create("datasets", "digits").x[:8])
 
 
+def test_a_random_backbone_trains_with_quickly_settling_batch_statistics(registry):
+    model = registry.create("models", "transfer", DIGITS_SPEC, weights="none", alpha=0.35)
+    backbone = _nested(model, "mobilenetv2")
+    assert backbone.trainable and backbone.input_shape == (None, 32, 32, 3)  # not upscaled
+    norms = [layer for layer in backbone.layers if _is_batch_norm(layer)]
+    assert norms and all(layer.momentum == pytest.approx(0.9) for layer in norms)
+
+
 def test_pretrained_backbones_stay_frozen(registry, tmp_path, cnn_run):
     model = registry.create("models", "transfer", DIGITS_SPEC, backbone=str(cnn_run.folder))
     assert not _nested(model, "pretrained_cnn").trainable
