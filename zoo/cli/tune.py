@@ -83,7 +83,7 @@ def _registry() -> Any:
 @click.option(
     "--patience",
     type=click.IntRange(min=1),
-    default=20,
+    default=50,
     show_default=True,
     help="Each trial stops when its validation loss has not improved for N epochs.",
 )
@@ -98,9 +98,10 @@ def _registry() -> Any:
 @click.option(
     "--validation-size",
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.1,
+    default=0.2,
     show_default=True,
-    help="Fraction of the training part that trials are selected on.",
+    help="Fraction of the training part that trials are selected on (zoo run's default is "
+    "0.1; selection needs more).",
 )
 @click.option(
     "--storage",

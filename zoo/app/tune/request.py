@@ -15,7 +15,7 @@ from zoo.core.errors import InvalidParameterError
 if TYPE_CHECKING:
     from zoo import Registry, RunConfig
 
-DEFAULT_PATIENCE = 20
+DEFAULT_PATIENCE = 50
 
 
 @dataclass
@@ -24,7 +24,7 @@ class TuneRequest:
 
     Args:
         base: the configuration every trial starts from; its hyperparameters are the
-            defaults (``patience`` None becomes 20: trials stop early).
+            defaults (``patience`` None becomes 50: trials stop early).
         trials: trials to run (more trials on a resumed study).
         timeout: stop starting trials after this many seconds.
         space: the space file's contents (see :mod:`zoo.app.tune.space`).
