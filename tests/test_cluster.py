@@ -120,8 +120,14 @@ def _registry():
 
 
 @pytest.mark.slow
-def test_a_grid_on_ray_matches_a_local_one_and_survives_dying_workers(ray_runtime, tmp_path):
+def test_a_grid_on_ray_matches_a_local_one_and_survives_dying_workers(
+    ray_runtime, tmp_path, monkeypatch
+):
     from zoo.app.bench import BenchSpec, run_bench
+    from zoo.app.tracking import Tracker
+
+    monkeypatch.chdir(tmp_path)  # MLflow puts a SQLite store's artifacts under ./mlruns
+    store = f"sqlite:///{tmp_path}/mlflow.db"
 
     marker, tally = tmp_path / "once.txt", tmp_path / "always.txt"
     spec = BenchSpec(
@@ -132,7 +138,9 @@ def test_a_grid_on_ray_matches_a_local_one_and_survives_dying_workers(ray_runtim
         baselines=False,
     )
     options = ClusterOptions("local", parse_resources("cpu=1"))
-    outcome = run_bench(spec, registry=_registry(), runs_dir=tmp_path, cluster=options)
+    outcome = run_bench(
+        spec, registry=_registry(), runs_dir=tmp_path, cluster=options, tracker=Tracker(store)
+    )
     counts = {"combinations": 4, "ok": 3, "failed": 1, "skipped": 0, "missing": 0}
     assert outcome.summary["counts"] == counts
     assert len(marker.read_text().splitlines()) == 2  # died once, retried once
@@ -155,6 +163,44 @@ def test_a_grid_on_ray_matches_a_local_one_and_survives_dying_workers(ray_runtim
     there = next(r for r in board["rows"] if r["model"] == "linear")["metrics"]["accuracy"]
     assert there["mean"] == pytest.approx(here)
     assert (outcome.folder / "summary.md").is_file()
+    _check_logged(store, outcome)
+
+
+def _check_logged(store: str, outcome) -> None:
+    """The driver logged what came back as a local bench logs it: a child per trained run."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(store)
+    experiment = client.get_experiment_by_name("keras-zoo")
+    runs = client.search_runs([experiment.experiment_id])
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert parent.info.run_name == outcome.folder.name
+    children = {r.info.run_name: r for r in runs if r is not parent}
+    assert sorted(children) == ["dies_once-iris", "linear-iris", "mlp-iris"]
+    linear = children["linear-iris"]
+    history = client.get_metric_history(linear.info.run_id, "val_loss")
+    assert sorted(m.step for m in history) == [1, 2]
+    files = {a.path for a in client.list_artifacts(linear.info.run_id, "run")}
+    assert {"run/config.json", "run/history.csv", "run/model.keras"} <= files
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_the_driver_cancels_the_rest_and_keeps_what_finished(ray_runtime, tmp_path):
+    from zoo.app.bench import BenchSpec, run_bench
+
+    def interrupt(record, done, total):
+        raise KeyboardInterrupt  # as Ctrl-C would, once the first result is in
+
+    spec = BenchSpec(models=["linear"], data=["iris"], repeats=4, base={"epochs": 1})
+    spec.baselines = False
+    outcome = run_bench(
+        spec, runs_dir=tmp_path, cluster=ClusterOptions("local"), on_result=interrupt
+    )
+    counts = outcome.summary["counts"]
+    assert outcome.status == "interrupted" and counts["ok"] >= 1 and counts["missing"] >= 1
+    assert counts["ok"] + counts["missing"] == 4
+    kept = list((outcome.folder / "results").glob("*.json"))
+    assert len(kept) == counts["ok"] == len(list((outcome.folder / "runs").iterdir()))
 
 
 @pytest.mark.slow

@@ -155,14 +155,18 @@ class ClusterSession:
         return TaskOutcome(result["record"], result.get("files"), None, result.get("node", ""))
 
     def _cancel(self, pending: dict[Any, dict[str, Any]], on_done: OnDone) -> None:
-        """Hand over what finished meanwhile, then cancel (and kill) the rest."""
+        """Cancel (and kill) what still runs, then hand over what finished meanwhile."""
         done, running = self.ray.wait(list(pending), num_returns=len(pending), timeout=0)
-        for ref in done:
-            outcome = self._outcome(ref)
-            if outcome.record is not None:
-                on_done(pending[ref], outcome)
         for ref in running:
             self.ray.cancel(ref, force=True)
+        for ref in done:
+            outcome = self._outcome(ref)
+            if outcome.record is None:
+                continue
+            try:
+                on_done(pending[ref], outcome)
+            except KeyboardInterrupt:  # pressed again: stop handing over, as asked
+                break
 
 
 def _brief(exc: BaseException) -> str:
