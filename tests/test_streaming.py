@@ -22,6 +22,7 @@ from zoo.plugins.csv_files.scan import (
 
 import zoo
 from zoo.core.errors import DataError
+from zoo.core.labels import decode_outputs
 from zoo.runs.files import file_sha256
 
 SPLIT = RowSplit(test_size=0.2, validation_size=0.1, seed=42)
@@ -166,7 +167,7 @@ def test_a_streamed_run_trains_evaluates_and_saves(tmp_path):
     np.testing.assert_allclose(mean, parts.mean, rtol=1e-5)
     model = keras.models.load_model(result.folder / "model.keras")
     raw = csvdata.read_features(path, record["schema"])
-    labels = csvdata.decode_outputs(model.predict(raw, verbose=0), record["schema"])
+    labels = decode_outputs(model.predict(raw, verbose=0), record["schema"])
     assert len(labels) == 600 and set(labels) <= {"yes", "no"}
 
 
