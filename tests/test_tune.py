@@ -92,8 +92,9 @@ def test_resume_adds_trials_to_the_same_study_from_two_worker_processes(tuned, z
 
 
 def test_the_space_comes_from_a_test_plugins_declared_params_and_mlflow_gets_the_study(
-    tmp_path,
+    tmp_path, monkeypatch
 ):
+    monkeypatch.chdir(tmp_path)  # MLflow puts a SQLite store's artifacts under ./mlruns
     registry = registry_with_tinynet()
     base = RunConfig(model="tinynet", data="regression", data_params={"rows": 200}, epochs=2)
     track = f"sqlite:///{tmp_path / 'mlflow.db'}"
