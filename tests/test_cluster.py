@@ -89,6 +89,22 @@ def test_without_ray_cluster_is_one_line_saying_how_to_install(tmp_path):
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.parametrize("command", ["bench", "tune"])
+def test_help_shows_the_options_without_importing_ray(command):
+    code = (
+        "import sys\n"
+        "from zoo.cli.main import main\n"
+        "try:\n"
+        f"    main(['{command}', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('ray' in sys.modules, 'tensorflow' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "--cluster ADDRESS" in done.stdout and "--resources-per-run" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "False False"
+
+
 # -- a real local Ray runtime, shared by the tests below -------------------------------------
 
 
