@@ -3,6 +3,7 @@ dies, cancelled on Ctrl-C, every finished result handed back as soon as it is th
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -56,9 +57,14 @@ class ClusterSession:
         address = self.options.address
         try:
             if address == LOCAL:
-                ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
+                ray.init(
+                    num_cpus=os.cpu_count(),
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    logging_level=logging.WARNING,  # not its INFO start-up lines
+                )
             else:
-                ray.init(address=address, log_to_driver=False)
+                ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             reason = " ".join(str(exc).split()) or type(exc).__name__
             raise IncompatibleError(
@@ -124,9 +130,10 @@ class ClusterSession:
             **self.options.resources, max_retries=RETRIES, retry_exceptions=False
         )
         pending: dict[Any, dict[str, Any]] = {}
+        threads = max(1, int(self.options.resources["num_cpus"]))
 
         def submit(payload: dict[str, Any]) -> None:
-            pending[remote.remote(function, payload, self.driver)] = payload
+            pending[remote.remote(function, payload, self.driver, threads)] = payload
 
         for payload in payloads:
             submit(payload)

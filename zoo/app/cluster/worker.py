@@ -24,14 +24,23 @@ TaskFunction = Callable[[dict[str, Any], Path], dict[str, Any]]
 
 
 def run_task(
-    function: TaskFunction, payload: dict[str, Any], driver: dict[str, str | None]
+    function: TaskFunction, payload: dict[str, Any], driver: dict[str, str | None], threads: int
 ) -> dict[str, Any]:
     """Run ``function(payload, scratch)`` after checking this worker's versions.
+
+    Args:
+        function: what to run; it writes its run folders into the scratch folder.
+        payload: plain data for it.
+        driver: the driver's versions, to compare with this worker's.
+        threads: the CPUs the task asked for: TensorFlow's thread pools are sized to them
+            (read when TensorFlow starts, so by the first task of this worker process).
 
     Returns:
         ``{"record": ..., "files": bytes | None, "node": str}``, or ``{"error": ...}`` when
         the versions differ.
     """
+    for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ.setdefault(name, str(threads))
     node = node_name()
     problem = versions.mismatch(driver, local_versions(), node)
     if problem:
