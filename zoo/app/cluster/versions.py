@@ -27,8 +27,16 @@ def installed_versions(plugins: dict[str, str]) -> dict[str, str | None]:
 
 
 def registry_versions(registry: Any) -> dict[str, str | None]:
-    """:func:`installed_versions` of a registry's plugins that loaded."""
-    plugins = {n: r.version for n, r in registry.plugins.items() if r.status == "ok"}
+    """:func:`installed_versions` of a registry's installed plugins that loaded.
+
+    Plugins registered in process (a module named to ``zoo bench``) have no version to
+    compare: the worker imports them by name when it needs them.
+    """
+    plugins = {
+        name: record.version
+        for name, record in registry.plugins.items()
+        if record.status == "ok" and record.origin != "in process"
+    }
     return installed_versions(plugins)
 
 
