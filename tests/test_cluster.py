@@ -245,6 +245,24 @@ def test_a_search_on_ray_keeps_its_study_and_survives_a_dying_worker(ray_runtime
     assert len(rows) == 5  # a header and the four trials
 
 
+def test_resources_without_a_cluster_is_a_usage_error(zoo_cli, tmp_path):
+    code, _, err = zoo_cli("bench", "-m", "linear", "-d", "iris", "--resources-per-run", "cpu=2")
+    assert code == 2 and "give --cluster ADDRESS too" in err
+
+
+@pytest.mark.slow
+def test_the_bench_command_runs_on_the_cluster(ray_runtime, tmp_path, zoo_cli):
+    code, out, err = zoo_cli(
+        "bench", "-m", "linear", "-d", "iris", "--epochs", "1", "--no-baselines", "--json",
+        "--cluster", "local", "--resources-per-run", "cpu=1,gpu=0", "--runs-dir", str(tmp_path),
+    )  # fmt: skip
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["counts"]["ok"] == 1 and summary["status"] == "complete"
+    (folder,) = summary["datasets"][0]["rows"][0]["folders"]
+    assert Path(folder).parent == Path(summary["folder"]) / "runs"
+
+
 @pytest.mark.slow
 def test_workers_with_other_versions_are_refused_before_anything_runs(ray_runtime):
     from zoo.app.cluster import ClusterSession
