@@ -211,3 +211,22 @@ def test_creating_a_model_without_a_spec_says_what_is_needed():
     assert "received nothing" in str(caught.value)
     with pytest.raises(zoo.InvalidParameterError, match="received dict"):
         registry.create("models", "mlp", {"input_shape": (13,)})
+
+
+def test_runs_table_fits_80_columns_and_drops_plugin_prefixes():
+    runs = [
+        {
+            "folder": "20261128-193747-linear-breast_cancer",
+            "model": "zoo.linear:linear",
+            "data": "zoo.sklearn_datasets:breast_cancer",
+            "metric": "accuracy",
+            "value": 0.9123,
+            "epochs": 1,
+            "status": "complete",
+        }
+    ]
+    narrow = render.runs_table(runs, width=80)
+    assert max(len(line) for line in narrow.splitlines()) <= 80
+    assert "accuracy 0.9123" in narrow and "complete" in narrow
+    wide = render.runs_table(runs, width=120)
+    assert " breast_cancer " in wide and "zoo.linear" not in wide

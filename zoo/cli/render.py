@@ -182,16 +182,27 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def runs_table(runs: list[dict[str, Any]]) -> str:
+def runs_table(runs: list[dict[str, Any]], width: int | None = None) -> str:
+    """Past runs, one per line; the model and data columns go when they do not fit ``width``
+    (the run's folder name already holds both)."""
     rows = [
         [
             r["folder"],
-            r["model"],
-            r["data"],
+            _short(r["model"]),
+            _short(r["data"]),
             f"{r['metric']} {r['value']:.4g}" if isinstance(r["value"], float) else "-",
             r["epochs"] if r["epochs"] is not None else "-",
             r["status"],
         ]
         for r in runs
     ]
-    return tabulate(rows, headers=["run", "model", "data", "key metric", "epochs", "status"])
+    headers = ["run", "model", "data", "key metric", "epochs", "status"]
+    table = tabulate(rows, headers=headers)
+    if _width(table) <= (width or terminal_width()):
+        return table
+    return tabulate([[r[0], *r[3:]] for r in rows], headers=[headers[0], *headers[3:]])
+
+
+def _short(name: Any) -> Any:
+    """``zoo.mlp:mlp`` -> ``mlp``: in a list of runs the plugin is noise."""
+    return name.rpartition(":")[2] if isinstance(name, str) else name
