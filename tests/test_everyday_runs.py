@@ -115,6 +115,9 @@ def test_evaluate_on_a_new_file_uses_the_run_s_target(zoo_cli, binary_run, binar
 def test_the_python_api_is_as_quiet_as_the_cli(tmp_path):
     script = (
         "import zoo\n"
+        "registry = zoo.Registry.discover()\n"
+        "info = registry.create('datasets', 'iris').info\n"
+        "registry.create('models', 'linear', zoo.ModelSpec.for_data(info))\n"
         "r = zoo.run(zoo.RunConfig(model='linear', data='iris', epochs=1), save=False)\n"
         "print(sorted(r.metrics))\n"
     )

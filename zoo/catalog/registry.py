@@ -32,6 +32,7 @@ from zoo.core.errors import (
     did_you_mean,
 )
 from zoo.core.params import check_overrides
+from zoo.core.quiet import import_keras_quietly
 from zoo.core.spec import ModelSpec
 
 HOOKS = {kind: f"register_{kind}" for kind in KINDS}
@@ -318,6 +319,8 @@ class Registry:
         check_overrides(f"{entry.singular} {entry.name!r}", entry.params, overrides)
         owner = f"{entry.singular} {entry.name!r} of plugin {entry.plugin!r}"
         check_ranges(owner, entry.metadata.get("ranges"), overrides)
+        if entry.kind == "models":
+            import_keras_quietly()  # a builder imports Keras: as quiet from Python as the CLI
         if entry.kind == "models" and not (args and isinstance(args[0], ModelSpec)):
             received = type(args[0]).__name__ if args else "nothing"
             raise InvalidParameterError(

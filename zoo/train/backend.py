@@ -9,23 +9,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from zoo.core import quiet
 
-@contextlib.contextmanager
-def native_stderr_silenced() -> Iterator[None]:
-    """Send file descriptor 2 to /dev/null for the duration.
-
-    TensorFlow's native libraries write start-up notices (oneDNN, CUDA probing) straight to
-    the process's stderr before its own log-level setting applies; Python code cannot catch
-    them any other way.
-    """
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(null)
-        os.close(saved)
+# Re-exported: callers here have always imported it from this module.
+native_stderr_silenced = quiet.native_stderr_silenced
 
 
 def import_backend_quietly() -> None:

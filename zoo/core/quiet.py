@@ -1,0 +1,40 @@
+"""Keeping TensorFlow's native start-up notices off the terminal, from any layer.
+
+TensorFlow's native libraries write start-up notices (oneDNN, CUDA probing, CPU features)
+straight to the process's stderr while they load, before any log-level setting of theirs
+applies; Python code cannot catch them any other way than at the file descriptor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+
+
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null for the duration."""
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(null)
+        os.close(saved)
+
+
+def import_keras_quietly() -> None:
+    """Import Keras (and so its backend) once, its native notices silenced.
+
+    For the API's entry points that reach Keras through a plugin (``Registry.create`` of a
+    model); training goes through ``zoo.train.backend.import_backend_quietly``, which does
+    more. Later notices (CUDA probing on first use) obey the log level set here.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if "keras" in sys.modules:
+        return
+    with native_stderr_silenced():
+        import keras  # noqa: F401 - the import is the point
