@@ -93,3 +93,23 @@ def test_a_part_smaller_than_one_batch_is_a_single_partial_step():
 
     (blocks,) = epoch_loop._blocks(np.arange(5), 32)
     assert blocks[0] is None and blocks[1].tolist() == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.slow
+def test_training_leaves_no_traced_graph_behind():
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the gradient registry is TensorFlow's")
+    from tensorflow.python.framework import ops
+
+    from zoo.train.epoch_loop import fit_arrays
+
+    registry = ops._gradient_registry._registry
+    before = set(registry)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    x = np.ones((10, 2), "float32")
+    history = fit_arrays(model, (x, x[:, 0]), None, 4, 2, 0, [])
+    assert len(history["loss"]) == 2
+    # Tracing registered a custom gradient holding the graph; it must be gone again.
+    assert set(registry) == before
