@@ -122,13 +122,15 @@ def _free_ports(count: int) -> list[int]:
 
 
 @pytest.mark.slow
-def test_two_workers_on_loopback_both_finish_and_only_the_chief_writes(tmp_path):
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_two_workers_on_loopback_both_finish_and_only_the_chief_writes(tmp_path, backend):
+    pytest.importorskip(backend)
     cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
     processes = []
     for index in range(2):
         config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
         args = [*RUN, "--distribute", "multi-worker", "--runs-dir", str(tmp_path / f"w{index}")]
-        env = {"TF_CONFIG": json.dumps(config), "KERAS_BACKEND": "tensorflow"}
+        env = {"TF_CONFIG": json.dumps(config), "KERAS_BACKEND": backend}
         processes.append(_run([*args, "--json"], env))
     results = [_finish(process) for process in processes]
     for code, _, err in results:
@@ -137,6 +139,6 @@ def test_two_workers_on_loopback_both_finish_and_only_the_chief_writes(tmp_path)
     assert not (tmp_path / "w1").exists() or not any((tmp_path / "w1").iterdir())
     record = json.loads((folder / "environment.json").read_text())["distribution"]
     assert record["workers"] == 2 and record["replicas"] == 2
-    assert record["task"] == {"type": "worker", "index": 0}
+    assert record["task"] == {"type": "worker", "index": 0} and record["backend"] == backend
     chief, other = (json.loads(out)["metrics"] for _, out, _ in results)
     assert chief == pytest.approx(other)  # the same weights on both: training was in sync

@@ -27,6 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.core.config import DISTRIBUTE_CHOICES
 from zoo.core.errors import IncompatibleError, InvalidParameterError
+from zoo.train.tf_distribution import defer_build as defer_build  # re-exported for the runner
+from zoo.train.tf_distribution import even_batch as even_batch  # and fitting
+from zoo.train.tf_distribution import fix_scalar_log_reduction
+from zoo.train.tf_distribution import shard as shard  # and fitting
 
 if TYPE_CHECKING:
     from zoo.plan.planning import Plan
@@ -124,9 +128,9 @@ def scope(distribution: Distribution | None) -> Iterator[None]:
         with distribution.strategy.scope():
             yield
         return
-    import keras
+    from zoo.train.jax_distribution import data_parallel
 
-    with keras.distribution.DataParallel(devices=distribution.devices).scope():
+    with data_parallel(distribution.devices).scope():
         yield
 
 
@@ -139,67 +143,23 @@ def active() -> bool:
     return tf is not None and tf.distribute.has_strategy()
 
 
-def shard(dataset: Any) -> Any:
-    """A tf.data pipeline split between the workers by batch when several train together.
-
-    Each worker then reads every N-th batch of the same (identically seeded) stream, instead
-    of TensorFlow guessing from the source whether it can split files.
-    """
-    tf = sys.modules.get("tensorflow")
-    if tf is None or not isinstance(dataset, tf.data.Dataset) or not tf.distribute.has_strategy():
-        return dataset
-    if tf.distribute.get_strategy().extended._in_multi_worker_mode():  # noqa: SLF001
-        options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = (
-            tf.data.experimental.AutoShardPolicy.DATA
-        )
-        return dataset.with_options(options)
-    return dataset
-
-
-def defer_build(model: Any, distribution: Distribution | None) -> None:
-    """Under a multi-worker strategy, let Keras build ``model``'s training state when it
-    traces the first step.
-
-    A model created in a strategy's scope is otherwise built eagerly from a first batch
-    averaged across the replicas, which Keras 3 cannot do across workers (a PerReplica
-    value it tries to turn into a tensor). Traced inside the scope, the variables are
-    mirrored all the same: the strategy is the one in force during ``fit``. (With several
-    replicas in one process the eager build is the one that works, on an even first batch.)
-    """
-    if distribution is None or distribution.kind != MULTI_WORKER:
-        return
-    if getattr(model, "_distribute_strategy", None) is not None:
-        model._distribute_strategy = None  # noqa: SLF001 - see above
-
-
-def even_batch(batch: int) -> int:
-    """``batch`` rounded down to a multiple of the replicas in sync (at least one each).
-
-    Keras under tf.distribute fails on a first batch that does not split evenly between the
-    replicas (per-replica inputs of different shapes); later, shorter batches are fine.
-    """
-    tf = sys.modules.get("tensorflow")
-    if tf is None or not tf.distribute.has_strategy():
-        return batch
-    replicas = tf.distribute.get_strategy().num_replicas_in_sync
-    return max(replicas, batch - batch % replicas)
-
-
 def even_rows(arrays: tuple[Any, Any]) -> tuple[Any, Any]:
-    """Inputs and targets cut to a multiple of the devices of a Keras distribution (JAX).
-
-    Keras shards each batch evenly over the devices and refuses one that does not divide (the
-    last, shorter batch of an epoch); at most devices - 1 rows are left out.
-    """
-    keras = sys.modules.get("keras")
-    current = keras.distribution.distribution() if keras is not None else None
-    if current is None:
+    """This process's share of an in-memory part, evenly divisible (JAX; see
+    :func:`zoo.train.jax_distribution.even_rows`); unchanged otherwise."""
+    if "jax" not in sys.modules:
         return arrays
-    devices = int(current.device_mesh.devices.size)
-    x, y = arrays
-    rows = len(x) - len(x) % devices
-    return x[:rows], y[:rows]
+    from zoo.train.jax_distribution import even_rows as share
+
+    return share(arrays)
+
+
+def local_batch(batch_size: int) -> int:
+    """What this process feeds of each global batch (JAX, several processes: its share)."""
+    if "jax" not in sys.modules:
+        return batch_size
+    from zoo.train.jax_distribution import local_batch as share
+
+    return share(batch_size)
 
 
 def check_batch(distribution: Distribution | None, batch_size: int) -> None:
@@ -259,7 +219,7 @@ def _start_multi_worker() -> Distribution:
 
     cluster, task = read_tf_config()
     _split_cpu(tf)
-    _scalar_logs_reduced_across_workers()
+    fix_scalar_log_reduction()
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     workers = sum(len(v) for k, v in cluster.items() if k in ("chief", "worker"))
     devices = [str(d) for d in strategy.extended.worker_devices]
@@ -273,39 +233,6 @@ def _start_multi_worker() -> Distribution:
         is_chief(cluster, task),
         strategy,
     )
-
-
-def _scalar_logs_reduced_across_workers() -> None:
-    """Work around Keras 3 averaging a multi-worker step's logs along an axis they lack.
-
-    Keras reduces each replica's loss and metric values with ``strategy.reduce("MEAN", v,
-    axis=0)`` under a multi-worker strategy, which fails for scalars ("Invalid reduction
-    dimension 0"); the mean of scalars needs no axis. Only that case is changed.
-    """
-    from keras.src.backend.tensorflow import trainer
-
-    original = trainer.reduce_per_replica
-    if getattr(original, "zoo_scalar_fix", False):
-        return
-
-    def reduce_per_replica(values: Any, strategy: Any, reduction: str = "auto") -> Any:
-        if reduction not in ("auto", "mean") or not trainer._collective_all_reduce_multi_worker(
-            strategy
-        ):
-            return original(values, strategy, reduction)
-
-        def mean(value: Any) -> Any:
-            if not trainer._is_per_replica_instance(value):
-                return value
-            scalar = value.values[0].shape.rank == 0
-            return strategy.reduce("MEAN", value, axis=None if scalar else 0)
-
-        import keras
-
-        return keras.tree.map_structure(mean, values)
-
-    reduce_per_replica.zoo_scalar_fix = True  # type: ignore[attr-defined]
-    trainer.reduce_per_replica = reduce_per_replica
 
 
 def read_tf_config() -> tuple[dict[str, list[str]], dict[str, Any]]:
@@ -372,15 +299,17 @@ def _cpu_devices() -> int:
 
 
 def _start_jax(kind: str) -> Distribution:
-    if kind == MULTI_WORKER:
-        raise IncompatibleError(
-            "--distribute multi-worker runs under the TensorFlow backend only; under JAX use "
-            "--distribute mirrored (one machine's devices) or set KERAS_BACKEND=tensorflow."
-        )
-    import keras
+    from zoo.train import jax_distribution
 
-    devices = keras.distribution.list_devices()
-    return Distribution(MIRRORED, "jax", list(devices), len(devices))
+    if kind == MULTI_WORKER:
+        cluster, task = read_tf_config()
+        _, processes = jax_distribution.join_processes(cluster, task)
+        found = jax_distribution.devices()
+        return Distribution(
+            kind, "jax", found, len(found), processes, task, is_chief(cluster, task)
+        )
+    found = jax_distribution.devices()
+    return Distribution(MIRRORED, "jax", found, len(found))
 
 
 def _api_name(distribution: Distribution) -> str:

@@ -117,7 +117,8 @@ def _train_feed(parts: DataParts, options: FitOptions, steps: int) -> dict[str, 
     if arrays is not None and keras.backend.backend() != "tensorflow":
         # JAX and PyTorch iterate NumPy arrays directly, faster than through tf.data.
         x, y = distribute.even_rows(arrays)
-        return {"x": x, "y": y, "batch_size": options.batch_size, "shuffle": True}
+        batch = distribute.local_batch(options.batch_size)  # this process's share (JAX)
+        return {"x": x, "y": y, "batch_size": batch, "shuffle": True}
     train = distribute.shard(parts.batches(TRAIN, options.batch_size, seed=options.seed))
     return {"x": train, "steps_per_epoch": steps, "shuffle": False}
 
