@@ -1,8 +1,10 @@
 """scikit-learn reference rows, fitted and scored on the very split the networks get.
 
-A linear model (linear or logistic regression on standardized inputs) and gradient boosting,
-scored by the same NumPy metrics as every zoo run, so a leaderboard shows at once whether a
-network beats a one-line baseline.
+The test part is the networks' own; the estimators fit on everything else, the training and
+the validation part (they have no use for a validation part; gradient boosting's test MSE of
+about 6.2 on housing is for that whole 80 %). A linear model (linear or logistic regression on
+standardized inputs) and gradient boosting, scored by the same NumPy metrics as every zoo run,
+so a leaderboard shows at once whether a network beats a one-line baseline.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from zoo import Registry, RunConfig, plan
-from zoo.core.parts import TEST, TRAIN, SplitSpec
+from zoo.core.parts import TEST, TRAIN, VALIDATION, SplitSpec
 from zoo.train.runner import load_checked
 from zoo.train.scoring import score
 
@@ -27,7 +29,7 @@ class BaselineSkipped(Exception):
 
 
 def run_baseline(name: str, config: dict[str, Any], registry: Registry) -> dict[str, Any]:
-    """Fit baseline ``name`` on the training part, score it on the test part.
+    """Fit baseline ``name`` on the training and validation parts, score it on the test part.
 
     Returns:
         ``task``, ``metrics``, ``timings`` (``fit_s``, ``total_s``) and ``params`` (None).
@@ -40,7 +42,7 @@ def run_baseline(name: str, config: dict[str, Any], registry: Registry) -> dict[
     source = load_checked(plan(run_config, registry))
     spec = SplitSpec(run_config.test_size, run_config.validation_size, run_config.split_seed)
     parts = source.split(spec)  # the very split the networks get
-    train, test = parts.arrays(TRAIN), parts.arrays(TEST)
+    train, test = _fitting_rows(parts), parts.arrays(TEST)
     if train is None or test is None:
         raise BaselineSkipped(
             f"{parts.info.source} is streamed from disk; scikit-learn baselines need it in memory"
@@ -78,6 +80,16 @@ def make_estimator(name: str, task: str, seed: int, rows: int) -> Any:
         suffix = "Regressor" if regression else "Classifier"
         return getattr(ensemble, kind + suffix)(random_state=seed)
     raise KeyError(name)
+
+
+def _fitting_rows(parts: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """Training and validation rows together, or None for parts not held in memory."""
+    import numpy as np
+
+    train, validation = parts.arrays(TRAIN), parts.arrays(VALIDATION)
+    if train is None or validation is None or not len(validation[0]):
+        return train
+    return np.concatenate([train[0], validation[0]]), np.concatenate([train[1], validation[1]])
 
 
 def _flat(x: np.ndarray) -> np.ndarray:
