@@ -31,10 +31,16 @@ def import_keras_quietly() -> None:
 
     For the API's entry points that reach Keras through a plugin (``Registry.create`` of a
     model); training goes through ``zoo.train.backend.import_backend_quietly``, which does
-    more. Later notices (CUDA probing on first use) obey the log level set here.
+    more. Devices are probed inside the silence too: TensorFlow's CUDA probe reports its
+    failure as an error, which a log level inherited from another process may let through.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if "keras" in sys.modules:
         return
     with native_stderr_silenced():
-        import keras  # noqa: F401 - the import is the point
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
