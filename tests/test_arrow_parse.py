@@ -51,3 +51,17 @@ def test_anything_else_goes_to_the_careful_parser(lines):
 def test_another_delimiter():
     table = arrow_numbers(["1;2.5;-3e2"], ";", 3)
     assert table is not None and table.tolist() == [[1.0, 2.5, -300.0]]
+
+
+def test_the_fast_path_does_not_import_pandas():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from zoo.plugins.csv_files.arrow_parse import arrow_numbers\n"
+        "table = arrow_numbers(['1,,3', '4,5,6'], ',', 3)\n"
+        "print(table.shape, 'pandas' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.split() == ["(2,", "3)", "False"], done.stderr

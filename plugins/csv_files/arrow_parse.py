@@ -52,8 +52,28 @@ def arrow_numbers(lines: Sequence[str], delimiter: str, width: int) -> np.ndarra
 
 
 def _as_array(table: object) -> np.ndarray:
-    """The table's columns side by side; missing (null) values as NaN."""
+    """The table's columns side by side; missing (null) values as NaN.
+
+    Read straight from Arrow's buffers: its own conversions (``to_numpy``, ``fill_null``)
+    import pandas, a second of start-up and tens of megabytes for nothing here.
+    """
     import numpy as np
 
-    columns = [column.to_numpy(zero_copy_only=False) for column in table.columns]  # type: ignore[attr-defined]
-    return np.column_stack(columns).astype("float64", copy=False)
+    columns = [
+        np.concatenate([_chunk_values(chunk) for chunk in column.chunks])
+        for column in table.columns  # type: ignore[attr-defined]
+    ]
+    return np.column_stack(columns) if columns else np.empty((0, 0))
+
+
+def _chunk_values(chunk: object) -> np.ndarray:
+    """One float64 chunk's values, NaN where the validity bitmap says null."""
+    import numpy as np
+
+    size, offset = len(chunk), chunk.offset  # type: ignore[arg-type, attr-defined]
+    validity, data = chunk.buffers()  # type: ignore[attr-defined]
+    values = np.frombuffer(data, dtype="float64", count=size, offset=offset * 8).copy()
+    if chunk.null_count:  # type: ignore[attr-defined]
+        bits = np.unpackbits(np.frombuffer(validity, dtype="uint8"), bitorder="little")
+        values[~bits[offset : offset + size].astype(bool)] = np.nan
+    return values
