@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("linear", "mlp")
 PRESETS = ("rmsprop", "adamw-cosine")
 DATA = ("housing", "diabetes", "iris")
-TITLE = "5. `zoo bench`: a 12-combination grid in one process against 12 `zoo run` processes"
+TITLE = "`zoo bench`: a 12-combination grid in one process against 12 `zoo run` processes"
 
 
 def zoo_bench(*args: str) -> list[str]:
