@@ -27,6 +27,7 @@ def test_list_one_kind_with_a_wildcard_as_json(zoo_cli):
         "type": "tuple",
         "default": [32, 16],
         "help": "units of each hidden layer, input side first.",
+        "range": "[1, inf)",
     }
 
 
