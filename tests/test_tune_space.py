@@ -249,3 +249,18 @@ def test_importances_are_skipped_with_a_note_before_two_completed_trials(tmp_pat
     study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=2)
     assert plot_importances(tmp_path, study) is None
     assert (tmp_path / IMPORTANCES_PNG).is_file()
+
+
+def test_a_derived_range_stays_inside_the_plugins_declared_range():
+    from zoo.app.tune.space import within
+
+    assert within({"low": 3, "high": 48, "log": True}, "[10, inf)") == {
+        "low": 10,
+        "high": 48,
+        "log": True,
+    }
+    clamped = within({"low": 0.05, "high": 5.0, "log": True}, "[0, 1)")
+    assert clamped["low"] == 0.05 and 0.999 < clamped["high"] < 1.0
+    assert within({"low": 1, "high": 4}, "[10, 20]") is None  # nothing left: default kept
+    assert within({"choices": [False, True]}, "[0, 1]") == {"choices": [False, True]}
+    assert within({"low": 1, "high": 4}, None) == {"low": 1, "high": 4}

@@ -16,6 +16,7 @@ Space file (TOML), keys bare when only one of model / preset / run options has t
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.app.tune.dimension import Dimension, label, make_dimension
+from zoo.catalog.ranges import parse_interval
 from zoo.core.errors import InvalidParameterError, did_you_mean
 from zoo.core.params import Param
 from zoo.plan.overrides import coerce
@@ -176,8 +178,28 @@ def _declared(entry: Entry, params: dict[str, Param]) -> dict[str, tuple[Any, st
                     f"{did_you_mean(name, params)} Valid keys: {', '.join(params) or 'none'}."
                 )
         return {name: (spec, f"plugin {entry.plugin}") for name, spec in declared.items()}
-    derived = {name: derived_spec(param) for name, param in params.items()}
+    ranges = entry.metadata.get("ranges") or {}
+    derived = {
+        name: within(derived_spec(param), ranges.get(name)) for name, param in params.items()
+    }
     return {name: (spec, "derived") for name, spec in derived.items() if spec is not None}
+
+
+def within(spec: dict[str, Any] | None, declared: str | None) -> dict[str, Any] | None:
+    """A derived range clamped to the plugin's declared range (so no trial is refused at
+    planning); None when nothing of it is left."""
+    if spec is None or declared is None or "choices" in spec:
+        return spec
+    interval = parse_interval(declared)
+    # Open bounds are nudged inwards by a relative step small enough not to matter.
+    low = interval.low if interval.low_closed else interval.low + max(abs(interval.low), 1) * 1e-9
+    high = (
+        interval.high if interval.high_closed else interval.high - max(abs(interval.high), 1) * 1e-9
+    )
+    clamped = {**spec, "low": max(spec["low"], low), "high": min(spec["high"], high)}
+    if isinstance(spec["low"], int):
+        clamped["low"], clamped["high"] = math.ceil(clamped["low"]), math.floor(clamped["high"])
+    return clamped if clamped["low"] <= clamped["high"] else None
 
 
 def derived_spec(param: Param) -> dict[str, Any] | None:
