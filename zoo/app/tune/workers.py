@@ -103,7 +103,7 @@ def _work(folder: Path, trials: int, sampler_seed: int, options: dict[str, Any])
     from zoo.core.errors import TrainingDiverged
 
     _limit_threads(options["threads"])
-    registry = Registry.discover()
+    registry = Registry.discover(warn=False)  # the driver already warned
     record = studies.read_record(folder)
     request = resume_request(folder, None, None, trials=trials)
     base, space, _ = check_request(request, registry)
