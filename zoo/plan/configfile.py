@@ -39,16 +39,26 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         InvalidParameterError: unreadable file, bad TOML, unknown key or wrong type.
     """
     path = Path(path)
-    try:
-        values = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise InvalidParameterError(f"Config file {path} does not exist.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidParameterError(f"Cannot read config file {path}: {exc}.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidParameterError(f"Config file {path} is not valid TOML: {exc}.") from None
+    values = read_toml(path, "Config file")
     _check_keys(path, values)
     return values
+
+
+def read_toml(path: str | Path, what: str) -> dict[str, Any]:
+    """Read a TOML file (a byte-order mark is fine), naming it as ``what`` in errors.
+
+    Raises:
+        InvalidParameterError: the file is missing, unreadable or not TOML.
+    """
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise InvalidParameterError(f"{what} {path} does not exist.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidParameterError(f"Cannot read {what.lower()} {path}: {exc}.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidParameterError(f"{what} {path} is not valid TOML: {exc}.") from None
 
 
 def _check_keys(path: Path, values: dict[str, Any]) -> None:

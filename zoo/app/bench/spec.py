@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from zoo.core.config import RunConfig
 from zoo.core.errors import InvalidParameterError, did_you_mean
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+from zoo.plan.configfile import read_toml
 
 NAME_KEYS = ("model", "data", "preset")
 BENCH_KEYS = ("repeats", "baselines", "set")
@@ -84,14 +79,7 @@ def read_grid_file(path: str | Path) -> dict[str, Any]:
         InvalidParameterError: unreadable file, bad TOML, unknown key or wrong type.
     """
     path = Path(path)
-    try:
-        values = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise InvalidParameterError(f"Grid file {path} does not exist.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidParameterError(f"Cannot read grid file {path}: {exc}.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidParameterError(f"Grid file {path} is not valid TOML: {exc}.") from None
+    values = read_toml(path, "Grid file")
     for key, value in values.items():
         _check_grid_value(path, key, value)
     for key in NAME_KEYS:

@@ -17,7 +17,6 @@ Space file (TOML), keys bare when only one of model / preset / run options has t
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,12 +26,8 @@ from zoo.app.tune.dimension import Dimension, label, make_dimension
 from zoo.catalog.ranges import parse_interval
 from zoo.core.errors import InvalidParameterError, did_you_mean
 from zoo.core.params import Param
+from zoo.plan.configfile import read_toml
 from zoo.plan.overrides import coerce
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 if TYPE_CHECKING:
     from zoo import RunConfig
@@ -90,15 +85,7 @@ def read_space_file(path: str | Path) -> dict[str, Any]:
     Raises:
         InvalidParameterError: the file is missing, unreadable or not TOML.
     """
-    path = Path(path)
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise InvalidParameterError(f"Space file {path} does not exist.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidParameterError(f"Cannot read space file {path}: {exc}.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidParameterError(f"Space file {path} is not valid TOML: {exc}.") from None
+    return read_toml(path, "Space file")
 
 
 def build_space(
