@@ -34,9 +34,14 @@ class JaxSteps:
         self.fresh_metrics: list[Any] = []
 
     def start_epoch(self) -> None:
-        self.model.reset_metrics()
-        self.state = _read_state(self.model)
-        self.fresh_metrics = self.state[3]
+        if not self.fresh_metrics:
+            # Reset values, taken once: resetting the variables every epoch dispatches a
+            # handful of small computations each time.
+            self.model.reset_metrics()
+            self.fresh_metrics = [v.value for v in self.model.metrics_variables]
+        # Read back every epoch: a callback may have changed a weight or the learning rate.
+        trainable, non_trainable, optimizer, _ = _read_state(self.model)
+        self.state = (trainable, non_trainable, optimizer, self.fresh_metrics)
 
     def block(self, full: Any, tail: Any, validate: bool) -> tuple[dict, dict]:
         validation = self.validation if validate else None
