@@ -33,21 +33,27 @@ class TfSteps:
         self.batch_size = batch_size
         # No autograph: the loop is written out, and Keras's steps must not be rewritten.
         self._run = tf.function(self._run_block, autograph=False, reduce_retracing=True)
+        self._first = True
 
     def start_epoch(self) -> None:
-        self.model.reset_metrics()
+        # The metrics are reset inside the epoch's first call: eagerly, resetting them costs
+        # several small dispatches, as much as a small model's whole epoch.
+        self._first = True
 
     def block(self, full: Any, tail: Any, validate: bool) -> tuple[dict, dict]:
         parts = [np.ravel(rows) for rows in (full, tail) if rows is not None]
         rows = np.concatenate(parts) if parts else np.zeros(0, "int32")
-        return self._run(tf.constant(rows, tf.int32), validate and self.validation is not None)
+        first, self._first = self._first, False
+        validate = validate and self.validation is not None
+        return self._run(tf.constant(rows, tf.int32), tf.constant(first), validate)
 
     def end_epoch(self) -> None:
         """Nothing to do: the variables were updated in place."""
 
-    def _run_block(self, rows: tf.Tensor, validate: bool) -> tuple[dict, dict]:
+    def _run_block(self, rows: tf.Tensor, first: tf.Tensor, validate: bool) -> tuple[dict, dict]:
         model, x, y, size = self.model, self.x, self.y, self.batch_size
         count = tf.shape(rows)[0]
+        tf.cond(first, lambda: _reset(model), lambda: tf.constant(False))
 
         def step(start: tf.Tensor) -> tuple[tf.Tensor]:
             batch = rows[start : tf.minimum(start + size, count)]
@@ -64,3 +70,9 @@ class TfSteps:
                 metric.reset_state()
             val_logs = model.test_step(self.validation)
         return train_logs, val_logs
+
+
+def _reset(model: keras.Model) -> tf.Tensor:
+    for metric in model.metrics:
+        metric.reset_state()
+    return tf.constant(True)
