@@ -20,13 +20,13 @@ from typing import Any, Protocol
 import keras
 import numpy as np
 
+from zoo.train.step_inputs import Arrays
+
 # Steps per compiled call: long enough to amortize a dispatch, short enough that a stop
 # request (Ctrl-C) is seen within a second or so on a large in-memory data set.
 MAX_BLOCK_STEPS = 256
 # Validation parts up to this many values are scored in one call; larger ones go to fit.
 MAX_VALIDATION_VALUES = 50_000_000
-
-Arrays = tuple[np.ndarray, np.ndarray]
 
 
 class Steps(Protocol):
@@ -188,11 +188,3 @@ def _blocks(order: np.ndarray, batch_size: int) -> list[tuple[Any, Any]]:
     ]
     blocks[-1] = (blocks[-1][0], tail)
     return blocks
-
-
-def floats_as_floatx(array: np.ndarray) -> np.ndarray:
-    """Floating arrays in Keras's float type, as ``fit`` casts them; others unchanged."""
-    array = np.asarray(array)
-    if np.issubdtype(array.dtype, np.floating):
-        return array.astype(keras.config.floatx(), copy=False)
-    return array

@@ -13,7 +13,7 @@ from typing import Any
 import jax
 import keras
 
-from zoo.train.epoch_loop import Arrays, floats_as_floatx
+from zoo.train.step_inputs import Arrays, floats_as_floatx
 
 State = tuple[list[Any], list[Any], list[Any], list[Any]]
 

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.train.epoch_loop import Arrays, floats_as_floatx
+from zoo.train.step_inputs import Arrays, floats_as_floatx
 
 
 class TfSteps:
