@@ -6,12 +6,10 @@ an interruption (Ctrl-C) propagates, so the bench stops and keeps what is finish
 
 from __future__ import annotations
 
-import gc
 import importlib
 import logging
 import os
 import signal
-import sys
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -19,12 +17,12 @@ from typing import Any
 
 from zoo import Registry, RunConfig, plan, run
 from zoo.core.errors import RunInterrupted, ZooError
+from zoo.train import memory
 
 from .baselines import BaselineSkipped, run_baseline
 from .grid import BASELINE
 
 OK, FAILED, SKIPPED, INTERRUPTED = "ok", "failed", "skipped", "interrupted"
-CUSTOM_GRADIENT = "CustomGradient-"  # tf.custom_gradient's registry names
 
 
 def registry_for(plugins: list[list[str]] | tuple = ()) -> Registry:
@@ -49,7 +47,7 @@ def execute(
     record = {k: item[k] for k in ("key", "kind", "model", "data", "preset", "repeat")}
     record["seed"] = item["config"].get("seed", 0)
     started = time.perf_counter()
-    gradients = _custom_gradient_names()
+    gradients = memory.custom_gradient_names()
     try:
         if item["kind"] == BASELINE:
             record.update(status=OK, **run_baseline(item["model"], item["config"], registry))
@@ -66,7 +64,7 @@ def execute(
     except Exception as exc:  # noqa: BLE001 - a failing combination must not stop the others
         record.update(status=FAILED, error=_one_line(f"{type(exc).__name__}: {exc}"))
     finally:
-        _release_memory(gradients)
+        memory.release(gradients)
     record["wall_s"] = round(time.perf_counter() - started, 3)
     return record
 
@@ -120,41 +118,6 @@ def _track_baseline(tracking: dict[str, Any], record: dict[str, Any], item: dict
         )
     except Exception as exc:  # noqa: BLE001 - the baseline itself succeeded
         return f"not logged: {_one_line(f'{type(exc).__name__}: {exc}')}"
-
-
-def _release_memory(custom_gradients: set[str] | None = None) -> None:
-    """Drop the finished model's graph and tensors, so memory does not grow run after run."""
-    keras = sys.modules.get("keras")
-    if keras is not None:
-        keras.backend.clear_session()
-    if custom_gradients is not None:
-        _forget_custom_gradients(custom_gradients)
-    gc.collect()
-
-
-def _custom_gradient_names() -> set[str] | None:
-    registry = _gradient_registry()
-    return None if registry is None else {k for k in registry if k.startswith(CUSTOM_GRADIENT)}
-
-
-def _forget_custom_gradients(before: set[str]) -> None:
-    """Unregister the gradients ``tf.custom_gradient`` registered during the finished run.
-
-    In a traced function each call of a custom-gradient op registers a uniquely named gradient
-    in TensorFlow's global registry, which is never emptied; its closure keeps the whole traced
-    graph alive (some megabytes per run). Once the run's model is gone nothing can ask for them.
-    """
-    registry = _gradient_registry()
-    if registry is None:
-        return
-    for name in [k for k in registry if k.startswith(CUSTOM_GRADIENT) and k not in before]:
-        registry.pop(name, None)
-
-
-def _gradient_registry() -> dict[str, Any] | None:
-    ops = sys.modules.get("tensorflow.python.framework.ops")
-    registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
-    return registry if isinstance(registry, dict) else None
 
 
 def _one_line(text: str) -> str:

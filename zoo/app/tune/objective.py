@@ -39,14 +39,11 @@ def train(
 ) -> RunResult:
     """Plan and run ``config``; the Keras session is cleared afterwards for the next trial."""
     from zoo import plan, run
+    from zoo.train.memory import released_after_run
 
     checked = plan(config, registry)
-    try:
+    with released_after_run():
         return run(checked, registry, save=save, progress=callback)
-    finally:
-        import keras
-
-        keras.backend.clear_session()
 
 
 def make_objective(
