@@ -1,10 +1,16 @@
 """The memory floor of the runtime: import Keras and fit a tiny model on ten rows.
 
-Peak memory above this floor is what a program's data handling costs.
+Peak memory above this floor is what a program's data handling costs. Keras is imported as
+keras-zoo imports it (without the optional packages it would load for features a run never
+uses, JAX among them), so that the floor is the one keras-zoo runs on.
 """
 
-import keras
-import numpy as np
+from zoo.train.backend import import_backend_quietly
+
+import_backend_quietly()
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
 
 x, y = np.zeros((10, 20), "float32"), np.zeros(10, "float32")
 model = keras.Sequential(
