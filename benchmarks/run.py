@@ -171,6 +171,15 @@ def _versions() -> str:
     return ", ".join(found)
 
 
+def _sections_of_other_scripts(path: Path) -> list[str]:
+    """Sections other benchmark scripts wrote into the report (bench_grid.py, ...), kept as
+    they are: this script rewrites only its own, numbered 1 to 4."""
+    if not path.exists():
+        return []
+    blocks = re.split(r"(?m)^(?=## )", path.read_text())
+    return [b for b in blocks if b.startswith("## ") and not re.match(r"## [1-4]\. ", b)]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs per side (median taken)")
@@ -215,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         "both sides run alternately in one session; every figure is a whole fresh process.",
         "",
     ]
-    report = "\n".join([*head, *[s.markdown() for s in sections]])
+    kept = _sections_of_other_scripts(args.output)
+    report = "\n".join([*head, *[s.markdown() for s in sections], *kept])
     args.output.write_text(report)
     jax = [s for s in sections if "backend jax" in s.title]
     if jax:  # the JAX figures also on their own page, which the README links
