@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from zoo.plugins.csv_files.parse import (
     check_readable,
@@ -73,6 +74,9 @@ def sniff(
         DataError: no file, empty, header only, wrong delimiter, no such target column,
             a ragged row in the sample, a task that cannot fit the target.
     """
+    key = _sniff_key(path, target, task, delimiter)
+    if key in _SNIFFED:
+        return _SNIFFED[key]
     path = _checked_path(path)
     header, rows, sampled_all = _sample(path, delimiter)
     columns = _checked_header(path, header, delimiter)
@@ -82,7 +86,30 @@ def sniff(
     kinds = tuple(_column_kind([row[i] for row in rows]) for i in range(len(columns)))
     values = [row[index] for row in rows]
     layout = CsvLayout(path, delimiter, columns, kinds, index, sampled_all=sampled_all)
-    return _with_task(layout, values, task)
+    found = _with_task(layout, values, task)
+    if key is not None:
+        _SNIFFED.clear()  # one file at a time is what a run needs
+        _SNIFFED[key] = found
+    return found
+
+
+# The last sniffed file's layout: planning and loading both sniff the same file in one run.
+_SNIFFED: dict[tuple[Any, ...] | None, CsvLayout] = {}
+
+
+def _sniff_key(
+    path: str | None, target: str | None, task: str | None, delimiter: str
+) -> tuple[Any, ...] | None:
+    """What a layout depends on, the file's size and modification time included; None
+    (never cached) when the file cannot be read."""
+    try:
+        found = os.stat(os.fspath(path)) if path else None
+    except (OSError, TypeError, ValueError):
+        return None
+    if found is None:
+        return None
+    where = os.path.abspath(os.fspath(path))  # type: ignore[arg-type]
+    return (where, found.st_mtime_ns, found.st_size, target, task, delimiter)
 
 
 def _checked_path(path: str | None) -> str:
