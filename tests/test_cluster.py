@@ -18,6 +18,9 @@ from zoo.app.cluster.versions import mismatch
 from zoo.app.cluster.worker import pack, unpack
 from zoo.core.errors import IncompatibleError, InvalidParameterError
 
+# One test process runs this module, so that one local Ray runtime serves all of it.
+pytestmark = pytest.mark.xdist_group("ray")
+
 FIXTURE = Path(__file__).parent / "fixtures" / "zoo-cluster-plugin"
 
 
