@@ -347,3 +347,12 @@ def test_a_csv_file_is_checked_against_the_model_before_tensorflow_loads(tmp_pat
     )
     assert "EXIT 1" in done.stdout and "HEAVY []" in done.stdout, done.stdout + done.stderr
     assert "data set 'csv' is tabular regression" in done.stderr
+
+
+def test_a_layout_sniffed_by_a_relative_path_is_not_reused_for_another(tmp_path, monkeypatch):
+    path = tmp_path / "rel.csv"
+    path.write_text("x,y\n" + "".join(f"{i},{i * 2}\n" for i in range(30)))
+    monkeypatch.chdir(tmp_path)
+    assert csvlayout.sniff("rel.csv", "y").path == "rel.csv"
+    monkeypatch.chdir(tmp_path.parent)  # the same file by its absolute path, from elsewhere
+    assert csvlayout.sniff(str(path), "y").path == str(path)

@@ -108,8 +108,11 @@ def _sniff_key(
         return None
     if found is None:
         return None
-    where = os.path.abspath(os.fspath(path))  # type: ignore[arg-type]
-    return (where, found.st_mtime_ns, found.st_size, target, task, delimiter)
+    given = os.fspath(path)  # type: ignore[arg-type]
+    # The layout keeps the path as given (messages name it so): the same text from another
+    # folder, or the same file by another path, is sniffed anew.
+    where = os.path.abspath(given)
+    return (given, where, found.st_mtime_ns, found.st_size, target, task, delimiter)
 
 
 def _checked_path(path: str | None) -> str:
