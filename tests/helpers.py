@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 
 def pip_install_target(project: Path, target: Path) -> Path:
-    """Install a project folder or a wheel into ``target`` with pip, as a user would."""
+    """Install a project folder or a wheel into ``target`` with pip, as a user would.
+
+    A folder is built from a private copy: pip builds in the source folder (build/,
+    *.egg-info), and test processes running side by side must not share those.
+    """
+    if Path(project).is_dir():
+        copy = Path(tempfile.mkdtemp(prefix="build-", dir=target.parent)) / Path(project).name
+        ignore = shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
+        shutil.copytree(project, copy, ignore=ignore)
+        project = copy
     subprocess.run(
         [
             sys.executable,
