@@ -1,5 +1,6 @@
 """The architecture, held by tests where import-linter cannot see: first-party plugins import
-only the public plugin module, modules stay small, and the calls between the core layers are
+only the public plugin module, no package has an import cycle (plugins included, lazy and
+type-checking imports counted), modules stay small, and the calls between the core layers are
 typed (no bare ``Any``)."""
 
 from __future__ import annotations
@@ -37,6 +38,114 @@ def test_first_party_plugins_import_only_the_public_plugin_module(path):
 def test_no_module_is_over_400_lines(path):
     lines = len(path.read_text().splitlines())
     assert lines <= MAX_LINES, f"{path.relative_to(ROOT)} has {lines} lines; split it"
+
+
+# -- import cycles ------------------------------------------------------------------------
+# import-linter analyses only ``zoo`` as installed: plugins/ (mapped to zoo.plugins) escapes
+# it. Here every import counts, inside functions and ``if TYPE_CHECKING:`` blocks too.
+
+TREES = {"zoo": ROOT / "zoo", "zoo.plugins": ROOT / "plugins"}
+
+
+def _module_files() -> dict[str, Path]:
+    """Every module by its dotted name; a package by its name (its ``__init__.py``)."""
+    modules = {}
+    for root, folder in TREES.items():
+        for path in folder.rglob("*.py"):
+            parts = path.relative_to(folder).with_suffix("").parts
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            modules.setdefault(".".join((root, *parts)), path)
+    return modules
+
+
+MODULES = _module_files()
+
+
+def _imports_of(name: str, path: Path) -> set[str]:
+    """The first-party modules ``name`` imports, at any depth of its code."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            for alias in node.names:  # ``from package import module`` imports the module
+                child = f"{base}.{alias.name}"
+                found.add(child if child in MODULES else base)
+    return {module for module in map(_nearest_module, found) if module} - {name}
+
+
+def _nearest_module(name: str) -> str | None:
+    while name and name not in MODULES:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def _packages() -> dict[str, list[str]]:
+    """The modules of ``zoo`` (sub-packages included), and of each plugin package apart."""
+    plugins = TREES["zoo.plugins"]
+    packages = {
+        "zoo": [m for m in MODULES if MODULES[m].is_relative_to(TREES["zoo"])],
+        "zoo.plugins": [m for m in MODULES if MODULES[m].parent == plugins],
+    }
+    for folder in sorted(p.parent for p in plugins.glob("*/__init__.py")):
+        packages[f"zoo.plugins.{folder.name}"] = [
+            m for m in MODULES if MODULES[m].is_relative_to(folder)
+        ]
+    return packages
+
+
+def _import_graph(modules: list[str]) -> dict[str, set[str]]:
+    """Each module's imports of the others in ``modules`` (a package imports as its
+    ``__init__``)."""
+    inside = set(modules)
+    return {m: _imports_of(m, MODULES[m]) & inside for m in modules}
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of the graph, as the modules along it (the first repeated at the end)."""
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        if node in path:
+            return path[path.index(node) :] + [node]
+        if node in done:
+            return None
+        for nxt in sorted(graph.get(node, ())):
+            if found := visit(nxt, [*path, node]):
+                return found
+        done.add(node)
+        return None
+
+    return next(filter(None, (visit(node, []) for node in sorted(graph))), None)
+
+
+def test_the_cycle_finder_sees_lazy_type_checking_and_relative_imports(tmp_path):
+    graph = {"p.a": {"p.b"}, "p.b": {"p.c"}, "p.c": {"p.a"}, "p.d": {"p.a"}}
+    assert _cycle(graph) == ["p.a", "p.b", "p.c", "p.a"]
+    assert _cycle({"p.a": {"p.b"}, "p.d": {"p.a", "p.b"}}) is None
+    source = (
+        "from typing import TYPE_CHECKING\n"
+        "from . import wide\n"
+        "if TYPE_CHECKING:\n    from zoo.plugins.csv_files.layout import CsvLayout\n"
+        "def f():\n    from .scan import CsvStream\n    import zoo.plugin\n"
+    )
+    (tmp_path / "m.py").write_text(source)
+    found = _imports_of("zoo.plugins.csv_files.m", tmp_path / "m.py")
+    expected = {f"zoo.plugins.csv_files.{m}" for m in ("wide", "layout", "scan")}
+    assert found == expected | {"zoo.plugin"}
+    assert {"zoo", "zoo.plugins", "zoo.plugins.csv_files"} <= set(_packages())
+
+
+@pytest.mark.parametrize("package", sorted(_packages()))
+def test_no_package_has_an_import_cycle_counting_lazy_imports(package):
+    cycle = _cycle(_import_graph(_packages()[package]))
+    assert cycle is None, f"{package}: import cycle {' -> '.join(cycle or [])}"
 
 
 def _cross_layer_callables():

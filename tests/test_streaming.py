@@ -10,15 +10,8 @@ import numpy as np
 import pytest
 from zoo.plugins.csv_files import data as csvdata
 from zoo.plugins.csv_files import layout as csvlayout
-from zoo.plugins.csv_files.scan import (
-    TEST,
-    TRAIN,
-    VALIDATION,
-    CsvStream,
-    RowSplit,
-    part_of_lines,
-    scan,
-)
+from zoo.plugins.csv_files.rows import TEST, TRAIN, VALIDATION, RowSplit, part_of_lines
+from zoo.plugins.csv_files.scan import CsvStream, scan
 
 import zoo
 from zoo.core.errors import DataError

@@ -20,9 +20,9 @@ from zoo.plugins.csv_files.encode import (
     _chunk_columns,
     build_schema,
     checked_categories,
+    dataset_for,
     encode_chunk,
     encode_target,
-    encoded_names,
     iter_chunks,
     note_missing,
     target_array,
@@ -112,20 +112,6 @@ def dataset_from_chunks(
     schema = build_schema(layout, categories, labels, task)
     return dataset_for(
         schema, encode_chunk(schema, layout, whole), encode_target(task, values, labels)
-    )
-
-
-def dataset_for(schema: dict[str, Any], x: np.ndarray, y: np.ndarray) -> Dataset:
-    """A Dataset carrying ``schema`` (rows may be empty: a streamed file's layout)."""
-    return Dataset(
-        x=x,
-        y=y,
-        task=schema["task"],
-        input_kind="tabular",
-        feature_names=encoded_names(schema),
-        target_name=schema["target"],
-        class_names=[str(label) for label in schema["classes"]],
-        schema=schema,
     )
 
 

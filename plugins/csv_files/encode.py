@@ -1,4 +1,5 @@
-"""Checking and encoding a CSV file's rows: the target's classes, the schema, one-hot columns."""
+"""Checking and encoding a CSV file's rows: the target's classes, the schema, one-hot columns,
+and the Dataset that carries a schema."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from zoo.plugins.csv_files.parse import (
     where,
 )
 
-from zoo.plugin import REGRESSION, SCHEMA_VERSION, DataError
+from zoo.plugin import REGRESSION, SCHEMA_VERSION, DataError, Dataset
 
 if TYPE_CHECKING:
     import numpy as np
@@ -70,6 +71,20 @@ def encoded_names(schema: dict[str, Any]) -> list[str]:
         else:
             names.append(feature["name"])
     return names
+
+
+def dataset_for(schema: dict[str, Any], x: np.ndarray, y: np.ndarray) -> Dataset:
+    """A Dataset carrying ``schema`` (rows may be empty: a streamed file's layout)."""
+    return Dataset(
+        x=x,
+        y=y,
+        task=schema["task"],
+        input_kind="tabular",
+        feature_names=encoded_names(schema),
+        target_name=schema["target"],
+        class_names=[str(label) for label in schema["classes"]],
+        schema=schema,
+    )
 
 
 def checked_categories(

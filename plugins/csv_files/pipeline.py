@@ -14,12 +14,13 @@ Importing this module imports TensorFlow: only a streamed file's parts do, to fe
 from __future__ import annotations
 
 from dataclasses import astuple
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import tensorflow as tf
+from zoo.plugins.csv_files.layout import CsvLayout
 from zoo.plugins.csv_files.parse import Block, read_block
-from zoo.plugins.csv_files.scan import TRAIN, RowSplit, StreamSplit, part_of_lines
+from zoo.plugins.csv_files.rows import TRAIN, RowSplit, part_of_lines
 
 from zoo.plugin import REGRESSION
 
@@ -27,10 +28,31 @@ SHUFFLE_BLOCKS = 32  # rows are shuffled within a window of this many blocks (32
 MIX_BLOCKS = 8  # ...by merging this many shuffled blocks and permuting their rows
 
 
+class _File(Protocol):
+    @property
+    def layout(self) -> CsvLayout: ...
+
+
+class ScannedParts(Protocol):
+    """What the pipelines read of a scanned file (``scan.StreamSplit``, which calls them)."""
+
+    @property
+    def stream(self) -> _File: ...
+
+    @property
+    def split(self) -> RowSplit: ...
+
+    @property
+    def schema(self) -> dict[str, Any]: ...
+
+    @property
+    def blocks(self) -> list[Block]: ...
+
+
 # -- tf.data ------------------------------------------------------------------------------
 
 
-def training_stream(parts: StreamSplit, batch_size: int, seed: int) -> tf.data.Dataset:
+def training_stream(parts: ScannedParts, batch_size: int, seed: int) -> tf.data.Dataset:
     """Endless, shuffled batches of the training rows, epoch after epoch."""
     blocks = part_pipeline(parts, TRAIN).repeat().shuffle(SHUFFLE_BLOCKS, seed=seed)
     mixed = blocks.ragged_batch(MIX_BLOCKS).map(_merged).enumerate()
@@ -49,7 +71,7 @@ def _permuted(xy: tuple[tf.Tensor, tf.Tensor], seed: int, index: tf.Tensor) -> A
     return tf.gather(x, order), tf.gather(y, order)
 
 
-def part_pipeline(parts: StreamSplit, part: int) -> tf.data.Dataset:
+def part_pipeline(parts: ScannedParts, part: int) -> tf.data.Dataset:
     """Blocks of (inputs, targets) for the rows of one part, in file order."""
     layout = parts.stream.layout
     decode = _decoder(parts.schema, layout)

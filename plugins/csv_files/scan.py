@@ -2,10 +2,11 @@
 training needs (row counts, scaling statistics, categories, classes) without keeping rows.
 
 A row's part (train / validation / test) is a hash of its line number and the split seed
-(:func:`part_of_lines`); the tf.data pipeline of :mod:`zoo.plugins.csv_files.pipeline`
-calls the same function on the same line numbers, so both agree on every row without storing
-an assignment. The parts have the requested sizes on average; unlike the in-memory split
-they are not stratified (on large files the difference is small).
+(:func:`zoo.plugins.csv_files.rows.part_of_lines`); the tf.data pipeline of
+:mod:`zoo.plugins.csv_files.pipeline` calls the same function on the same line numbers, so
+both agree on every row without storing an assignment. The parts have the requested sizes on
+average; unlike the in-memory split they are not stratified (on large files the difference
+is small).
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from zoo.plugins.csv_files.data import (
-    CsvLayout,
-    TargetSummary,
+from zoo.plugins.csv_files.encode import (
     build_schema,
     checked_categories,
     dataset_for,
@@ -24,55 +23,16 @@ from zoo.plugins.csv_files.data import (
     note_missing,
     target_array,
 )
+from zoo.plugins.csv_files.layout import CsvLayout
 from zoo.plugins.csv_files.parse import Block, MissingValues, RawChunk
+from zoo.plugins.csv_files.rows import TRAIN, RowSplit, part_of_lines
+from zoo.plugins.csv_files.target import TargetSummary
 
 from zoo.plugin import PART_NAMES, REGRESSION, DataError, DataInfo, Scaling, SplitSpec
 
 if TYPE_CHECKING:
     import numpy as np
     import tensorflow as tf
-
-TRAIN, VALIDATION, TEST = 0, 1, 2  # indices of PART_NAMES
-# Multipliers of the 32-bit hash (MurmurHash3's finaliser).
-GOLDEN, MIX1, MIX2 = 0x9E3779B1, 0x85EBCA6B, 0xC2B2AE35
-
-
-@dataclass(frozen=True)
-class RowSplit:
-    """The split of a streamed file: fractions and seed, as for the in-memory split."""
-
-    test_size: float
-    validation_size: float
-    seed: int
-
-    @property
-    def bounds(self) -> tuple[float, float]:
-        """A row whose uniform hash u is below the first bound is test, below the second
-        validation (a ``validation_size`` share of what is not test), else train."""
-        return self.test_size, self.test_size + (1 - self.test_size) * self.validation_size
-
-
-def row_hash(lines: np.ndarray, seed: int) -> np.ndarray:
-    """A 32-bit hash of each line number (uint32 arithmetic wraps around)."""
-    import numpy as np
-
-    h = (lines.astype("uint64") & 0xFFFFFFFF).astype("uint32")
-    h = (h * np.uint32(GOLDEN)) ^ np.uint32(seed & 0xFFFFFFFF)
-    h ^= h >> np.uint32(16)
-    h *= np.uint32(MIX1)
-    h ^= h >> np.uint32(13)
-    h *= np.uint32(MIX2)
-    h ^= h >> np.uint32(16)
-    return h
-
-
-def part_of_lines(lines: np.ndarray, split: RowSplit) -> np.ndarray:
-    """TRAIN, VALIDATION or TEST for each line number."""
-    import numpy as np
-
-    u = row_hash(lines, split.seed).astype("float64") / 2.0**32
-    low, high = split.bounds
-    return np.where(u < low, TEST, np.where(u < high, VALIDATION, TRAIN)).astype("uint8")
 
 
 @dataclass

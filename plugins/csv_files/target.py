@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from zoo.plugins.csv_files.parse import is_number, where
 
@@ -11,10 +11,25 @@ from zoo.plugin import BINARY, MULTICLASS, REGRESSION, DataError
 
 if TYPE_CHECKING:
     import numpy as np
-    from zoo.plugins.csv_files.layout import CsvLayout
 
 MAX_INFERRED_CLASSES = 20  # a whole-number target with more distinct values is regression
 MAX_CLASSES = 10_000
+
+
+class TargetColumn(Protocol):
+    """What the task checks read of a file's layout (``layout.CsvLayout`` has it all)."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def target_name(self) -> str: ...
+
+    @property
+    def task(self) -> str: ...
+
+    @property
+    def task_inferred(self) -> bool: ...
 
 
 class TargetSummary:
@@ -67,7 +82,7 @@ class TargetSummary:
             return BINARY if count == 2 else MULTICLASS
         return REGRESSION
 
-    def check_varies(self, layout: CsvLayout) -> None:
+    def check_varies(self, layout: TargetColumn) -> None:
         """Raise if the target has a single value (or no value at all)."""
         at = where(layout.path, column=layout.target_name)
         if self.text or layout.task != REGRESSION:
@@ -84,7 +99,7 @@ class TargetSummary:
                 "Choose another --target."
             )
 
-    def final_task(self, layout: CsvLayout) -> str:
+    def final_task(self, layout: TargetColumn) -> str:
         """The task over the whole file, checked against the sniffed one.
 
         Raises:
@@ -100,7 +115,7 @@ class TargetSummary:
             )
         return task
 
-    def _checked_forced(self, layout: CsvLayout) -> str:
+    def _checked_forced(self, layout: TargetColumn) -> str:
         if layout.task == BINARY and len(self.labels) != 2:
             raise DataError(
                 f"{where(layout.path, column=layout.target_name)}: --task binary needs "
@@ -108,7 +123,7 @@ class TargetSummary:
             )
         return layout.task
 
-    def _inferred(self, layout: CsvLayout) -> str:
+    def _inferred(self, layout: TargetColumn) -> str:
         task = self.inferred_task() or layout.task
         if task != layout.task:
             raise DataError(
