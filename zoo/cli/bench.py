@@ -12,6 +12,7 @@ import click
 from click.core import ParameterSource
 
 from zoo.cli.cluster import cluster_options, from_options
+from zoo.cli.options import BATCH_SIZE, SPLIT_SEED, SUMMARY_JSON, TEST_SIZE, resume, runs_dir
 from zoo.cli.track import TRACK
 
 RUN_OPTIONS = ("epochs", "batch_size", "seed", "split_seed", "test_size", "validation_size")
@@ -42,15 +43,10 @@ RUN_OPTIONS = ("epochs", "batch_size", "seed", "split_seed", "test_size", "valid
     help="Trainings per combination, seeds base seed + 0, 1, ...",
 )
 @click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@BATCH_SIZE
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the first repeat.")
-@click.option("--split-seed", type=int, default=42, show_default=True)
-@click.option(
-    "--test-size",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.2,
-    show_default=True,
-)
+@SPLIT_SEED
+@TEST_SIZE
 @click.option(
     "--validation-size", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True
 )
@@ -75,22 +71,11 @@ RUN_OPTIONS = ("epochs", "batch_size", "seed", "split_seed", "test_size", "valid
     show_default=True,
     help="scikit-learn reference rows (linear model, gradient boosting).",
 )
-@click.option(
-    "--runs-dir",
-    type=click.Path(file_okay=False),
-    default="runs",
-    show_default=True,
-    help="Where the bench folder is created.",
-)
-@click.option(
-    "--resume",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Run only what is missing in an earlier bench folder.",
-)
+@runs_dir("Where the bench folder is created.")
+@resume("Run only what is missing in an earlier bench folder.")
 @TRACK
 @cluster_options
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@SUMMARY_JSON
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.pass_context
 def bench_command(ctx: click.Context, **options: Any) -> None:

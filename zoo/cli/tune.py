@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from zoo.cli.cluster import cluster_options, from_options
+from zoo.cli.options import BATCH_SIZE, SPLIT_SEED, SUMMARY_JSON, TEST_SIZE, resume, runs_dir
 from zoo.cli.track import TRACK
 
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
@@ -87,14 +88,9 @@ def _registry() -> Any:
     show_default=True,
     help="Each trial stops when its validation loss has not improved for N epochs.",
 )
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
-@click.option("--split-seed", type=int, default=42, show_default=True)
-@click.option(
-    "--test-size",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.2,
-    show_default=True,
-)
+@BATCH_SIZE
+@SPLIT_SEED
+@TEST_SIZE
 @click.option(
     "--validation-size",
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
@@ -109,23 +105,12 @@ def _registry() -> Any:
     default=None,
     help="Optuna storage URL (default: SQLite study.db in the tune folder).",
 )
-@click.option(
-    "--resume",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Continue the study of an earlier tune folder.",
-)
-@click.option(
-    "--runs-dir",
-    type=click.Path(file_okay=False),
-    default="runs",
-    show_default=True,
-    help="Where the tune folder is written.",
-)
+@resume("Continue the study of an earlier tune folder.")
+@runs_dir("Where the tune folder is written.")
 @TRACK
 @cluster_options
 @click.option("--no-baselines", is_flag=True, help="Skip the scikit-learn baselines.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@SUMMARY_JSON
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
 def tune(ctx: click.Context, **options: Any) -> None:
