@@ -13,56 +13,42 @@ FIXTURES = Path(__file__).parent / "fixtures"
 EXAMPLES = Path(__file__).parents[1] / "examples"
 
 
-@pytest.fixture(scope="session")
-def example_plugin_path(tmp_path_factory) -> Path:
-    """A site directory holding the installed zoo-example-plugin distribution."""
-    return pip_install_target(EXAMPLES / "zoo-example-plugin", tmp_path_factory.mktemp("good"))
-
-
-@pytest.fixture(scope="session")
-def broken_plugins_path(tmp_path_factory) -> Path:
-    """A site directory holding the installed zoo-broken-plugins distribution."""
-    return pip_install_target(FIXTURES / "zoo-broken-plugins", tmp_path_factory.mktemp("bad"))
-
-
-@pytest.fixture
-def with_example_plugin(example_plugin_path, monkeypatch) -> Path:
-    monkeypatch.syspath_prepend(str(example_plugin_path))
-    return example_plugin_path
-
-
-@pytest.fixture
-def with_broken_plugins(broken_plugins_path, monkeypatch) -> Path:
-    monkeypatch.syspath_prepend(str(broken_plugins_path))
-    return broken_plugins_path
-
-
-def _installed(name: str):
-    """A session fixture: the fixture distribution ``name`` installed into its own folder."""
+def _installed(project: Path):
+    """A session fixture: the distribution in the folder ``project`` installed with pip into a
+    site directory of its own."""
 
     @pytest.fixture(scope="session")
     def site(tmp_path_factory) -> Path:
-        return pip_install_target(FIXTURES / name, tmp_path_factory.mktemp(name))
+        return pip_install_target(project, tmp_path_factory.mktemp(project.name))
 
     return site
 
 
+def _on_sys_path(site: str):
+    """A fixture: the site directory of the session fixture ``site`` put first on sys.path
+    for one test (its plugins' entry points found as an installed one's are)."""
+
+    @pytest.fixture
+    def prepended(request, monkeypatch) -> Path:
+        path = request.getfixturevalue(site)
+        monkeypatch.syspath_prepend(str(path))
+        return path
+
+    return prepended
+
+
+example_plugin_path = _installed(EXAMPLES / "zoo-example-plugin")
+broken_plugins_path = _installed(FIXTURES / "zoo-broken-plugins")
 # One class of mistake per entry point (see each distribution's pyproject.toml).
-mistakes_path = _installed("zoo-plugin-mistakes")
-breakers_path = _installed("zoo-contract-breakers")
-heavy_path = _installed("zoo-heavy-plugin")
+mistakes_path = _installed(FIXTURES / "zoo-plugin-mistakes")
+breakers_path = _installed(FIXTURES / "zoo-contract-breakers")
+heavy_path = _installed(FIXTURES / "zoo-heavy-plugin")
 
-
-@pytest.fixture
-def with_mistakes(mistakes_path, monkeypatch) -> Path:
-    monkeypatch.syspath_prepend(str(mistakes_path))
-    return mistakes_path
-
-
-@pytest.fixture
-def with_breakers(breakers_path, monkeypatch) -> Path:
-    monkeypatch.syspath_prepend(str(breakers_path))
-    return breakers_path
+with_example_plugin = _on_sys_path("example_plugin_path")
+with_broken_plugins = _on_sys_path("broken_plugins_path")
+with_mistakes = _on_sys_path("mistakes_path")
+with_breakers = _on_sys_path("breakers_path")
+with_heavy_plugin = _on_sys_path("heavy_path")
 
 
 @pytest.fixture

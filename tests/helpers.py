@@ -21,24 +21,40 @@ def pip_install_target(project: Path, target: Path) -> Path:
         ignore = shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
         shutil.copytree(project, copy, ignore=ignore)
         project = copy
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(target),
-            str(project),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    pip("install", "--quiet", "--no-deps", "--no-build-isolation", "--target", str(target), project)
     return target
+
+
+def pip(*args: str | Path) -> subprocess.CompletedProcess:
+    """Run ``python -m pip ARGS`` with this interpreter; raise if it fails."""
+    command = [sys.executable, "-m", "pip", *map(str, args)]
+    return subprocess.run(command, check=True, capture_output=True, text=True)
+
+
+IMPORT_PROBE = """
+import sys
+from zoo.cli.main import main
+try:
+    main({args!r})
+except SystemExit as done:
+    assert not done.code, done.code
+heavy = sorted(m for m in sys.modules if m.split('.')[0] in {packages!r})
+print('HEAVY:' + ','.join(heavy[:5]))
+"""
+
+
+def heavy_imports(args: list[str], packages: tuple[str, ...]) -> list[str]:
+    """Run ``zoo ARGS`` in a fresh interpreter (it must succeed); the first few modules of
+    ``packages`` it imported, none when it stayed light."""
+    probe = IMPORT_PROBE.format(args=args, packages=packages)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("HEAVY:"), done.stdout
+    found = last.removeprefix("HEAVY:")
+    return found.split(",") if found else []
 
 
 def run_zoo_process(

@@ -77,8 +77,7 @@ def test_the_pytest_helper_makes_one_param_per_check_with_strict_xfails(with_bre
 
 
 @pytest.mark.slow
-def test_a_plugin_importing_keras_fails_the_light_import_check(heavy_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(heavy_path))
+def test_a_plugin_importing_keras_fails_the_light_import_check(with_heavy_plugin):
     report = check_plugin("heavy", raise_on_failure=False)
     assert (
         "expected no keras/tensorflow/torch/jax import, received"

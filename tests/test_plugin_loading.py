@@ -136,16 +136,14 @@ def test_pins_parse_with_spaces():
     )
 
 
-def test_zoo_list_names_the_plugin_that_imports_keras(heavy_path, monkeypatch, zoo_cli):
-    monkeypatch.syspath_prepend(str(heavy_path))
+def test_zoo_list_names_the_plugin_that_imports_keras(with_heavy_plugin, zoo_cli):
     code, out, err = zoo_cli("list", "models")
     assert code == 0 and "heavy" in out
     line = next(x for x in err.splitlines() if "'heavy'" in x)
     assert "imports keras" in line and "s of every command" in line
 
 
-def test_the_import_cost_is_recorded(heavy_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(heavy_path))
+def test_the_import_cost_is_recorded(with_heavy_plugin):
     record = Registry.discover(warn=False).plugins["heavy"]
     assert record.status == "ok" and "keras" in record.heavy_imports
     assert record.import_s >= 0 and "imports keras" in record.notes[0]
