@@ -8,16 +8,12 @@ from pathlib import Path
 from zoo.runs.files import atomic_file
 
 
-def preload_in_background() -> None:
-    """Import matplotlib on a spare core while the model trains; plotting then costs less.
-
-    Importing it takes about half a second, which would otherwise add to every run.
-    """
-    threading.Thread(target=_import_matplotlib, name="zoo-preload-matplotlib", daemon=True).start()
-
-
 class BackgroundPlot:
-    """A plot drawn on another thread while the caller saves the model; ``wait`` joins it."""
+    """A plot drawn on another thread while the caller saves the model; ``wait`` joins it.
+
+    matplotlib is imported there, after training: importing it during training (on another
+    thread) took the interpreter from the training loop, whose steps it dispatches.
+    """
 
     def __init__(self, history: dict[str, list[float]], path: Path) -> None:
         self.error: BaseException | None = None
@@ -45,11 +41,6 @@ class BackgroundPlot:
 
 def plot_in_background(history: dict[str, list[float]], path: Path) -> BackgroundPlot:
     return BackgroundPlot(history, path)
-
-
-def _import_matplotlib() -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
-    from matplotlib.figure import Figure  # noqa: F401
 
 
 def plot_history(history: dict[str, list[float]], path: Path) -> None:

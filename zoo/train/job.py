@@ -124,10 +124,6 @@ class Job:
         if self.folder and self.resumed:
             # The run continues with these settings (--epochs may have changed): say so.
             self.folder.write_config(self.checked.to_dict())
-        if self.folder:
-            from zoo.runs.curves import preload_in_background
-
-            preload_in_background()
         return self._guarded(
             lambda callbacks: training.fit(
                 model, settings, self.parts, self.options, callbacks, self.initial_epoch
