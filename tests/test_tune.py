@@ -151,3 +151,62 @@ def test_pruning_stops_a_clearly_worse_trial():
     assert states[:2] == [optuna.trial.TrialState.COMPLETE] * 2
     assert states[2] == optuna.trial.TrialState.PRUNED
     assert study.trials[2].user_attrs["epochs"] < 8  # stopped before its last epoch
+
+
+@pytest.fixture(scope="module")
+def cross_validated(tmp_path_factory):
+    """A tiny study with two cross-validation folds per trial."""
+    from zoo.cli.main import main
+
+    runs = tmp_path_factory.mktemp("tune-folds")
+    args = ["tune", *TINY, "--epochs", "4", "--trials", "2", "--folds", "2"]
+    try:
+        main([*args, "--runs-dir", str(runs), "--json", "--no-baselines"])
+    except SystemExit as done:
+        assert not done.code, f"zoo tune exited with {done.code}"
+    (folder,) = runs.glob("tune-*-mlp-regression")
+    return folder
+
+
+def test_with_folds_each_trial_is_the_mean_of_its_folds(cross_validated):
+    import optuna
+
+    record = json.loads((cross_validated / "tune.json").read_text())
+    study = optuna.load_study(study_name=record["study_name"], storage=record["storage"])
+    for trial in study.trials:
+        losses = trial.user_attrs["fold_val_losses"]
+        assert len(losses) == 2
+        assert math.isclose(trial.value, sum(losses) / 2, rel_tol=1e-9)
+        assert 1 <= trial.user_attrs["best_epoch"] <= 4
+    summary = summary_of(cross_validated)
+    assert summary["folds"] == 2
+    assert "2 cross-validation folds" in (cross_validated / "trials.md").read_text()
+
+
+def test_with_folds_the_choice_trains_on_the_whole_training_part(
+    cross_validated, zoo_cli, tmp_path
+):
+    import optuna
+
+    summary = summary_of(cross_validated)
+    best = summary["best"]
+    record = json.loads((cross_validated / "tune.json").read_text())
+    study = optuna.load_study(study_name=record["study_name"], storage=record["storage"])
+    chosen = study.trials[best["trial"]]
+    config = best["config"]
+    assert config["folds"] == 1 and config["validation_size"] == 0.0
+    assert config["patience"] is None
+    assert config["epochs"] == chosen.user_attrs["best_epoch"]
+    assert "reproduced_val_loss" not in best  # no validation part any more
+    tested = summary["comparison"][0]["metrics"]
+    code, out, err = zoo_cli(
+        "run", "-c", str(cross_validated / "best.toml"), "--runs-dir", str(tmp_path), "--json"
+    )
+    assert code == 0, err
+    again = json.loads(out)["metrics"]
+    assert math.isclose(again["mse"], tested["mse"], rel_tol=1e-5)  # the same model, again
+
+
+def test_folds_cannot_change_on_resume(cross_validated, zoo_cli):
+    code, _, err = zoo_cli("tune", "--resume", str(cross_validated), "--folds", "3")
+    assert code != 0 and "--folds cannot change" in err

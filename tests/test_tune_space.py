@@ -264,3 +264,11 @@ def test_a_derived_range_stays_inside_the_plugins_declared_range():
     assert within({"low": 1, "high": 4}, "[10, 20]") is None  # nothing left: default kept
     assert within({"choices": [False, True]}, "[0, 1]") == {"choices": [False, True]}
     assert within({"low": 1, "high": 4}, None) == {"low": 1, "high": 4}
+
+
+@pytest.mark.parametrize("value", ["0", "101", "two"])
+def test_bad_folds_are_refused_before_any_trial(zoo_cli, tmp_path, value):
+    runs = tmp_path / "runs"
+    code, _, err = zoo_cli("tune", "-m", "mlp", "-d", "regression", "--folds", value,
+                           "--runs-dir", str(runs))  # fmt: skip
+    assert code != 0 and "--folds" in err and not runs.exists()

@@ -54,6 +54,11 @@ class CsvStream:
         return dataset_for(schema, x, np.empty(0)).info
 
     def split(self, spec: SplitSpec) -> StreamSplit:
+        if spec.folds > 1:
+            raise DataError(
+                f"{self.layout.path}: cross-validation folds need the rows in memory, and this "
+                "file is streamed. Give --set stream=false to load it, or leave out --folds."
+            )
         return scan(self, RowSplit(spec.test_size, spec.validation_size, spec.seed))
 
     def whole(self) -> StreamSplit:

@@ -12,6 +12,8 @@ from zoo.core.errors import InvalidParameterError, did_you_mean
 # 32-bit. Refused in __post_init__, before anything is written or loaded.
 LIMITS = {"epochs": 1_000_000, "batch_size": 2**24, "patience": 1_000_000}
 SEED_LIMIT = 2**32 - 1
+# Cross-validation folds: more than this leaves validation parts of a row or two.
+MAX_FOLDS = 100
 # Data-parallel training over several devices (zoo.train.distribute); None trains on one.
 DISTRIBUTE_CHOICES = ("mirrored", "multi-worker")
 
@@ -32,6 +34,10 @@ class RunConfig:
         test_size: fraction held out for the test metrics (the tutorial's 0.2).
         validation_size: fraction of the training part held out for validation curves.
         split_seed: random_state of the splits (the tutorial's 42).
+        folds: with more than 1, the training part is cut into this many folds and fold
+            ``fold`` (from 0) is the validation part, in place of ``validation_size``
+            (cross-validation, as ``zoo tune --folds`` does it).
+        fold: which of the ``folds`` is the validation part.
         model_params, data_params, preset_params: hyperparameter overrides.
         patience: stop when the validation loss has not improved for this many epochs
             (and keep the best weights); None trains every epoch.
@@ -53,6 +59,8 @@ class RunConfig:
     test_size: float = 0.2
     validation_size: float = 0.1
     split_seed: int = 42
+    folds: int = 1
+    fold: int = 0
     model_params: dict[str, Any] = field(default_factory=dict)
     data_params: dict[str, Any] = field(default_factory=dict)
     preset_params: dict[str, Any] = field(default_factory=dict)
@@ -79,7 +87,20 @@ class RunConfig:
                     f"{name}={value!r}."
                 )
         self._check_fractions()
+        self._check_folds()
         self._check_distribute()
+
+    def _check_folds(self) -> None:
+        if not _whole(self.folds, 1, MAX_FOLDS):
+            raise InvalidParameterError(
+                f"folds must be a whole number from 1 (no cross-validation) to {MAX_FOLDS}; "
+                f"received folds={self.folds!r}."
+            )
+        if not _whole(self.fold, 0, self.folds - 1):
+            raise InvalidParameterError(
+                f"fold must be a whole number from 0 to folds-1 ({self.folds - 1}); received "
+                f"fold={self.fold!r}."
+            )
 
     def _check_distribute(self) -> None:
         if self.distribute is None or self.distribute in DISTRIBUTE_CHOICES:

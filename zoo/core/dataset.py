@@ -92,6 +92,8 @@ class Dataset:
         return len(self.class_names) or int(self.y.max()) + 1
 
     def split(self, spec: SplitSpec) -> ArrayParts:
+        if spec.folds > 1:
+            return split_folds(self, spec)
         return split_dataset(self, spec.test_size, spec.validation_size, spec.seed)
 
     def whole(self) -> ArrayParts:
@@ -205,6 +207,50 @@ def split_dataset(
         data, x_train, y_train, ("validation_size", validation_size), random_state, stratified
     )
     return ArrayParts(data, x_fit, y_fit, x_val, y_val, x_test, y_test)
+
+
+def split_folds(data: Dataset, spec: SplitSpec) -> ArrayParts:
+    """The tutorial's test part, then fold ``spec.fold`` of ``spec.folds`` of the rest as the
+    validation part (stratified folds for classification)."""
+    _check_fraction("test_size", spec.test_size)
+    stratified = TASK_TABLE[data.task].stratified
+    x_train, x_test, y_train, y_test = _split(
+        data, data.x, data.y, ("test_size", spec.test_size), spec.seed, stratified
+    )
+    if spec.folds > len(x_train):
+        raise DataError(
+            f"{data.source}: cannot cut {len(x_train)} training rows into {spec.folds} folds. "
+            "Use fewer --folds, or a smaller --test-size."
+        )
+    fit, val = _fold_rows(data, y_train, spec, stratified)
+    return ArrayParts(data, x_train[fit], y_train[fit], x_train[val], y_train[val], x_test, y_test)
+
+
+def _fold_rows(
+    data: Dataset, y: np.ndarray, spec: SplitSpec, stratified: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices (fit, validation) of fold ``spec.fold``."""
+    import numpy as np
+
+    if not stratified:
+        # Every folds-th row of one permutation: the folds differ in size by one row at most.
+        order = np.random.RandomState(spec.seed).permutation(len(y))
+        chosen = np.arange(len(y)) % spec.folds == spec.fold
+        return order[~chosen], order[chosen]
+    from sklearn.model_selection import StratifiedKFold
+
+    classes, counts = np.unique(y, return_counts=True)
+    if counts.min() < spec.folds:  # some validation parts would lack the class
+        label = classes[counts.argmin()]
+        name = data.class_names[int(label)] if data.class_names else int(label)
+        raise DataError(
+            f"{data.source}: class {name} has {counts.min()} rows in the training part, fewer "
+            f"than the {spec.folds} folds, so a stratified fold cannot hold one of each class. "
+            "Use fewer --folds."
+        )
+    folds = StratifiedKFold(n_splits=spec.folds, shuffle=True, random_state=spec.seed)
+    fit, val = list(folds.split(np.zeros(len(y)), y))[spec.fold]
+    return fit, val
 
 
 def _split(

@@ -27,11 +27,18 @@ PART_NAMES: Final = (TRAIN, VALIDATION, TEST)
 
 @dataclass(frozen=True)
 class SplitSpec:
-    """How to split: the test share, the validation share of what is left, and the seed."""
+    """How to split: the test share, the validation share of what is left, and the seed.
+
+    With ``folds`` above 1 the part left after the test part is cut into that many folds
+    (stratified for classification) and fold ``fold`` is the validation part, in place of
+    ``validation_size``: cross-validation, one split per fold.
+    """
 
     test_size: float = 0.2
     validation_size: float = 0.1
     seed: int = 42
+    folds: int = 1
+    fold: int = 0
 
 
 @dataclass(frozen=True)

@@ -177,7 +177,10 @@ def build_model(checked: Plan, parts: DataParts) -> tuple[keras.Model, FineTune 
 
 def split_for_training(source: DataSource, config: RunConfig) -> DataParts:
     """Train / validation / test parts of the loaded data, by the run's split options."""
-    return source.split(SplitSpec(config.test_size, config.validation_size, config.split_seed))
+    spec = SplitSpec(
+        config.test_size, config.validation_size, config.split_seed, config.folds, config.fold
+    )
+    return source.split(spec)
 
 
 def load_checked(checked: Plan) -> DataSource:

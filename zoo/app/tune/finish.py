@@ -4,6 +4,9 @@ configuration and the scikit-learn baselines, and write the tune folder's files.
 The best trial is chosen by its validation score alone. It is then trained again with the
 same seed into a run folder inside the tune folder; that run's test metrics are the only
 ones the study ever looks at, and its validation score shows that the trial reproduces.
+After cross-validation (``folds`` above 1) the chosen configuration is trained once on the
+whole training part, for the folds' mean best epoch: no rows are held back any more, and the
+number of epochs was chosen on validation parts.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from zoo.app.tune.space import apply
 from zoo.core.errors import ZooError
 
 if TYPE_CHECKING:
-    from zoo import Registry
+    from zoo import Registry, RunConfig
     from zoo.app.tune.request import Prepared
 
 SUMMARY_FILE = "summary.json"
@@ -43,7 +46,7 @@ def finish(
     summary = _counts(prepared, rows)
     notes: list[str] = summary["notes"]
     if best is not None:
-        config = apply(prepared.base, prepared.space.typed(best.params))
+        config = final_config(prepared, best)
         summary["best"] = {
             "trial": best.number,
             "val_loss": best.value,
@@ -52,7 +55,8 @@ def finish(
         }
         note = (
             f"zoo tune: best of {len(complete)} completed trials (#{best.number}), "
-            f"validation loss {best.value:.6g}.\nReproduce with: zoo run -c best.toml"
+            f"validation loss {best.value:.6g}{_how_final(prepared, config)}."
+            "\nReproduce with: zoo run -c best.toml"
         )
         report.write_best_toml(folder, config, note)
         if score:
@@ -77,6 +81,28 @@ def finish(
     return summary
 
 
+def final_config(prepared: Prepared, trial: Any) -> RunConfig:
+    """The run that the trial's configuration ends in: itself, or after cross-validation the
+    same configuration on the whole training part for the folds' mean best epoch."""
+    from dataclasses import replace
+
+    config = apply(prepared.base, prepared.space.typed(trial.params))
+    if config.folds <= 1:
+        return config
+    epochs = max(1, int(trial.user_attrs.get("best_epoch") or config.epochs))
+    whole = {"folds": 1, "fold": 0, "validation_size": 0.0, "patience": None}
+    return replace(config, epochs=epochs, **whole)
+
+
+def _how_final(prepared: Prepared, config: RunConfig) -> str:
+    if prepared.base.folds <= 1:
+        return ""
+    return (
+        f" (mean of {prepared.base.folds} folds); trained on the whole training part for "
+        f"{config.epochs} epochs, the folds' mean best epoch"
+    )
+
+
 def _counts(prepared: Prepared, rows: list[dict[str, Any]]) -> dict[str, Any]:
     from zoo.core.tasks import TASK_TABLE
 
@@ -88,6 +114,7 @@ def _counts(prepared: Prepared, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "storage": prepared.record["storage"],
         "study": prepared.record["study_name"],
         "key_metric": TASK_TABLE[prepared.task].key_metric,
+        "folds": prepared.base.folds,
         "trials": {s: states.count(s) for s in ("complete", "pruned", "failed")},
         "space": [d.describe() for d in prepared.space.dimensions],
         "notes": [],
@@ -106,20 +133,40 @@ def _score(
     from dataclasses import replace
 
     rerun = train(replace(config, runs_dir=str(prepared.folder)), registry, save=True)
-    again, _ = validation_score(rerun.history)
-    summary["best"]["reproduced_val_loss"] = again
     summary["best"]["run_folder"] = str(rerun.folder)
-    if not math.isclose(again, best.value, rel_tol=1e-4, abs_tol=1e-9):
-        summary["notes"].append(
-            f"the best trial's re-run reached validation loss {again:.6g}, not {best.value:.6g}"
-        )
+    if prepared.base.folds <= 1:  # the same run as the trial: it must reach the same score
+        again, _ = validation_score(rerun.history)
+        summary["best"]["reproduced_val_loss"] = again
+        if not math.isclose(again, best.value, rel_tol=1e-4, abs_tol=1e-9):
+            summary["notes"].append(
+                f"the best trial's re-run reached validation loss {again:.6g}, not {best.value:.6g}"
+            )
     comparison = [{"name": f"best trial (#{best.number})", "metrics": rerun.metrics}]
     is_default = best.params == prepared.space.defaults()  # trial 0 won: no second training
-    default = rerun if is_default else train(prepared.base, registry)
+    default = rerun if is_default else train(_default_config(prepared), registry)
     comparison.append({"name": "default configuration", "metrics": default.metrics})
     comparison += _baselines(prepared, registry, summary["notes"])
     summary["comparison"] = comparison
     summary["_best_result"] = rerun
+
+
+def _default_config(prepared: Prepared) -> RunConfig:
+    """The default configuration, trained as the best one is: after cross-validation, on the
+    whole training part for the epochs its own trial (trial 0) chose."""
+    if prepared.base.folds <= 1:
+        return prepared.base
+    defaults = prepared.space.defaults()
+    for trial in prepared.study.get_trials(deepcopy=False):
+        if trial.params == defaults and trial.state.name == "COMPLETE":
+            return final_config(prepared, trial)
+    return final_config(prepared, _Untried(defaults))
+
+
+class _Untried:
+    """The default configuration when no trial of it completed: its own epochs count."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.params, self.user_attrs = params, {}
 
 
 def _baselines(prepared: Prepared, registry: Registry, notes: list[str]) -> list[dict[str, Any]]:

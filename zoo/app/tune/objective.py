@@ -1,16 +1,20 @@
 """One trial: a configuration sampled from the space, trained, scored on the validation part.
 
 The score is the lowest validation loss of the trial's run (with early stopping, the epoch
-whose weights the run keeps). The test part is never looked at here. Each epoch's validation
-loss is reported to Optuna, whose pruner may stop a trial that is clearly worse than the
-others at the same epoch.
+whose weights the run keeps). With ``folds`` above 1 (cross-validation) the trial trains once
+per fold, each fold of the training part serving once as the validation part, and the score
+is the mean of the folds' lowest validation losses: on a small data set one validation part
+is too few rows to choose between trials. The test part is never looked at here. Each
+epoch's validation loss (of the first fold) is reported to Optuna, whose pruner may stop a
+trial that is clearly worse than the others at the same epoch.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from zoo.app.tune.space import Space, apply
@@ -28,6 +32,53 @@ def validation_score(history: dict[str, list[float]]) -> tuple[float, int]:
         return math.inf, 0
     best = min(range(len(losses)), key=losses.__getitem__)
     return float(losses[best]), best + 1
+
+
+@dataclass(frozen=True)
+class TrialScore:
+    """A trial's outcome over its folds (one fold without cross-validation).
+
+    Args:
+        value: the mean over folds of each fold's lowest validation loss.
+        fold_values: each fold's lowest validation loss.
+        best_epoch: the (mean, rounded) epoch of the lowest validation loss: how long the
+            chosen configuration trains on the whole training part after cross-validation.
+        epochs: the (mean, rounded) epochs each fold trained.
+    """
+
+    value: float
+    fold_values: tuple[float, ...]
+    best_epoch: int
+    epochs: int
+
+
+def fold_configs(config: RunConfig) -> list[RunConfig]:
+    """One configuration per fold: ``config`` itself without cross-validation."""
+    if config.folds <= 1:
+        return [config]
+    return [replace(config, fold=number) for number in range(config.folds)]
+
+
+def trial_score(histories: Sequence[dict[str, list[float]]]) -> TrialScore:
+    """Sum up the folds' histories (see :class:`TrialScore`)."""
+    scores = [validation_score(history) for history in histories]
+    values = tuple(value for value, _ in scores)
+    trained = [len(history.get("loss", [])) for history in histories]
+    return TrialScore(
+        value=sum(values) / len(values),
+        fold_values=values,
+        best_epoch=round(sum(epoch for _, epoch in scores) / len(scores)),
+        epochs=round(sum(trained) / len(trained)),
+    )
+
+
+def record_score(trial: Any, score: TrialScore, fit_s: float | None) -> None:
+    """Keep what the tables, the plots and the final training need on the trial."""
+    trial.set_user_attr("epochs", score.epochs)
+    trial.set_user_attr("best_epoch", score.best_epoch)
+    trial.set_user_attr("fit_s", fit_s)
+    if len(score.fold_values) > 1:
+        trial.set_user_attr("fold_val_losses", list(score.fold_values))
 
 
 def train(
@@ -62,16 +113,18 @@ def make_objective(
     """
 
     def objective(trial: Any) -> float:
-        values = space.sample(trial)
-        result = train(apply(base, values), registry, callback=lambda _epochs: _pruner(trial))
-        score, epoch = validation_score(result.history)
-        trial.set_user_attr("epochs", len(result.history.get("loss", [])))
-        trial.set_user_attr("best_epoch", epoch)
-        trial.set_user_attr("fit_s", result.timings.get("fit_s"))
+        config = apply(base, space.sample(trial))
+        results: list[RunResult] = []
+        for number, fold in enumerate(fold_configs(config)):
+            # The first fold is reported epoch by epoch: every trial's at the same fold.
+            pruning = (lambda _epochs: _pruner(trial)) if number == 0 else None
+            results.append(train(fold, registry, callback=pruning))
+        score = trial_score([result.history for result in results])
+        record_score(trial, score, sum(r.timings.get("fit_s") or 0.0 for r in results))
         trial.set_user_attr("process", os.getpid())  # which worker ran it (--jobs)
         if on_result:
-            on_result(trial, result)
-        return score
+            on_result(trial, results[0])
+        return score.value
 
     return objective
 

@@ -15,7 +15,13 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from zoo.app.tune.objective import VALIDATION_LOSS, train, validation_score
+from zoo.app.tune.objective import (
+    VALIDATION_LOSS,
+    fold_configs,
+    record_score,
+    train,
+    trial_score,
+)
 from zoo.app.tune.space import apply
 from zoo.core.errors import ZooError
 
@@ -35,14 +41,18 @@ def connect(request: Any, registry: Registry) -> Any:
 
 
 def train_trial(payload: dict[str, Any], scratch: Path) -> dict[str, Any]:
-    """The worker side: train one trial's configuration, without a run folder."""
+    """The worker side: train one trial's configuration (each fold), without a run folder."""
     from zoo import RunConfig
 
+    histories, fit_s = [], 0.0
     try:
-        result = train(RunConfig(**payload["config"]), _registry())
+        for fold in fold_configs(RunConfig(**payload["config"])):
+            result = train(fold, _registry())
+            histories.append(result.history)
+            fit_s += result.timings.get("fit_s") or 0.0
     except ZooError as exc:  # a diverged or refused trial fails; the search goes on
         return {"error": " ".join(f"{type(exc).__name__}: {exc}".split())}
-    return {"history": result.history, "timings": result.timings}
+    return {"history": histories[0], "histories": histories, "timings": {"fit_s": fit_s}}
 
 
 @lru_cache(maxsize=1)
@@ -111,16 +121,14 @@ class _Trials:
             self.on_trial(finished, best_value(self.study))
 
     def _complete(self, trial: Any, record: dict[str, Any], node: str) -> None:
-        history = record["history"]
+        history = record["history"]  # the first fold's, as a local search reports it
         for epoch, value in enumerate(history.get(VALIDATION_LOSS) or [], 1):
             trial.report(float(value), step=epoch)  # for the plots; too late to prune
-        score, epoch = validation_score(history)
-        trial.set_user_attr("epochs", len(history.get("loss", [])))
-        trial.set_user_attr("best_epoch", epoch)
-        trial.set_user_attr("fit_s", record.get("timings", {}).get("fit_s"))
+        score = trial_score(record.get("histories") or [history])
+        record_score(trial, score, record.get("timings", {}).get("fit_s"))
         trial.set_user_attr("process", node)  # which Ray worker ran it
         self.tracking.log_trial(trial, SimpleNamespace(history=history))
-        self.study.tell(trial, score)
+        self.study.tell(trial, score.value)
 
     def fail_running(self, reason: str) -> None:
         for trial in self.running.values():

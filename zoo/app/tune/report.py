@@ -172,12 +172,22 @@ def _toml_key(key: str) -> str:
     return key if bare else toml_value(key)
 
 
+def _selection(folds: int) -> str:
+    if folds <= 1:
+        return "selection on the validation part only"
+    return (
+        f"selection on {folds} cross-validation folds of the training part only (the mean of "
+        "their validation losses); the chosen configuration then trained on the whole "
+        "training part"
+    )
+
+
 def summary_lines(summary: Mapping[str, Any]) -> list[str]:
     """The Markdown header of trials.md: what was searched and what it gave."""
     lines = [f"# zoo tune: {summary['model']} on {summary['data']}", ""]
     lines.append(
         f"{summary['trials']['complete']} completed, {summary['trials']['pruned']} pruned, "
-        f"{summary['trials']['failed']} failed trials; selection on the validation part only."
+        f"{summary['trials']['failed']} failed trials; {_selection(summary.get('folds', 1))}."
     )
     best = summary.get("best")
     if best:

@@ -93,9 +93,10 @@ def check_request(request: TuneRequest, registry: Registry) -> tuple[RunConfig, 
     base = request.base
     if base.patience is None:
         base = replace(base, patience=DEFAULT_PATIENCE)
-    if not base.validation_size:
+    if base.folds <= 1 and not base.validation_size:
         raise InvalidParameterError(
-            "zoo tune selects on the validation part, so --validation-size must be above 0."
+            "zoo tune selects on the validation part, so --validation-size must be above 0 "
+            "(or give --folds N to cross-validate)."
         )
     checked = plan(base, registry)
     space = build_space(

@@ -1,0 +1,107 @@
+"""Cross-validation folds (RunConfig.folds / SplitSpec.folds): what each fold's parts hold,
+and the one-line refusals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo.core.dataset import split_dataset
+from zoo.core.errors import DataError, InvalidParameterError
+from zoo.core.parts import SplitSpec
+from zoo.train.runner import load_checked, split_for_training
+
+
+def parts_of(data: str, **options):
+    config = zoo.RunConfig(model="mlp", data=data, **options)
+    registry = zoo.Registry.discover(entry_points=False)
+    return split_for_training(load_checked(zoo.plan(config, registry)), config)
+
+
+def rows(x: np.ndarray) -> set[bytes]:
+    return {row.tobytes() for row in np.ascontiguousarray(x)}
+
+
+def test_the_folds_cut_the_training_part_and_leave_the_test_part_alone():
+    # housing: no two rows alike, so rows can be told apart by their values
+    folds = [parts_of("housing", folds=4, fold=number) for number in range(4)]
+    plain = parts_of("housing", validation_size=0.0)
+    training = rows(plain.x_train)
+    seen: set[bytes] = set()
+    for parts in folds:
+        np.testing.assert_array_equal(parts.x_test, plain.x_test)  # the tutorial's test part
+        validation = rows(parts.x_val)
+        assert validation and not validation & rows(parts.x_train)
+        assert validation | rows(parts.x_train) == training
+        assert not validation & seen  # each row validates in one fold only
+        seen |= validation
+    assert seen == training
+    sizes = [len(parts.x_val) for parts in folds]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_classification_folds_are_stratified():
+    plain = parts_of("iris", validation_size=0.0)
+    validated = 0
+    for number in range(3):
+        parts = parts_of("iris", folds=3, fold=number)
+        assert len(parts.x_train) + len(parts.x_val) == len(plain.x_train)
+        np.testing.assert_array_equal(parts.y_test, plain.y_test)
+        counts = np.bincount(parts.y_val.astype(int), minlength=3)
+        assert counts.max() - counts.min() <= 1, counts
+        validated += len(parts.x_val)
+    assert validated == len(plain.x_train)
+
+
+def test_the_same_fold_is_the_same_rows_every_time():
+    first, again = parts_of("housing", folds=5, fold=2), parts_of("housing", folds=5, fold=2)
+    np.testing.assert_array_equal(first.x_val, again.x_val)
+    other = parts_of("housing", folds=5, fold=2, split_seed=7)
+    assert rows(other.x_val) != rows(first.x_val)
+
+
+@pytest.mark.parametrize(
+    "options, fragment",
+    [
+        ({"folds": 0}, "folds must be a whole number from 1"),
+        ({"folds": 101}, "from 1 (no cross-validation) to 100"),
+        ({"folds": 5, "fold": 5}, "fold must be a whole number from 0 to folds-1 (4)"),
+        ({"folds": 5, "fold": -1}, "received fold=-1"),
+        ({"folds": 2.5}, "received folds=2.5"),
+    ],
+)
+def test_bad_fold_settings_are_one_clear_error(options, fragment):
+    with pytest.raises(InvalidParameterError) as caught:
+        zoo.RunConfig(model="mlp", data="housing", **options)
+    assert fragment in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_more_folds_than_training_rows_is_refused():
+    data = zoo.Dataset(np.arange(20.0).reshape(10, 2), np.arange(10.0), "regression")
+    assert len(split_dataset(data, 0.2, 0.0).x_train) == 8
+    with pytest.raises(DataError, match="cannot cut 8 training rows into 9 folds"):
+        data.split(SplitSpec(test_size=0.2, folds=9, fold=0))
+
+
+def test_a_class_with_fewer_rows_than_folds_is_one_line():
+    x = np.arange(40.0).reshape(20, 2)
+    y = np.array([0] * 18 + [1] * 2)
+    data = zoo.Dataset(x, y, "binary")
+    with pytest.raises(DataError) as caught:
+        data.split(SplitSpec(test_size=0.2, folds=5, fold=0))
+    message = str(caught.value)
+    assert "class 1 has 2 rows in the training part, fewer than the 5 folds" in message
+    assert "Use fewer --folds" in message
+    assert "\n" not in message
+
+
+def test_a_streamed_csv_file_refuses_folds(tmp_path):
+    path = tmp_path / "big.csv"
+    lines = ["a,b,y"] + [f"{i},{i % 7},{i * 0.5}" for i in range(200)]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError) as caught:
+        parts_of(str(path), target="y", data_params={"stream": True}, folds=3)
+    message = str(caught.value)
+    assert "cross-validation folds need the rows in memory" in message
+    assert "--set stream=false" in message and "\n" not in message
