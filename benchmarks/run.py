@@ -196,16 +196,18 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="also one epoch on a file this large, batch 256 (10000000: about 1.7 GB)",
     )
+    parser.add_argument(
+        "--stream-repeats", type=int, default=1, help="runs per side on the --stream-rows file"
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
     args = parser.parse_args(argv)
 
     sections = [listing_section(max(args.repeats, 5)), recipe_section(args.repeats)]
     if not args.skip_scale:
-        sections.append(
-            scale_section(args.rows, [int(b) for b in args.scale_batch_sizes.split(",")])
-        )
+        batches = [int(b) for b in args.scale_batch_sizes.split(",")]
+        sections.append(scale_section(args.rows, batches, args.repeats))
     if args.stream_rows:
-        sections.append(scale_section(args.stream_rows, [256]))
+        sections.append(scale_section(args.stream_rows, [256], args.stream_repeats))
     if importlib.util.find_spec("jax") is not None:
         sections.append(recipe_section(args.repeats, backend="jax"))
     else:

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -52,15 +53,23 @@ def cached_csv(rows: int) -> Path:
     return path
 
 
-def scale_section(rows: int, batch_sizes: list[int]) -> Section:
+def scale_section(rows: int, batch_sizes: list[int], repeats: int = 1) -> Section:
+    """Both sides ``repeats`` times, alternately; each figure is the median of its runs."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     csv = cached_csv(rows)
     size_mb = csv.stat().st_size / 1e6
     with tempfile.TemporaryDirectory() as work:
-        floor = checked(measure([PY, str(HERE / "runtime_floor.py")], env), "runtime floor")
-        results = [
-            (batch, *_one_epoch_each(csv, batch, Path(work) / "runs", env)) for batch in batch_sizes
+        floors = [
+            checked(measure([PY, str(HERE / "runtime_floor.py")], env), "runtime floor")
+            for _ in range(repeats)
         ]
+        floor = median_of(floors)
+        results = []
+        for batch in batch_sizes:
+            pairs = [_one_epoch_each(csv, batch, Path(work) / "runs", env) for _ in range(repeats)]
+            results.append(
+                (batch, median_of([z for z, _ in pairs]), median_of([p for _, p in pairs]))
+            )
     section = Section(
         f"3. Scale: one epoch on a {rows:,}-row x {FEATURES}-feature CSV ({size_mb:.0f} MB)"
     )
@@ -79,6 +88,7 @@ def scale_section(rows: int, batch_sizes: list[int]) -> Section:
         section.rows += _rows(batch, rows, zoo, plain, floor.peak_rss_mb)
         section.targets += _targets(batch, rows, zoo, plain, floor.peak_rss_mb)
     section.notes = (
+        f"Medians of {repeats} runs per side. "
         f"Runtime floor (import Keras, fit ten rows): {floor.peak_rss_mb:.0f} MB peak RSS. "
         "keras-zoo trains on 72 % of the rows (the rest is validation and test) but reads and "
         "checks all of them; throughput is file rows over whole-process time on both sides."
@@ -109,6 +119,15 @@ def _one_epoch_each(
         "plain Keras (scale)",
     )
     return zoo, plain
+
+
+def median_of(runs: list[Measurement]) -> Measurement:
+    """The median wall time and the median peak memory of ``runs`` (the output of the run
+    with the median wall time)."""
+    ordered = sorted(runs, key=lambda m: m.wall_s)
+    middle = ordered[(len(ordered) - 1) // 2]
+    rss = sorted(m.peak_rss_mb for m in runs)[(len(runs) - 1) // 2]
+    return replace(middle, peak_rss_mb=rss)
 
 
 def _rows(
