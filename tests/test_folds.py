@@ -66,7 +66,7 @@ def test_the_same_fold_is_the_same_rows_every_time():
     [
         ({"folds": 0}, "folds must be a whole number from 1"),
         ({"folds": 101}, "from 1 (no cross-validation) to 100"),
-        ({"folds": 5, "fold": 5}, "fold must be a whole number from 0 to folds-1 (4)"),
+        ({"folds": 5, "fold": 5}, "fold must be a whole number from 0 to folds-1 (4), or unset"),
         ({"folds": 5, "fold": -1}, "received fold=-1"),
         ({"folds": 2.5}, "received folds=2.5"),
     ],
@@ -101,7 +101,38 @@ def test_a_streamed_csv_file_refuses_folds(tmp_path):
     lines = ["a,b,y"] + [f"{i},{i % 7},{i * 0.5}" for i in range(200)]
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError) as caught:
-        parts_of(str(path), target="y", data_params={"stream": True}, folds=3)
+        parts_of(str(path), target="y", data_params={"stream": True}, folds=3, fold=0)
     message = str(caught.value)
     assert "cross-validation folds need the rows in memory" in message
     assert "--set stream=false" in message and "\n" not in message
+
+
+@pytest.mark.slow
+def test_a_cross_validated_run_averages_the_models_of_its_folds(tmp_path, zoo_cli):
+    from dataclasses import replace
+
+    config = zoo.RunConfig(
+        model="mlp",
+        data="regression",
+        data_params={"rows": 120},
+        epochs=3,
+        folds=3,
+        runs_dir=str(tmp_path),
+    )
+    result = zoo.run(config)
+    folds = [zoo.run(replace(config, fold=number), save=False) for number in range(3)]
+    parts = parts_of("regression", data_params={"rows": 120}, validation_size=0.0)
+    assert len(parts.x_val) == 0  # the run's own parts: the whole training part, the test part
+    expected = np.mean([f.model.predict(parts.x_test, verbose=0) for f in folds], axis=0)
+    saved = zoo.load_run(result.folder)
+    np.testing.assert_allclose(saved.model.predict(parts.x_test, verbose=0), expected, rtol=1e-5)
+    first_losses = [f.history["val_loss"][0] for f in folds]
+    assert result.history["val_loss"][0] == pytest.approx(np.mean(first_losses))
+    code, _, err = zoo_cli("run", "--resume", str(result.folder), "--epochs", "5")
+    assert code != 0 and "it is a cross-validated run (folds=3)" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_folds_and_distribute_are_refused_together():
+    with pytest.raises(InvalidParameterError, match="folds and distribute cannot be combined"):
+        zoo.RunConfig(model="mlp", data="housing", folds=3, distribute="mirrored")

@@ -183,28 +183,21 @@ def test_with_folds_each_trial_is_the_mean_of_its_folds(cross_validated):
     assert "2 cross-validation folds" in (cross_validated / "trials.md").read_text()
 
 
-def test_with_folds_the_choice_trains_on_the_whole_training_part(
-    cross_validated, zoo_cli, tmp_path
-):
-    import optuna
-
+def test_with_folds_the_choice_is_its_fold_models_averaged(cross_validated, zoo_cli, tmp_path):
     summary = summary_of(cross_validated)
     best = summary["best"]
-    record = json.loads((cross_validated / "tune.json").read_text())
-    study = optuna.load_study(study_name=record["study_name"], storage=record["storage"])
-    chosen = study.trials[best["trial"]]
-    config = best["config"]
-    assert config["folds"] == 1 and config["validation_size"] == 0.0
-    assert config["patience"] is None
-    assert config["epochs"] == chosen.user_attrs["best_epoch"]
-    assert "reproduced_val_loss" not in best  # no validation part any more
+    assert best["config"]["folds"] == 2 and best["config"]["fold"] is None
+    assert "reproduced_val_loss" not in best  # the run is not one of the trial's fold runs
+    run = load_run(best["run_folder"])
+    names = [layer.name for layer in run.model.layers]
+    assert {"fold_1", "fold_2", "fold_average"} <= set(names) and "fold_3" not in names
     tested = summary["comparison"][0]["metrics"]
     code, out, err = zoo_cli(
         "run", "-c", str(cross_validated / "best.toml"), "--runs-dir", str(tmp_path), "--json"
     )
     assert code == 0, err
     again = json.loads(out)["metrics"]
-    assert math.isclose(again["mse"], tested["mse"], rel_tol=1e-5)  # the same model, again
+    assert math.isclose(again["mse"], tested["mse"], rel_tol=1e-5)  # the same models, again
 
 
 def test_folds_cannot_change_on_resume(cross_validated, zoo_cli):

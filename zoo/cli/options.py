@@ -1,5 +1,5 @@
-"""The options that ``zoo bench`` and ``zoo tune`` both take, each written once (``--cluster``
-and ``--resources-per-run`` are in ``cluster``, ``--track`` in ``track``)."""
+"""Options that several commands take (``run``, ``bench``, ``tune``), each written once
+(``--cluster`` and ``--resources-per-run`` are in ``cluster``, ``--track`` in ``track``)."""
 
 from __future__ import annotations
 
@@ -37,3 +37,10 @@ def runs_dir(help_text: str) -> Decorator:
 def resume(help_text: str) -> Decorator:
     """``--resume``, an earlier folder of the command to go on with (``help_text`` says how)."""
     return click.option("--resume", type=click.Path(file_okay=False), default=None, help=help_text)
+
+
+def folds(help_text: str) -> Decorator:
+    """``--folds``, cross-validation folds of the training part (``help_text`` says what for)."""
+    return click.option(
+        "--folds", type=click.IntRange(1, 100), default=1, show_default=True, help=help_text
+    )

@@ -21,6 +21,11 @@ def epochs_text(count: int) -> str:
 def start_line(config: RunConfig, first_epoch: int, resumed: bool) -> str:
     """``zoo: training mlp on housing for 100 epochs...``; a resume counts the epochs left."""
     what = f"{config.model} on {config.data}"
+    if config.cross_validated:
+        return (
+            f"zoo: training {what}, one model per fold of {config.folds}, for "
+            f"{epochs_text(config.epochs)} each..."
+        )
     if not resumed:
         return f"zoo: training {what} for {epochs_text(config.epochs)}..."
     left = max(0, config.epochs - first_epoch)

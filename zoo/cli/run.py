@@ -15,6 +15,7 @@ from click.core import ParameterSource
 
 from zoo.cli.context import registry_from
 from zoo.cli.offline import OFFLINE
+from zoo.cli.options import BATCH_SIZE, folds, resume, runs_dir
 from zoo.cli.track import TRACK
 from zoo.core.tasks import TASKS
 
@@ -105,8 +106,12 @@ def _echo_json(payload: Any) -> None:
     show_default=True,
     help="random_state of the train/test and train/validation splits.",
 )
+@folds(
+    "Cross-validate: train one model per fold of the training part (that fold its validation "
+    "part) and average them into the run's model. N times the training."
+)
 @click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@BATCH_SIZE
 @click.option(
     "--seed",
     type=int,
@@ -129,19 +134,8 @@ def _echo_json(payload: Any) -> None:
     help="Data-parallel training: over this machine's devices (mirrored) or the workers "
     "TF_CONFIG describes (multi-worker); --batch-size is the global batch.",
 )
-@click.option(
-    "--runs-dir",
-    type=click.Path(file_okay=False),
-    default="runs",
-    show_default=True,
-    help="Where the run folder is written.",
-)
-@click.option(
-    "--resume",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Continue an interrupted run folder.",
-)
+@runs_dir("Where the run folder is written.")
+@resume("Continue an interrupted run folder.")
 @click.option(
     "--dry-run",
     is_flag=True,
@@ -179,6 +173,7 @@ def run(
       zoo run --model mlp --data housing
       zoo run -m mlp -d housing --set hidden=64,64 --epochs 200 --patience 20
       zoo run -c experiment.toml --seed 3
+      zoo run -m mlp -d housing --folds 5 --patience 20
       zoo run --resume runs/20260101-120000-mlp-housing
     """
     from zoo.app.saved import plan_run

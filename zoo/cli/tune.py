@@ -13,7 +13,15 @@ from typing import Any
 import click
 
 from zoo.cli.cluster import cluster_options, from_options
-from zoo.cli.options import BATCH_SIZE, SPLIT_SEED, SUMMARY_JSON, TEST_SIZE, resume, runs_dir
+from zoo.cli.options import (
+    BATCH_SIZE,
+    SPLIT_SEED,
+    SUMMARY_JSON,
+    TEST_SIZE,
+    folds,
+    resume,
+    runs_dir,
+)
 from zoo.cli.track import TRACK
 
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
@@ -99,14 +107,10 @@ def _registry() -> Any:
     help="Fraction of the training part that trials are selected on (zoo run's default is "
     "0.1; selection needs more).",
 )
-@click.option(
-    "--folds",
-    type=click.IntRange(1, 100),
-    default=1,
-    show_default=True,
-    help="Cross-validate each trial on N folds of the training part (replaces "
-    "--validation-size); the chosen configuration then trains on the whole training part. "
-    "Worth it on small data sets, at N times the cost.",
+@folds(
+    "Cross-validate each trial on N folds of the training part (replaces --validation-size); "
+    "the configurations scored on the test part average their fold models. Worth it on small "
+    "data sets, at N times the cost."
 )
 @click.option(
     "--storage",

@@ -34,10 +34,11 @@ class RunConfig:
         test_size: fraction held out for the test metrics (the tutorial's 0.2).
         validation_size: fraction of the training part held out for validation curves.
         split_seed: random_state of the splits (the tutorial's 42).
-        folds: with more than 1, the training part is cut into this many folds and fold
-            ``fold`` (from 0) is the validation part, in place of ``validation_size``
-            (cross-validation, as ``zoo tune --folds`` does it).
-        fold: which of the ``folds`` is the validation part.
+        folds: with more than 1, a cross-validated run: the training part is cut into this
+            many folds, a model is trained per fold with that fold as its validation part (in
+            place of ``validation_size``), and the run's model averages their outputs.
+        fold: train only this fold's model (from 0), as ``zoo tune --folds`` does per trial;
+            None trains every fold.
         model_params, data_params, preset_params: hyperparameter overrides.
         patience: stop when the validation loss has not improved for this many epochs
             (and keep the best weights); None trains every epoch.
@@ -60,7 +61,7 @@ class RunConfig:
     validation_size: float = 0.1
     split_seed: int = 42
     folds: int = 1
-    fold: int = 0
+    fold: int | None = None
     model_params: dict[str, Any] = field(default_factory=dict)
     data_params: dict[str, Any] = field(default_factory=dict)
     preset_params: dict[str, Any] = field(default_factory=dict)
@@ -96,11 +97,21 @@ class RunConfig:
                 f"folds must be a whole number from 1 (no cross-validation) to {MAX_FOLDS}; "
                 f"received folds={self.folds!r}."
             )
-        if not _whole(self.fold, 0, self.folds - 1):
+        if self.fold is not None and not _whole(self.fold, 0, self.folds - 1):
             raise InvalidParameterError(
-                f"fold must be a whole number from 0 to folds-1 ({self.folds - 1}); received "
-                f"fold={self.fold!r}."
+                f"fold must be a whole number from 0 to folds-1 ({self.folds - 1}), or unset "
+                f"for every fold; received fold={self.fold!r}."
             )
+        if self.folds > 1 and self.distribute is not None:
+            raise InvalidParameterError(
+                "folds and distribute cannot be combined: a cross-validated run trains its "
+                "fold models one after another on this machine. Leave out one of them."
+            )
+
+    @property
+    def cross_validated(self) -> bool:
+        """Whether this run trains a model per fold and averages them."""
+        return self.folds > 1 and self.fold is None
 
     def _check_distribute(self) -> None:
         if self.distribute is None or self.distribute in DISTRIBUTE_CHOICES:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zoo.core.errors import RunFolderError
 from zoo.core.parts import DataParts, DataSource, SplitSpec
 from zoo.core.spec import FineTune, ModelSpec
 from zoo.plan.planning import Plan
@@ -111,6 +112,14 @@ def _execute(
     ignore_file_size_signal()
     config = checked.config
     started = time.perf_counter()
+    if config.cross_validated:
+        if resume:
+            raise RunFolderError(
+                f"Cannot resume {resume}: it is a cross-validated run (folds={config.folds}), "
+                f"whose fold models are not kept. Run it again with --folds {config.folds} (its "
+                "settings are in its config.json)."
+            )
+        return _cross_validated(checked, distribution, progress, save, plugin_versions, on_start)
     contract.check_settings(checked.preset, checked.settings)
     distribute.check_batch(distribution, config.batch_size)
     parts = split_for_training(load_checked(checked), config)
@@ -162,6 +171,52 @@ def _train_and_save(
     return result
 
 
+def _cross_validated(
+    checked: Plan,
+    distribution: Distribution | None,
+    progress: Callable[[int], Any] | None,
+    save: bool,
+    plugin_versions: dict[str, dict[str, str]] | None,
+    on_start: Callable[[int], None] | None,
+) -> RunResult:
+    """Train one model per fold, then score and save their average (``zoo.train.crossval``).
+
+    The folder is opened once every fold has trained: an interrupted cross-validated run
+    leaves nothing behind, and is not resumed.
+    """
+    from dataclasses import replace
+
+    from zoo.train.crossval import fold_ensemble, mean_history
+
+    started = time.perf_counter()
+    config = checked.config
+    folds = []
+    for number in range(config.folds):
+        fold = replace(checked, config=replace(config, fold=number))
+        announce = on_start if number == 0 else None  # the run starts once
+        folds.append(_execute(fold, distribution, progress, False, None, None, announce, False))
+    name = f"{checked.model.name}_{checked.data.name}".replace("-", "_")
+    model = fold_ensemble([f.model for f in folds], name)
+    job = Job(checked, split_for_training(load_checked(checked), config), None, False)
+    try:
+        if save:
+            job.open_folder(plugin_versions or {})
+        metrics = job.score(model)
+        history = mean_history([f.history for f in folds])
+        timings = {"fit_s": round(sum(f.timings["fit_s"] for f in folds), 3)}
+        timings["total_s"] = _since(started)
+        result = RunResult(config, checked.task, metrics, history, model, job.folder_path, timings)
+        result.warnings = review(checked.task, metrics, history, job.parts)
+        if job.folder:
+            record = {"task": result.task, "test": metrics, "timings": timings}
+            record["warnings"] = result.warnings
+            job.folder.complete(history, record, model)
+        return result
+    except BaseException as exc:
+        job.mark_ended(exc)
+        raise
+
+
 def build_model(checked: Plan, parts: DataParts) -> tuple[keras.Model, FineTune | None]:
     """The plugin's model, checked, with the input scaling fitted on the training part in front."""
     from zoo.train import fitting
@@ -177,8 +232,11 @@ def build_model(checked: Plan, parts: DataParts) -> tuple[keras.Model, FineTune 
 
 def split_for_training(source: DataSource, config: RunConfig) -> DataParts:
     """Train / validation / test parts of the loaded data, by the run's split options."""
+    if config.cross_validated:  # the run's own parts: the whole training part, the test part
+        return source.split(SplitSpec(config.test_size, 0.0, config.split_seed))
+    fold = config.fold or 0
     spec = SplitSpec(
-        config.test_size, config.validation_size, config.split_seed, config.folds, config.fold
+        config.test_size, config.validation_size, config.split_seed, config.folds, fold
     )
     return source.split(spec)
 

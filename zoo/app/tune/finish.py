@@ -4,9 +4,8 @@ configuration and the scikit-learn baselines, and write the tune folder's files.
 The best trial is chosen by its validation score alone. It is then trained again with the
 same seed into a run folder inside the tune folder; that run's test metrics are the only
 ones the study ever looks at, and its validation score shows that the trial reproduces.
-After cross-validation (``folds`` above 1) the chosen configuration is trained once on the
-whole training part, for the folds' mean best epoch: no rows are held back any more, and the
-number of epochs was chosen on validation parts.
+After cross-validation (``folds`` above 1) the chosen configuration is a cross-validated run
+(``zoo.train.crossval``): its fold models, trained as in the trial, averaged into one model.
 """
 
 from __future__ import annotations
@@ -55,7 +54,7 @@ def finish(
         }
         note = (
             f"zoo tune: best of {len(complete)} completed trials (#{best.number}), "
-            f"validation loss {best.value:.6g}{_how_final(prepared, config)}."
+            f"validation loss {best.value:.6g}{_how_final(prepared)}."
             "\nReproduce with: zoo run -c best.toml"
         )
         report.write_best_toml(folder, config, note)
@@ -82,24 +81,17 @@ def finish(
 
 
 def final_config(prepared: Prepared, trial: Any) -> RunConfig:
-    """The run that the trial's configuration ends in: itself, or after cross-validation the
-    same configuration on the whole training part for the folds' mean best epoch."""
-    from dataclasses import replace
-
-    config = apply(prepared.base, prepared.space.typed(trial.params))
-    if config.folds <= 1:
-        return config
-    epochs = max(1, int(trial.user_attrs.get("best_epoch") or config.epochs))
-    whole = {"folds": 1, "fold": 0, "validation_size": 0.0, "patience": None}
-    return replace(config, epochs=epochs, **whole)
+    """The run the trial's configuration ends in; after cross-validation, a cross-validated
+    run (every fold's model, averaged), since the base configuration has ``folds`` set."""
+    return apply(prepared.base, prepared.space.typed(trial.params))
 
 
-def _how_final(prepared: Prepared, config: RunConfig) -> str:
+def _how_final(prepared: Prepared) -> str:
     if prepared.base.folds <= 1:
         return ""
     return (
-        f" (mean of {prepared.base.folds} folds); trained on the whole training part for "
-        f"{config.epochs} epochs, the folds' mean best epoch"
+        f" (mean of {prepared.base.folds} folds); the run averages the {prepared.base.folds} "
+        "fold models"
     )
 
 
@@ -143,30 +135,11 @@ def _score(
             )
     comparison = [{"name": f"best trial (#{best.number})", "metrics": rerun.metrics}]
     is_default = best.params == prepared.space.defaults()  # trial 0 won: no second training
-    default = rerun if is_default else train(_default_config(prepared), registry)
+    default = rerun if is_default else train(prepared.base, registry)
     comparison.append({"name": "default configuration", "metrics": default.metrics})
     comparison += _baselines(prepared, registry, summary["notes"])
     summary["comparison"] = comparison
     summary["_best_result"] = rerun
-
-
-def _default_config(prepared: Prepared) -> RunConfig:
-    """The default configuration, trained as the best one is: after cross-validation, on the
-    whole training part for the epochs its own trial (trial 0) chose."""
-    if prepared.base.folds <= 1:
-        return prepared.base
-    defaults = prepared.space.defaults()
-    for trial in prepared.study.get_trials(deepcopy=False):
-        if trial.params == defaults and trial.state.name == "COMPLETE":
-            return final_config(prepared, trial)
-    return final_config(prepared, _Untried(defaults))
-
-
-class _Untried:
-    """The default configuration when no trial of it completed: its own epochs count."""
-
-    def __init__(self, params: dict[str, Any]) -> None:
-        self.params, self.user_attrs = params, {}
 
 
 def _baselines(prepared: Prepared, registry: Registry, notes: list[str]) -> list[dict[str, Any]]:

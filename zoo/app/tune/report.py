@@ -177,8 +177,8 @@ def _selection(folds: int) -> str:
         return "selection on the validation part only"
     return (
         f"selection on {folds} cross-validation folds of the training part only (the mean of "
-        "their validation losses); the chosen configuration then trained on the whole "
-        "training part"
+        "their validation losses); each configuration scored on the test part is its fold "
+        "models, averaged"
     )
 
 
