@@ -136,3 +136,16 @@ def test_a_cross_validated_run_averages_the_models_of_its_folds(tmp_path, zoo_cl
 def test_folds_and_distribute_are_refused_together():
     with pytest.raises(InvalidParameterError, match="folds and distribute cannot be combined"):
         zoo.RunConfig(model="mlp", data="housing", folds=3, distribute="mirrored")
+
+
+@pytest.mark.slow
+def test_a_cluster_trial_trains_every_fold_and_reports_each_history(tmp_path):
+    from zoo.app.tune.on_cluster import train_trial
+
+    config = zoo.RunConfig(
+        model="mlp", data="regression", data_params={"rows": 120}, epochs=2, folds=3
+    )
+    record = train_trial({"trial": 0, "config": config.to_dict()}, tmp_path)
+    assert "error" not in record
+    assert len(record["histories"]) == 3 and record["history"] == record["histories"][0]
+    assert all(len(h["val_loss"]) == 2 for h in record["histories"])
