@@ -7,12 +7,31 @@ from pathlib import Path
 
 from zoo.runs.files import atomic_file
 
+_PRELOAD: list[threading.Thread] = []
+
+
+def preload_plotting() -> None:
+    """Import matplotlib on another thread, once, while the caller's work runs mostly outside
+    the interpreter (streamed training, scoring the test part); the plot then starts at once.
+
+    Not while in-memory training dispatches its steps: the import would take the interpreter
+    from that loop for about half a second.
+    """
+    if not _PRELOAD:
+        thread = threading.Thread(target=_import_matplotlib, name="zoo-preload", daemon=True)
+        _PRELOAD.append(thread)
+        thread.start()
+
+
+def _import_matplotlib() -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
+    from matplotlib.figure import Figure  # noqa: F401
+
 
 class BackgroundPlot:
     """A plot drawn on another thread while the caller saves the model; ``wait`` joins it.
 
-    matplotlib is imported there, after training: importing it during training (on another
-    thread) took the interpreter from the training loop, whose steps it dispatches.
+    matplotlib is imported there, unless :func:`preload_plotting` did it already.
     """
 
     def __init__(self, history: dict[str, list[float]], path: Path) -> None:
