@@ -164,11 +164,21 @@ def part_outputs(model: keras.Model, parts: DataParts, part: str = TEST) -> tupl
     arrays = parts.arrays(part)
     if arrays is not None:
         return arrays[1], predict(model, arrays[0])
-    targets, outputs = [], []
+    # Filled in place: the part's row count is known, and lists of batches joined at the end
+    # would hold every value twice at the peak.
+    rows, done = parts.rows(part), 0
+    targets: np.ndarray | None = None
+    outputs: np.ndarray | None = None
     for x, y in parts.batches(part, predict_batch(model)).as_numpy_iterator():
-        targets.append(y)
-        outputs.append(np.asarray(model.predict_on_batch(x)))
-    return np.concatenate(targets), np.concatenate(outputs)
+        out = np.asarray(model.predict_on_batch(x))
+        if targets is None or outputs is None:
+            targets = np.empty((rows, *y.shape[1:]), y.dtype)
+            outputs = np.empty((rows, *out.shape[1:]), out.dtype)
+        targets[done : done + len(y)], outputs[done : done + len(y)] = y, out
+        done += len(y)
+    if targets is None or outputs is None or done != rows:
+        raise ValueError(f"the {part} part gave {done} rows, not the {rows} it counted")
+    return targets, outputs
 
 
 class OneCallValidation(keras.callbacks.Callback):
