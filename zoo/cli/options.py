@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from zoo.core.config import MAX_FOLDS
+
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 BATCH_SIZE = click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
@@ -42,5 +44,5 @@ def resume(help_text: str) -> Decorator:
 def folds(help_text: str) -> Decorator:
     """``--folds``, cross-validation folds of the training part (``help_text`` says what for)."""
     return click.option(
-        "--folds", type=click.IntRange(1, 100), default=1, show_default=True, help=help_text
+        "--folds", type=click.IntRange(1, MAX_FOLDS), default=1, show_default=True, help=help_text
     )

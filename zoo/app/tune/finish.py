@@ -20,7 +20,7 @@ from zoo.app.tune.space import apply
 from zoo.core.errors import ZooError
 
 if TYPE_CHECKING:
-    from zoo import Registry, RunConfig
+    from zoo import Registry
     from zoo.app.tune.request import Prepared
 
 SUMMARY_FILE = "summary.json"
@@ -45,7 +45,8 @@ def finish(
     summary = _counts(prepared, rows)
     notes: list[str] = summary["notes"]
     if best is not None:
-        config = final_config(prepared, best)
+        # With folds, the base has them too: this is a cross-validated run (fold models averaged).
+        config = apply(prepared.base, prepared.space.typed(best.params))
         summary["best"] = {
             "trial": best.number,
             "val_loss": best.value,
@@ -78,12 +79,6 @@ def finish(
             f"{summary['trials']['failed']} failed); see {folder / report.TRIALS_MD}."
         )
     return summary
-
-
-def final_config(prepared: Prepared, trial: Any) -> RunConfig:
-    """The run the trial's configuration ends in; after cross-validation, a cross-validated
-    run (every fold's model, averaged), since the base configuration has ``folds`` set."""
-    return apply(prepared.base, prepared.space.typed(trial.params))
 
 
 def _how_final(prepared: Prepared) -> str:

@@ -41,8 +41,7 @@ class TrialScore:
     Args:
         value: the mean over folds of each fold's lowest validation loss.
         fold_values: each fold's lowest validation loss.
-        best_epoch: the (mean, rounded) epoch of the lowest validation loss: how long the
-            chosen configuration trains on the whole training part after cross-validation.
+        best_epoch: the (mean, rounded) epoch of the lowest validation loss.
         epochs: the (mean, rounded) epochs each fold trained.
     """
 
@@ -73,7 +72,7 @@ def trial_score(histories: Sequence[dict[str, list[float]]]) -> TrialScore:
 
 
 def record_score(trial: Any, score: TrialScore, fit_s: float | None) -> None:
-    """Keep what the tables, the plots and the final training need on the trial."""
+    """Keep what the trials table and the plots show on the trial."""
     trial.set_user_attr("epochs", score.epochs)
     trial.set_user_attr("best_epoch", score.best_epoch)
     trial.set_user_attr("fit_s", fit_s)
