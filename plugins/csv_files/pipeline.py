@@ -52,11 +52,18 @@ class ScannedParts(Protocol):
 # -- tf.data ------------------------------------------------------------------------------
 
 
+def _plain(function: Any) -> Any:
+    """``function`` traced as written: it has no Python control flow for autograph to turn
+    into graph ops, and converting it costs more start-up time than reading 100,000 rows."""
+    return tf.autograph.experimental.do_not_convert(function)
+
+
 def training_stream(parts: ScannedParts, batch_size: int, seed: int) -> tf.data.Dataset:
     """Endless, shuffled batches of the training rows, epoch after epoch."""
     blocks = part_pipeline(parts, TRAIN).repeat().shuffle(SHUFFLE_BLOCKS, seed=seed)
-    mixed = blocks.ragged_batch(MIX_BLOCKS).map(_merged).enumerate()
-    shuffled = mixed.map(lambda i, xy: _permuted(xy, seed, i), num_parallel_calls=tf.data.AUTOTUNE)
+    mixed = blocks.ragged_batch(MIX_BLOCKS).map(_plain(_merged)).enumerate()
+    permute = _plain(lambda i, xy: _permuted(xy, seed, i))
+    shuffled = mixed.map(permute, num_parallel_calls=tf.data.AUTOTUNE)
     return shuffled.rebatch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
@@ -89,7 +96,7 @@ def part_pipeline(parts: ScannedParts, part: int) -> tf.data.Dataset:
         return decode(tf.reshape(lines, [-1]))
 
     spots = tf.data.Dataset.from_tensor_slices(where)
-    return spots.map(block, num_parallel_calls=tf.data.AUTOTUNE)
+    return spots.map(_plain(block), num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def part_lines(path: str, block: Block, split: RowSplit, part: int) -> np.ndarray:

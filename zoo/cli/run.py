@@ -270,7 +270,6 @@ def _train_and_report(
     def announce(first_epoch: int) -> None:  # once training really starts, not before
         click.echo(report.start_line(config, first_epoch, bool(resume)), err=True)
 
-    _quiet_backend()
     progress = None if quiet or not sys.stderr.isatty() else _progress
     result = execute(
         checked,

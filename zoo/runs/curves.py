@@ -6,32 +6,20 @@ import threading
 from pathlib import Path
 
 from zoo.runs.files import atomic_file
-
-_PRELOAD: list[threading.Thread] = []
-
-
-def preload_plotting() -> None:
-    """Import matplotlib on another thread, once, while the caller's work runs mostly outside
-    the interpreter (streamed training, scoring the test part); the plot then starts at once.
-
-    Not while in-memory training dispatches its steps: the import would take the interpreter
-    from that loop for about half a second.
-    """
-    if not _PRELOAD:
-        thread = threading.Thread(target=_import_matplotlib, name="zoo-preload", daemon=True)
-        _PRELOAD.append(thread)
-        thread.start()
+from zoo.runs.plot_helper import HelperPlot, serve
 
 
-def _import_matplotlib() -> None:
+def import_plotting() -> None:
+    """Import what :func:`plot_history` needs (the helper process does it ahead of time)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
     from matplotlib.figure import Figure  # noqa: F401
+    from matplotlib.ticker import MaxNLocator  # noqa: F401
 
 
 class BackgroundPlot:
     """A plot drawn on another thread while the caller saves the model; ``wait`` joins it.
 
-    matplotlib is imported there, unless :func:`preload_plotting` did it already.
+    Where no helper process runs (``zoo.runs.plot_helper``): matplotlib is imported there.
     """
 
     def __init__(self, history: dict[str, list[float]], path: Path) -> None:
@@ -58,8 +46,14 @@ class BackgroundPlot:
             raise self.error
 
 
-def plot_in_background(history: dict[str, list[float]], path: Path) -> BackgroundPlot:
-    return BackgroundPlot(history, path)
+def plot_in_background(
+    history: dict[str, list[float]], path: Path
+) -> BackgroundPlot | HelperPlot:
+    """Start drawing the curves: in the helper process when one runs, else on a thread.
+
+    Either way ``join`` waits without raising and ``wait`` raises what drawing raised.
+    """
+    return HelperPlot.request(history, path, plot_history) or BackgroundPlot(history, path)
 
 
 def plot_history(history: dict[str, list[float]], path: Path) -> None:
@@ -92,3 +86,7 @@ def plot_history(history: dict[str, list[float]], path: Path) -> None:
     fig.tight_layout()
     with atomic_file(path, "wb") as handle:  # never half a PNG under the final name
         fig.savefig(handle, dpi=100, format="png")
+
+
+if __name__ == "__main__":  # the helper process (zoo.runs.plot_helper)
+    serve(import_plotting, plot_history)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.core.errors import RunFolderError, RunInterrupted, TrainingDiverged, ZooError
-from zoo.core.parts import TRAIN, VALIDATION
+from zoo.core.parts import VALIDATION
 from zoo.runs.files import damaged, disk_failure, writing
 from zoo.runs.folder import BEST_WEIGHTS_FILE, RunFolder, folder_name
 from zoo.runs.records import read_environment
@@ -121,10 +121,6 @@ class Job:
         from zoo.train import fitting as training
 
         config = self.checked.config
-        if self.folder and self.parts.arrays(TRAIN) is None:  # streamed: TF does the work
-            from zoo.runs.curves import preload_plotting
-
-            preload_plotting()
         if self.folder and self.resumed:
             # The run continues with these settings (--epochs may have changed): say so.
             self.folder.write_config(self.checked.to_dict())
@@ -212,10 +208,6 @@ class Job:
         from zoo.train.fitting import part_outputs
         from zoo.train.scoring import score
 
-        if self.folder:  # the curves come next: import the plotting library meanwhile
-            from zoo.runs.curves import preload_plotting
-
-            preload_plotting()
         return score(self.checked.task, *part_outputs(model, self.parts))
 
     def mark_ended(self, exc: BaseException) -> None:

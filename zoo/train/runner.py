@@ -69,9 +69,12 @@ def execute(
         RunInterrupted: SIGINT/SIGTERM stopped training; the folder keeps what was done.
         TrainingDiverged: the loss became NaN or infinite.
     """
+    from zoo.runs import plot_helper
     from zoo.train import distribute
     from zoo.train.backend import import_backend_quietly
 
+    if save:  # matplotlib loads in the helper while the backend loads here
+        plot_helper.start()
     distribute.prepare_devices(checked.config.distribute)  # before the backend starts devices
     import_backend_quietly()  # before anything imports Keras, or its start-up noise shows
     distribution = distribute.start(checked.config.distribute)  # before any op starts devices

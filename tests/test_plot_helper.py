@@ -1,0 +1,129 @@
+"""The curves are drawn in a helper process (zoo.runs.plot_helper), and drawn all the same
+when the helper is switched off, cannot start, dies, or fails."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import heavy_imports
+from zoo.core.errors import WriteFailed
+from zoo.runs import plot_helper
+from zoo.runs.curves import plot_history, plot_in_background
+
+PNG = b"\x89PNG\r\n\x1a\n"
+HISTORY = {"loss": [3.0, 2.0, 1.5], "val_loss": [3.5, 2.5, float("nan")]}
+
+
+@pytest.fixture
+def helper():
+    plot_helper.start()
+    assert plot_helper._helper, "the helper did not start"
+    yield plot_helper._helper[0]
+    plot_helper.stop()
+
+
+def test_a_saved_run_draws_its_curves_without_matplotlib_in_the_run(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    args = ["run", "--model", "linear", "--data", "iris", "--epochs", "2", "--runs-dir", str(runs)]
+    assert heavy_imports(args, ("matplotlib",)) == []
+    (folder,) = runs.iterdir()
+    assert (folder / "curves.png").read_bytes()[:8] == PNG
+
+
+def test_the_helper_draws_a_figure_and_serves_the_next(helper, tmp_path: Path) -> None:
+    for name in ("one.png", "two.png"):
+        pending = plot_in_background(HISTORY, tmp_path / name)
+        assert isinstance(pending, plot_helper.HelperPlot)
+        pending.wait()
+        assert pending.done
+        assert (tmp_path / name).read_bytes()[:8] == PNG
+    assert helper.poll() is None  # still there for the next run of this process
+
+
+def test_switched_off_the_figure_is_drawn_here(monkeypatch, tmp_path: Path) -> None:
+    plot_helper.stop()
+    monkeypatch.setenv(plot_helper.SWITCH, "off")
+    plot_helper.start()
+    assert not plot_helper._helper
+    pending = plot_in_background(HISTORY, tmp_path / "here.png")
+    assert not isinstance(pending, plot_helper.HelperPlot)
+    pending.wait()
+    assert (tmp_path / "here.png").read_bytes()[:8] == PNG
+
+
+def test_a_helper_that_cannot_start_leaves_the_drawing_here(monkeypatch, tmp_path: Path) -> None:
+    plot_helper.stop()
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
+    plot_helper.start()
+    assert not plot_helper._helper
+    plot_in_background(HISTORY, tmp_path / "here.png").wait()
+    assert (tmp_path / "here.png").read_bytes()[:8] == PNG
+
+
+def test_a_helper_that_died_before_the_figure_is_replaced_by_drawing_here(
+    helper, tmp_path: Path
+) -> None:
+    helper.kill()
+    helper.wait()
+    pending = plot_in_background(HISTORY, tmp_path / "after-death.png")
+    pending.wait()
+    assert (tmp_path / "after-death.png").read_bytes()[:8] == PNG
+
+
+def test_a_helper_that_dies_mid_figure_is_replaced_by_drawing_here(
+    helper, tmp_path: Path
+) -> None:
+    pending = plot_in_background(HISTORY, tmp_path / "mid.png")
+    assert isinstance(pending, plot_helper.HelperPlot)
+    helper.kill()
+    pending.wait()
+    assert (tmp_path / "mid.png").read_bytes()[:8] == PNG
+    assert not plot_helper._helper  # forgotten: the next run starts a new one
+    plot_helper.start()
+    assert plot_helper._helper and plot_helper._helper[0].poll() is None
+
+
+def test_a_figure_the_helper_cannot_write_raises_the_error_drawing_here_raises(
+    helper, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    with pytest.raises(WriteFailed) as expected:  # one line naming the file
+        plot_history(HISTORY, blocked / "curves.png")
+    pending = plot_in_background(HISTORY, blocked / "curves.png")
+    assert isinstance(pending, plot_helper.HelperPlot)
+    pending.join()  # joining never raises...
+    assert not pending.done
+    with pytest.raises(WriteFailed) as raised:  # ...waiting raises what drawing here raises
+        pending.wait()
+    assert str(raised.value) == str(expected.value)
+    assert helper.poll() is None  # a failed figure does not end the helper
+
+
+def test_the_helper_reports_a_bad_request_and_goes_on(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    request = '{"history": {"loss": [1.0, 0.5]}, "path": "%s"}\n' % (tmp_path / "ok.png")
+    done = subprocess.run(
+        [sys.executable, "-m", "zoo.runs.curves"],
+        input="not json\n" + request,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.splitlines()
+    assert first.startswith("error JSONDecodeError")
+    assert second == "ok"
+    assert (tmp_path / "ok.png").read_bytes()[:8] == PNG
+
+
+def test_the_helper_ends_when_its_input_closes(helper) -> None:
+    plot_helper.stop()
+    assert helper.poll() == 0
+    assert not plot_helper._helper
