@@ -75,9 +75,7 @@ def test_a_helper_that_died_before_the_figure_is_replaced_by_drawing_here(
     assert (tmp_path / "after-death.png").read_bytes()[:8] == PNG
 
 
-def test_a_helper_that_dies_mid_figure_is_replaced_by_drawing_here(
-    helper, tmp_path: Path
-) -> None:
+def test_a_helper_that_dies_mid_figure_is_replaced_by_drawing_here(helper, tmp_path: Path) -> None:
     pending = plot_in_background(HISTORY, tmp_path / "mid.png")
     assert isinstance(pending, plot_helper.HelperPlot)
     helper.kill()

@@ -46,9 +46,7 @@ class BackgroundPlot:
             raise self.error
 
 
-def plot_in_background(
-    history: dict[str, list[float]], path: Path
-) -> BackgroundPlot | HelperPlot:
+def plot_in_background(history: dict[str, list[float]], path: Path) -> BackgroundPlot | HelperPlot:
     """Start drawing the curves: in the helper process when one runs, else on a thread.
 
     Either way ``join`` waits without raising and ``wait`` raises what drawing raised.

@@ -15,6 +15,7 @@ that the outcome (a PNG, or the error the drawing raises) is what it would be wi
 from __future__ import annotations
 
 import atexit
+import gc
 import json
 import os
 import signal
@@ -162,4 +163,6 @@ def serve(prepare: Callable[[], None], draw: Draw) -> None:
             print(f"error {type(exc).__name__}: {exc}".replace("\n", " "), flush=True)
         else:
             print("ok", flush=True)
-
+    # The run waits for this process to end: skip the collections Python runs at exit
+    # over matplotlib's objects, which free nothing the end of the process does not.
+    gc.freeze()
