@@ -10,7 +10,7 @@ import zoo
 from zoo.core.dataset import split_dataset
 from zoo.core.errors import DataError, InvalidParameterError
 from zoo.core.parts import SplitSpec
-from zoo.train.runner import load_checked, split_for_training
+from zoo.train.loading import load_checked, split_for_training
 
 
 def parts_of(data: str, **options):
@@ -149,3 +149,37 @@ def test_a_cluster_trial_trains_every_fold_and_reports_each_history(tmp_path):
     assert "error" not in record
     assert len(record["histories"]) == 3 and record["history"] == record["histories"][0]
     assert all(len(h["val_loss"]) == 2 for h in record["histories"])
+
+
+class _CountedLoads:
+    """A plugin whose data set counts how often it is loaded."""
+
+    def __init__(self) -> None:
+        self.loads = 0
+
+    @zoo.hookimpl
+    def register_datasets(self, register):
+        def load_counted():
+            self.loads += 1
+            rng = np.random.default_rng(0)
+            x = rng.normal(size=(60, 2)).astype("float32")
+            return zoo.Dataset(x=x, y=x @ np.array([1.0, -1.0]), task="regression")
+
+        register(
+            "counted",
+            load_counted,
+            description="60 rows, loads counted",
+            task="regression",
+            input_kind="tabular",
+            shape=(2,),
+            rows=60,
+        )
+
+
+def test_a_cross_validated_run_loads_its_data_once(tmp_path):
+    counter = _CountedLoads()
+    registry = zoo.Registry.discover(entry_points=False, extra=[("counted", counter)])
+    config = zoo.RunConfig(model="linear", data="counted", epochs=1, folds=3)
+    result = zoo.run(config, registry, save=False)
+    assert counter.loads == 1  # one load, three folds and the test part cut from it
+    assert set(result.metrics) >= {"mse", "rmse"}

@@ -151,11 +151,11 @@ def test_no_package_has_an_import_cycle_counting_lazy_imports(package):
 def _cross_layer_callables():
     from zoo.plan import planning
     from zoo.runs import folder
-    from zoo.train import finetune, fitting, job, runner
+    from zoo.train import finetune, fitting, job, loading, runner
 
     yield planning.plan
-    yield from (runner.execute, runner.build_model, runner.split_for_training)
-    yield runner.load_checked
+    yield from (runner.execute, runner.build_model, loading.split_for_training)
+    yield loading.load_checked
     yield from (fitting.fit, fitting.with_input_scaling, fitting.part_outputs)
     yield finetune.fine_tune
     for cls in (job.Job, folder.RunFolder):

@@ -29,7 +29,7 @@ def evaluate_run(
     checked = saved_plan(run, values, registry)  # settings from disk: checked, one line
     import_backend_quietly()  # before the imports below load Keras, so that it loads quietly
     from zoo.train.fitting import part_outputs
-    from zoo.train.runner import load_checked, split_for_training
+    from zoo.train.loading import load_checked, split_for_training
     from zoo.train.scoring import score
 
     source = load_checked(checked)

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.core.errors import RunFolderError
-from zoo.core.parts import DataParts, DataSource, SplitSpec
+from zoo.core.parts import DataParts
 from zoo.core.spec import FineTune, ModelSpec
 from zoo.plan.planning import Plan
 from zoo.runs.folder import RunFolder
 from zoo.train import contract
 from zoo.train.job import Job
+from zoo.train.loading import load_checked, split_for_training
 from zoo.train.sanity import review
 
 if TYPE_CHECKING:
@@ -94,7 +95,14 @@ def execute(
         result.folder = None
         return result
     return _execute(
-        checked, distribution, progress, save, resume, plugin_versions, on_start, allow_unverified
+        checked,
+        distribution,
+        progress,
+        save,
+        resume,
+        plugin_versions,
+        on_start,
+        allow_unverified,
     )
 
 
@@ -107,8 +115,10 @@ def _execute(
     plugin_versions: dict[str, dict[str, str]] | None,
     on_start: Callable[[int], None] | None,
     allow_unverified: bool,
+    parts: DataParts | None = None,
 ) -> RunResult:
-    """:func:`execute` once the backend and the distribution (if any) are started."""
+    """:func:`execute` once the backend and the distribution (if any) are started; ``parts``
+    when the data is already loaded and split."""
     from zoo.train import distribute, fitting
     from zoo.train.signals import ignore_file_size_signal
 
@@ -125,7 +135,8 @@ def _execute(
         return _cross_validated(checked, distribution, progress, save, plugin_versions, on_start)
     contract.check_settings(checked.preset, checked.settings)
     distribute.check_batch(distribution, config.batch_size)
-    parts = split_for_training(load_checked(checked), config)
+    if parts is None:
+        parts = split_for_training(load_checked(checked), config)
     job = Job(checked, parts, RunFolder(Path(resume)) if resume else None, allow_unverified)
     fitting.seed_everything(config.seed + job.initial_epoch)
     fine_tune: FineTune | None = None
@@ -193,14 +204,18 @@ def _cross_validated(
 
     started = time.perf_counter()
     config = checked.config
+    source = load_checked(checked)  # once: every fold is cut from the same rows
     folds = []
     for number in range(config.folds):
         fold = replace(checked, config=replace(config, fold=number))
         announce = on_start if number == 0 else None  # the run starts once
-        folds.append(_execute(fold, distribution, progress, False, None, None, announce, False))
+        parts = split_for_training(source, fold.config)
+        folds.append(
+            _execute(fold, distribution, progress, False, None, None, announce, False, parts)
+        )
     name = f"{checked.model.name}_{checked.data.name}".replace("-", "_")
     model = fold_ensemble([f.model for f in folds], name)
-    job = Job(checked, split_for_training(load_checked(checked), config), None, False)
+    job = Job(checked, split_for_training(source, config), None, False)
     try:
         if save:
             job.open_folder(plugin_versions or {})
@@ -231,24 +246,6 @@ def build_model(checked: Plan, parts: DataParts) -> tuple[keras.Model, FineTune 
     name = f"{checked.model.name}_{checked.data.name}".replace("-", "_")
     model = fitting.with_input_scaling(body, tuple(info.input_shape), parts.scaling(), name)
     return model, fine_tune
-
-
-def split_for_training(source: DataSource, config: RunConfig) -> DataParts:
-    """Train / validation / test parts of the loaded data, by the run's split options."""
-    if config.cross_validated:  # the run's own parts: the whole training part, the test part
-        return source.split(SplitSpec(config.test_size, 0.0, config.split_seed))
-    fold = config.fold or 0
-    spec = SplitSpec(
-        config.test_size, config.validation_size, config.split_seed, config.folds, fold
-    )
-    return source.split(spec)
-
-
-def load_checked(checked: Plan) -> DataSource:
-    """Load the data set and check it is what its plugin declared (``zoo.train.contract``)."""
-    params = checked.config.data_params
-    data = contract.call_plugin(checked.data, **params)
-    return contract.check_data(checked.data, data, params)
 
 
 def _since(start: float) -> float:
