@@ -86,3 +86,55 @@ def test_a_framework_s_own_wording_of_a_full_disk_is_recognised(tmp_path):
     full = disk_failure(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "x.h5"), tmp_path)
     assert full is not None and "x.h5" in str(full) and "disk is full" in str(full)
     assert disk_failure(ValueError("no disk involved"), tmp_path) is None
+
+
+REPORT_WRITES = """
+import resource, signal, sys
+from pathlib import Path
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
+from zoo.app.bench.export import write_exports
+from zoo.app.tune import report
+from zoo.core.errors import WriteFailed
+
+folder = Path(sys.argv[1])
+rows = [
+    {{"trial": i, "state": "complete", "val_loss": 1.0 / (i + 1), "units": 32}}
+    for i in range(300)
+]
+writes = {{
+    "trials": lambda: report.write_trials(folder, rows, ["# a tune"]),
+    "objective": lambda: report.plot_objective(folder, rows),
+    "bench summary": lambda: write_exports(
+        folder, {{"datasets": [], "skipped": [], "failed": [], "trials": rows}}, {{}}
+    ),
+}}
+for name, write in writes.items():
+    try:
+        write()
+    except WriteFailed as exc:
+        print(name, "failed:", str(exc))
+    else:
+        print(name, "written")
+"""
+
+
+def test_tune_and_bench_reports_are_never_half_written(tmp_path):
+    limit = 2048  # below every file written here
+    (tmp_path / "trials.csv").write_text("trial\n0\n")  # an earlier table, to be kept whole
+    done = subprocess.run(
+        [sys.executable, "-c", REPORT_WRITES.format(limit=limit), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    names = [line.split(" failed: ")[0] for line in lines]
+    assert names == ["trials", "objective", "bench summary"]
+    for line in lines:
+        message = line.split(" failed: ")[1]
+        assert message.startswith("Cannot write") and "file-size limit" in message, line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["trials.csv"]  # no partial, no half
+    assert (tmp_path / "trials.csv").read_text() == "trial\n0\n"

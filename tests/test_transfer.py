@@ -4,6 +4,7 @@ fine-tuning phase."""
 
 from __future__ import annotations
 
+import os
 import socket
 
 import numpy as np
@@ -282,3 +283,12 @@ def test_other_backbones_build_for_small_grey_images(registry, backbone):
         "models", "transfer", DIGITS_SPEC, backbone=backbone, weights="none", image_size=32
     )
     assert model.output_shape == (None, 10)
+
+
+@pytest.mark.parametrize("command", ["run", "bench", "tune"])
+def test_every_training_command_takes_the_offline_switch(zoo_cli, monkeypatch, command):
+    monkeypatch.setenv("ZOO_OFFLINE", "0")  # restored after the test: --offline sets it
+    target = ["--models", "no-such-model"] if command == "bench" else ["--model", "no-such-model"]
+    code, _, err = zoo_cli(command, "--offline", *target, "--data", "housing")
+    assert code != 0 and "no-such-model" in err  # the switch parsed; the bad name refused
+    assert os.environ["ZOO_OFFLINE"] == "1"

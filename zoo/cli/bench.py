@@ -12,6 +12,7 @@ import click
 from click.core import ParameterSource
 
 from zoo.cli.cluster import cluster_options, from_options
+from zoo.cli.offline import OFFLINE
 from zoo.cli.options import BATCH_SIZE, SPLIT_SEED, SUMMARY_JSON, TEST_SIZE, resume, runs_dir
 from zoo.cli.track import TRACK
 
@@ -75,6 +76,7 @@ RUN_OPTIONS = ("epochs", "batch_size", "seed", "split_seed", "test_size", "valid
 @resume("Run only what is missing in an earlier bench folder.")
 @TRACK
 @cluster_options
+@OFFLINE
 @SUMMARY_JSON
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.pass_context

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from zoo.cli.cluster import cluster_options, from_options
+from zoo.cli.offline import OFFLINE
 from zoo.cli.options import (
     BATCH_SIZE,
     SPLIT_SEED,
@@ -123,6 +124,7 @@ def _registry() -> Any:
 @TRACK
 @cluster_options
 @click.option("--no-baselines", is_flag=True, help="Skip the scikit-learn baselines.")
+@OFFLINE
 @SUMMARY_JSON
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context

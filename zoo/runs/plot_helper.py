@@ -154,6 +154,8 @@ def serve(prepare: Callable[[], None], draw: Draw) -> None:
     # A Ctrl-C in the terminal reaches the whole process group; the run decides what
     # happens, and this process ends when the run's process closes its input.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGXFSZ"):  # past a file-size limit: an error to report, not death
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     prepare()
     for line in sys.stdin:
         try:

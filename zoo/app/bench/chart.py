@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from zoo.runs.files import atomic_file
+
 
 def draw_charts(folder: Path, summary: dict[str, Any]) -> dict[str, str]:
     """Write ``chart-DATA.png`` for every data set with results; returns data -> file name."""
@@ -40,6 +42,5 @@ def draw(path: Path, board: dict[str, Any], rows: list[dict[str, Any]]) -> None:
     axes.set_ylabel(f"test {key} ({better} is better)")
     axes.set_title(f"{board['data']} ({board['task']}): mean ± std over repeats", fontsize=10)
     axes.grid(axis="y", alpha=0.3)
-    partial = path.with_name(f".{path.name}.partial.png")
-    figure.savefig(partial, dpi=110)
-    partial.replace(path)
+    with atomic_file(path, "wb") as handle:  # never half a PNG under the final name
+        figure.savefig(handle, dpi=110, format="png")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
+
+from zoo.runs.files import write_text
 
 WIDTH = 80
 SUMMARY_FILES = ("summary.json", "summary.csv", "summary.md")
@@ -25,9 +26,7 @@ def write_exports(folder: Path, summary: dict[str, Any], charts: dict[str, str])
     paths = []
     for name, text in texts.items():
         path = folder / name
-        partial = path.with_name(f".{name}.partial")
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
+        write_text(path, text)
         paths.append(path)
     return paths
 

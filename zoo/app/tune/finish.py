@@ -18,6 +18,7 @@ from zoo.app.tune import report
 from zoo.app.tune.objective import train, validation_score
 from zoo.app.tune.space import apply
 from zoo.core.errors import ZooError
+from zoo.runs.files import write_text
 
 if TYPE_CHECKING:
     from zoo import Registry
@@ -69,7 +70,7 @@ def finish(
         notes.append(skipped)
     report.write_trials(folder, rows, report.summary_lines(summary))
     summary["files"] = sorted(p.name for p in folder.iterdir())
-    (folder / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    write_text(folder / SUMMARY_FILE, json.dumps(summary, indent=2, default=str) + "\n")
     if best is not None and score:
         tracking.log_best(summary.pop("_best_result"), [folder / f for f in summary["files"]])
     summary.pop("_best_result", None)

@@ -10,6 +10,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zoo.runs.files import atomic_file, write_text
+
 if TYPE_CHECKING:
     from zoo import RunConfig
 
@@ -45,14 +47,14 @@ def write_trials(folder: Path, rows: list[dict[str, Any]], header: list[str]) ->
     from tabulate import tabulate
 
     columns = list(dict.fromkeys(k for row in rows for k in row))
-    with open(folder / TRIALS_CSV, "w", newline="", encoding="utf-8") as handle:
+    with atomic_file(folder / TRIALS_CSV, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
     table = [[_cell(row.get(c, "")) for c in columns] for row in rows]
     markdown = tabulate(table, headers=columns, tablefmt="github") if rows else "(no trials)"
     text = "\n".join([*header, "", "## Trials", "", markdown, ""])
-    (folder / TRIALS_MD).write_text(text, encoding="utf-8")
+    write_text(folder / TRIALS_MD, text)
 
 
 def _cell(value: Any) -> Any:
@@ -81,9 +83,7 @@ def plot_objective(folder: Path, rows: list[dict[str, Any]]) -> None:
     axes.set_xlabel("trial (grey lines: pruned)")
     axes.set_ylabel("validation loss (lowest epoch)")
     axes.legend()
-    figure.tight_layout()
-    figure.savefig(folder / OBJECTIVE_PNG, dpi=110)
-    plt.close(figure)
+    _save(plt, figure, folder / OBJECTIVE_PNG)
 
 
 def _spread(done: list[dict[str, Any]]) -> float:
@@ -112,10 +112,18 @@ def plot_importances(folder: Path, study: Any) -> str | None:
     figure, axes = plt.subplots(figsize=(7, 0.4 * len(names) + 1.2))
     axes.barh(names, [importances[n] for n in names], color="C0")
     axes.set_xlabel("importance for the validation loss (fANOVA, sums to 1)")
-    figure.tight_layout()
-    figure.savefig(folder / IMPORTANCES_PNG, dpi=110)
-    plt.close(figure)
+    _save(plt, figure, folder / IMPORTANCES_PNG)
     return None
+
+
+def _save(plt: Any, figure: Any, path: Path) -> None:
+    """Write a figure as a PNG through a partial file, and close it whatever happens."""
+    try:
+        figure.tight_layout()
+        with atomic_file(path, "wb") as handle:
+            figure.savefig(handle, dpi=110, format="png")
+    finally:
+        plt.close(figure)
 
 
 def _pyplot() -> Any:
@@ -142,7 +150,7 @@ def write_best_toml(folder: Path, config: RunConfig, note: str) -> Path:
             lines += ["", f"[{name}]"]
             lines += [f"{_toml_key(k)} = {toml_value(v)}" for k, v in table.items()]
     path = folder / BEST_TOML
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_text(path, "\n".join(lines) + "\n")
     return path
 
 

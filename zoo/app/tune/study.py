@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.core.errors import IncompatibleError, InvalidParameterError, RunFolderError
+from zoo.runs.files import write_text
 
 RECORD_FILE = "tune.json"
 STUDY_FILE = "study.db"
@@ -92,10 +93,7 @@ def open_storage(url: str) -> Any:
 
 def write_record(folder: Path, record: dict[str, Any]) -> None:
     """Write ``tune.json`` atomically."""
-    path = folder / RECORD_FILE
-    partial = path.with_suffix(".json.partial")
-    partial.write_text(json.dumps(record, indent=2, default=_plain) + "\n", encoding="utf-8")
-    partial.replace(path)
+    write_text(folder / RECORD_FILE, json.dumps(record, indent=2, default=_plain) + "\n")
 
 
 def _plain(value: Any) -> Any:
