@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.core.errors import IncompatibleError
+from zoo.core.optional import import_extra
 
 if TYPE_CHECKING:
     from zoo import Plan, RunResult
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 URI_ENV = "MLFLOW_TRACKING_URI"
 EXPERIMENT_ENV = "MLFLOW_EXPERIMENT_NAME"
 DEFAULT_EXPERIMENT = "keras-zoo"
-INSTALL_HINT = "pip install 'keras-zoo[mlflow]'"
 MAX_PARAM_CHARS = 6000  # MLflow's limit on one parameter value
 
 
@@ -39,13 +38,7 @@ def require_mlflow() -> Any:
     Raises:
         IncompatibleError: MLflow is not installed.
     """
-    try:
-        import mlflow
-    except ImportError:
-        raise IncompatibleError(
-            f"Tracking (--track or {URI_ENV}) needs the mlflow package, which is not "
-            f"installed; run: {INSTALL_HINT}."
-        ) from None
+    mlflow = import_extra("mlflow", f"Tracking (--track or {URI_ENV})", "mlflow")
     for name in ("mlflow", "alembic"):  # database migrations and save notices, at INFO
         logging.getLogger(name).setLevel(logging.WARNING)
     return mlflow

@@ -8,12 +8,11 @@ The use cases (``zoo bench``, ``zoo tune``) send plain data and a function to ru
 nothing here knows about grids or studies. Importing this package does not import Ray.
 """
 
-from .options import INSTALL_HINT, ClusterOptions, parse_resources, require_ray
+from .options import ClusterOptions, parse_resources, require_ray
 from .session import ClusterSession, TaskOutcome
 from .worker import unpack
 
 __all__ = [
-    "INSTALL_HINT",
     "ClusterOptions",
     "ClusterSession",
     "TaskOutcome",

@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from zoo.core.errors import IncompatibleError, InvalidParameterError
+from zoo.core.errors import InvalidParameterError
+from zoo.core.optional import import_extra
 
-INSTALL_HINT = "pip install 'keras-zoo[ray]'"
 LOCAL, AUTO = "local", "auto"
 RESOURCE_KEYS = {"cpu": "num_cpus", "gpu": "num_gpus"}
 DEFAULT_RESOURCES = "cpu=1,gpu=0"
@@ -86,10 +86,4 @@ def require_ray() -> Any:
     Raises:
         IncompatibleError: Ray is not installed.
     """
-    try:
-        import ray
-    except ImportError:
-        raise IncompatibleError(
-            f"--cluster needs the ray package, which is not installed; run: {INSTALL_HINT}."
-        ) from None
-    return ray
+    return import_extra("ray", "--cluster", "ray")

@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from zoo.core.errors import IncompatibleError, InvalidParameterError, RunFolderError
+from zoo.core.errors import InvalidParameterError, RunFolderError
+from zoo.core.optional import import_extra
 from zoo.runs.files import write_text
 
 RECORD_FILE = "tune.json"
 STUDY_FILE = "study.db"
-INSTALL_HINT = "pip install 'keras-zoo[tune]'"
 
 
 def require_optuna() -> Any:
@@ -26,12 +26,7 @@ def require_optuna() -> Any:
     Raises:
         IncompatibleError: Optuna is not installed.
     """
-    try:
-        import optuna
-    except ImportError:
-        raise IncompatibleError(
-            f"zoo tune needs the optuna package, which is not installed; run: {INSTALL_HINT}."
-        ) from None
+    optuna = import_extra("optuna", "zoo tune", "tune")
     # Failed and interrupted trials are counted in the report; no tracebacks on stderr.
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     return optuna
