@@ -47,14 +47,14 @@ def execute(
     record = {k: item[k] for k in ("key", "kind", "model", "data", "preset", "repeat")}
     record["seed"] = item["config"].get("seed", 0)
     started = time.perf_counter()
-    gradients = memory.custom_gradient_names()
     try:
-        if item["kind"] == BASELINE:
-            record.update(status=OK, **run_baseline(item["model"], item["config"], registry))
-            if tracking:
-                record["tracking"] = _track_baseline(tracking, record, item)
-        else:
-            record.update(status=OK, **_train(item, registry, tracking))
+        with memory.released_after_run():
+            if item["kind"] == BASELINE:
+                record.update(status=OK, **run_baseline(item["model"], item["config"], registry))
+                if tracking:
+                    record["tracking"] = _track_baseline(tracking, record, item)
+            else:
+                record.update(status=OK, **_train(item, registry, tracking))
     except (RunInterrupted, KeyboardInterrupt):
         raise
     except BaselineSkipped as exc:
@@ -63,8 +63,6 @@ def execute(
         record.update(status=FAILED, error=_one_line(str(exc)))
     except Exception as exc:  # noqa: BLE001 - a failing combination must not stop the others
         record.update(status=FAILED, error=_one_line(f"{type(exc).__name__}: {exc}"))
-    finally:
-        memory.release(gradients)
     record["wall_s"] = round(time.perf_counter() - started, 3)
     return record
 
