@@ -95,14 +95,7 @@ def execute(
         result.folder = None
         return result
     return _execute(
-        checked,
-        distribution,
-        progress,
-        save,
-        resume,
-        plugin_versions,
-        on_start,
-        allow_unverified,
+        checked, distribution, progress, save, resume, plugin_versions, on_start, allow_unverified
     )
 
 
