@@ -125,3 +125,22 @@ def test_the_helper_ends_when_its_input_closes(helper) -> None:
     plot_helper.stop()
     assert helper.poll() == 0
     assert not plot_helper._helper
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork")
+def test_a_forked_child_never_writes_to_its_parent_s_helper(helper, tmp_path: Path) -> None:
+    child = os.fork()
+    if child == 0:  # the child: its figure is drawn without the parent's helper
+        try:
+            pending = plot_in_background(HISTORY, tmp_path / "child.png")
+            pending.wait()
+            os._exit(0 if not isinstance(pending, plot_helper.HelperPlot) else 3)
+        except BaseException:  # noqa: BLE001 - any failure is the exit code
+            os._exit(4)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert (tmp_path / "child.png").read_bytes()[:8] == PNG
+    pending = plot_in_background(HISTORY, tmp_path / "parent.png")  # the parent's still serves
+    assert isinstance(pending, plot_helper.HelperPlot)
+    pending.wait()
+    assert (tmp_path / "parent.png").read_bytes()[:8] == PNG

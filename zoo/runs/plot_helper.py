@@ -33,7 +33,17 @@ SWITCH = "ZOO_PLOT_HELPER"
 
 _lock = threading.Lock()  # one request at a time: replies come back in order
 _helper: list[subprocess.Popen[str]] = []  # the running helper, if any
+_owner: list[int] = []  # the pid that started it: a forked child must not share its pipes
 _stop_registered: list[bool] = []
+
+
+def _running() -> subprocess.Popen[str] | None:
+    """This process's live helper, if any (call with the lock held)."""
+    if _owner and _owner[0] != os.getpid():  # a fork: the helper belongs to the parent
+        _helper.clear()
+        _owner.clear()
+    helper = _helper[0] if _helper else None
+    return helper if helper is not None and helper.poll() is None else None
 
 
 def start() -> None:
@@ -44,13 +54,14 @@ def start() -> None:
     if os.environ.get(SWITCH, "").lower() in {"off", "0", "no", "false"}:
         return
     with _lock:
-        if _helper and _helper[0].poll() is None:
+        if _running() is not None:
             return
         _helper.clear()
         try:
             _helper.append(_spawn())
         except OSError:
             return
+        _owner[:] = [os.getpid()]
     if not _stop_registered:
         _stop_registered.append(True)
         atexit.register(stop)
@@ -73,6 +84,7 @@ def _spawn() -> subprocess.Popen[str]:
 def stop() -> None:
     """Close the helper's input (it ends by itself) and reap it."""
     with _lock:
+        _running()  # after a fork, forgets the parent's helper: the parent closes it
         for helper in _helper:
             _close(helper.stdin)
             try:
@@ -113,8 +125,8 @@ class HelperPlot:
         Holds the helper (the lock) until ``join``: replies come back in request order.
         """
         _lock.acquire()
-        helper = _helper[0] if _helper else None
-        if helper is None or helper.poll() is not None or helper.stdin is None:
+        helper = _running()
+        if helper is None or helper.stdin is None:
             _lock.release()
             return None
         try:
