@@ -22,8 +22,9 @@ HISTORY = {"loss": [3.0, 2.0, 1.5], "val_loss": [3.5, 2.5, float("nan")]}
 @pytest.fixture
 def helper():
     plot_helper.start()
-    assert plot_helper._helper, "the helper did not start"
-    yield plot_helper._helper[0]
+    started = plot_helper.running()
+    assert started is not None, "the helper did not start"
+    yield started
     plot_helper.stop()
 
 
@@ -49,7 +50,7 @@ def test_switched_off_the_figure_is_drawn_here(monkeypatch, tmp_path: Path) -> N
     plot_helper.stop()
     monkeypatch.setenv(plot_helper.SWITCH, "off")
     plot_helper.start()
-    assert not plot_helper._helper
+    assert plot_helper.running() is None
     pending = plot_in_background(HISTORY, tmp_path / "here.png")
     assert not isinstance(pending, plot_helper.HelperPlot)
     pending.wait()
@@ -60,7 +61,7 @@ def test_a_helper_that_cannot_start_leaves_the_drawing_here(monkeypatch, tmp_pat
     plot_helper.stop()
     monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
     plot_helper.start()
-    assert not plot_helper._helper
+    assert plot_helper.running() is None
     plot_in_background(HISTORY, tmp_path / "here.png").wait()
     assert (tmp_path / "here.png").read_bytes()[:8] == PNG
 
@@ -81,9 +82,9 @@ def test_a_helper_that_dies_mid_figure_is_replaced_by_drawing_here(helper, tmp_p
     helper.kill()
     pending.wait()
     assert (tmp_path / "mid.png").read_bytes()[:8] == PNG
-    assert not plot_helper._helper  # forgotten: the next run starts a new one
+    assert plot_helper.running() is None  # forgotten: the next run starts a new one
     plot_helper.start()
-    assert plot_helper._helper and plot_helper._helper[0].poll() is None
+    assert plot_helper.running() is not None
 
 
 def test_a_figure_the_helper_cannot_write_raises_the_error_drawing_here_raises(
@@ -124,7 +125,7 @@ def test_the_helper_reports_a_bad_request_and_goes_on(tmp_path: Path) -> None:
 def test_the_helper_ends_when_its_input_closes(helper) -> None:
     plot_helper.stop()
     assert helper.poll() == 0
-    assert not plot_helper._helper
+    assert plot_helper.running() is None
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork")

@@ -10,9 +10,9 @@ from typing import Any
 from zoo.core.config import RunConfig
 from zoo.core.errors import InvalidParameterError, did_you_mean
 from zoo.core.params import Param
+from zoo.core.switches import FALSE_WORDS, TRUE_WORDS
 
 SECTIONS = ("model", "data", "preset")
-TRUE_WORDS, FALSE_WORDS = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
 
 
 Sections = Mapping[str, tuple[Param, ...]]

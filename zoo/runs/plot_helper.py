@@ -26,24 +26,31 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+from zoo.core.switches import switched_off
+
 Draw = Callable[[dict[str, list[float]], Path], None]
 
 # ZOO_PLOT_HELPER=off draws in the run's own process (for debugging a figure).
 SWITCH = "ZOO_PLOT_HELPER"
 
 _lock = threading.Lock()  # one request at a time: replies come back in order
-_helper: list[subprocess.Popen[str]] = []  # the running helper, if any
-_owner: list[int] = []  # the pid that started it: a forked child must not share its pipes
-_stop_registered: list[bool] = []
 
 
-def _running() -> subprocess.Popen[str] | None:
+class _Helper:
+    """This process's helper: the child process, and the pid that started it (a forked
+    child must never share its parent's pipes)."""
+
+    process: subprocess.Popen[str] | None = None
+    owner = 0
+    stops_at_exit = False
+
+
+def running() -> subprocess.Popen[str] | None:
     """This process's live helper, if any (call with the lock held)."""
-    if _owner and _owner[0] != os.getpid():  # a fork: the helper belongs to the parent
-        _helper.clear()
-        _owner.clear()
-    helper = _helper[0] if _helper else None
-    return helper if helper is not None and helper.poll() is None else None
+    if _Helper.owner != os.getpid():  # none yet, or a fork: the helper is the parent's
+        _Helper.process = None
+    process = _Helper.process
+    return process if process is not None and process.poll() is None else None
 
 
 def start() -> None:
@@ -51,19 +58,18 @@ def start() -> None:
 
     Best effort: a helper that cannot be started leaves the drawing to this process.
     """
-    if os.environ.get(SWITCH, "").lower() in {"off", "0", "no", "false"}:
+    if switched_off(SWITCH):
         return
     with _lock:
-        if _running() is not None:
+        if running() is not None:
             return
-        _helper.clear()
         try:
-            _helper.append(_spawn())
+            _Helper.process, _Helper.owner = _spawn(), os.getpid()
         except OSError:
+            _Helper.process = None
             return
-        _owner[:] = [os.getpid()]
-    if not _stop_registered:
-        _stop_registered.append(True)
+    if not _Helper.stops_at_exit:
+        _Helper.stops_at_exit = True
         atexit.register(stop)
 
 
@@ -84,16 +90,17 @@ def _spawn() -> subprocess.Popen[str]:
 def stop() -> None:
     """Close the helper's input (it ends by itself) and reap it."""
     with _lock:
-        _running()  # after a fork, forgets the parent's helper: the parent closes it
-        for helper in _helper:
-            _close(helper.stdin)
-            try:
-                helper.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                helper.kill()
-                helper.wait()
-            _close(helper.stdout)
-        _helper.clear()
+        running()  # after a fork, forgets the parent's helper: the parent closes it
+        helper, _Helper.process = _Helper.process, None
+        if helper is None:
+            return
+        _close(helper.stdin)
+        try:
+            helper.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            helper.kill()
+            helper.wait()
+        _close(helper.stdout)
 
 
 def _close(stream: IO[str] | None) -> None:
@@ -125,7 +132,7 @@ class HelperPlot:
         Holds the helper (the lock) until ``join``: replies come back in request order.
         """
         _lock.acquire()
-        helper = _running()
+        helper = running()
         if helper is None or helper.stdin is None:
             _lock.release()
             return None
@@ -150,7 +157,7 @@ class HelperPlot:
             _lock.release()
         self.done = reply.strip() == "ok"
         if not reply:  # it died mid-figure: nothing can be sent to it any more
-            _helper.clear()
+            _Helper.process = None
 
     def wait(self) -> None:
         """Wait, and when the helper did not draw the figure, draw it here (raising what

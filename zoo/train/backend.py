@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from zoo.core import quiet
+from zoo.core.switches import FALSE_WORDS
 
 # Re-exported: callers here have always imported it from this module.
 native_stderr_silenced = quiet.native_stderr_silenced
@@ -46,7 +47,7 @@ def jax_cache_dir() -> Path | None:
     ``keras-zoo/jax`` under ``$XDG_CACHE_HOME`` (``~/.cache``).
     """
     chosen = os.environ.get("ZOO_JAX_CACHE", "")
-    if chosen.lower() in {"off", "0", "no", "false"}:
+    if chosen.strip().lower() in FALSE_WORDS:
         return None
     if chosen:
         return Path(chosen).expanduser()
