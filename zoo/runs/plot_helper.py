@@ -46,7 +46,7 @@ class _Helper:
 
 
 def running() -> subprocess.Popen[str] | None:
-    """This process's live helper, if any (call with the lock held)."""
+    """This process's live helper, if any (callers that then use it hold the lock)."""
     if _Helper.owner != os.getpid():  # none yet, or a fork: the helper is the parent's
         _Helper.process = None
     process = _Helper.process
