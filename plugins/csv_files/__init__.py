@@ -22,6 +22,8 @@ def load_csv(
     delimiter: str = ",",
     stream: bool | None = None,
     max_categories: int = 50,
+    ignore: str = "",
+    roles: str = "",
 ) -> Any:
     """A CSV file with a header row and one row per example.
 
@@ -31,11 +33,14 @@ def load_csv(
         task: regression, binary or multiclass; None infers it from the target (--task).
         delimiter: the field separator.
         stream: train from disk without loading the file; None streams files over 64 MiB.
-        max_categories: most distinct values a text feature column may have (one-hot).
+        max_categories: most categories a text column keeps; rarer values share one slot.
+        ignore: columns to leave out, comma-separated (--ignore COL,COL).
+        roles: column roles to force, comma-separated COL:ROLE (roles: numeric,
+            categorical, text, date, id, ignore), e.g. "zip:categorical,year:numeric".
     """
     from zoo.plugins.csv_files.data import load_csv as load
 
-    return load(path, target, task, delimiter, stream, max_categories)
+    return load(path, target, task, delimiter, stream, max_categories, ignore, roles)
 
 
 def inspect_csv(
@@ -43,13 +48,30 @@ def inspect_csv(
     target: str | None = None,
     task: str | None = None,
     delimiter: str = ",",
+    stream: bool | None = None,
+    max_categories: int = 50,
+    ignore: str = "",
+    roles: str = "",
     **_: Any,
 ) -> dict[str, Any]:
-    """The task of the file's target, from its header and a sample of rows."""
-    from zoo.plugins.csv_files.data import sniff
+    """The task of the file's target and the role of each column, before TensorFlow loads.
 
-    layout = sniff(path, target, task, delimiter)
-    return {"task": layout.task}
+    A file that will be loaded in memory is checked whole here, so that every problem in
+    it is reported at once before the run starts (the loaded rows are kept for training).
+    """
+    from zoo.plugins.csv_files.data import load_csv as load
+    from zoo.plugins.csv_files.roles import roles_table
+
+    found = load(path, target, task, delimiter, stream, max_categories, ignore, roles)
+    layout = getattr(found, "layout", None)
+    if layout is not None:  # streamed: the sample's view until the scan
+        return {"task": layout.task, "columns": tuple(roles_table(layout.roles))}
+    return {
+        "task": found.task,
+        "rows": len(found.y),
+        "columns": tuple(found.schema["columns"]),
+        "notes": tuple(found.schema.get("notes", ())),
+    }
 
 
 CSV_PREFIX = "csv:"

@@ -13,29 +13,33 @@ schema a run saved) and :func:`read_feature_chunks` (the same, a chunk at a time
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+import sys
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from zoo.plugins.csv_files.encode import (
+    CSV_SCHEMA_VERSION,
     _chunk_columns,
     build_schema,
-    checked_categories,
     dataset_for,
     encode_chunk,
     encode_target,
     iter_chunks,
-    note_missing,
+    kept_categories,
     target_array,
 )
-from zoo.plugins.csv_files.layout import CsvLayout, _checked_header, sniff
+from zoo.plugins.csv_files.layout import CsvLayout, _checked_header, problem_lines, sniff
 from zoo.plugins.csv_files.parse import (
-    MissingValues,
+    FLOAT32_MAX,
+    Problems,
     RawChunk,
     check_readable,
     not_utf8,
     open_text,
     split_fields,
 )
+from zoo.plugins.csv_files.roles import DATE
 from zoo.plugins.csv_files.target import TargetSummary
 
 from zoo.plugin import REGRESSION, DataError, Dataset, did_you_mean
@@ -62,57 +66,124 @@ def load_csv(
     delimiter: str = ",",
     stream: bool | None = None,
     max_categories: int = 50,
+    ignore: str = "",
+    roles: str = "",
 ) -> Dataset | CsvStream:
     """Load a CSV file as a Dataset, or, for a file to stream, a CsvStream that reads it.
 
+    A file loaded in memory is checked whole when the run is planned (``inspect``): the
+    Dataset built then is kept, so loading it again for training costs nothing.
+
     Raises:
-        DataError: any of the problems the module docstring lists.
+        DataError: every problem of the file at once, one line each.
     """
-    layout = sniff(path, target, task, delimiter)
+    layout = sniff(path, target, task, delimiter, ignore, roles, max_categories)
     if should_stream(layout.path, stream):
         from zoo.plugins.csv_files.scan import CsvStream
 
         return CsvStream(layout, max_categories)
-    return dataset_from_chunks(layout, iter_chunks(layout), max_categories)
+    key = (layout, max_categories, os.stat(layout.path).st_mtime_ns)
+    if key not in _LOADED:
+        _LOADED.clear()  # one file at a time is what a run needs
+        _LOADED[key] = dataset_from_chunks(layout, max_categories)
+    return _LOADED[key]
 
 
-def dataset_from_chunks(
-    layout: CsvLayout, chunks: Iterable[RawChunk], max_categories: int
-) -> Dataset:
-    """Check and encode a whole file's chunks into an in-memory Dataset."""
+# The last file loaded in memory: planning checks it whole, and training then uses it.
+_LOADED: dict[tuple[Any, ...], Dataset] = {}
+
+
+def dataset_from_chunks(layout: CsvLayout, max_categories: int) -> Dataset:
+    """Check and encode a whole file into an in-memory Dataset.
+
+    Raises:
+        DataError: every problem of the rows (ragged rows, text in a numeric column, values
+            beyond float32) in one message, or a target unfit for the task.
+    """
     import numpy as np
 
-    missing = MissingValues(layout.path)
-    kept, targets = [], []
-    for chunk in chunks:
-        note_missing(layout, chunk, missing)
-        # Class values stay exact in float64; features are kept as float32 (half the memory).
-        targets.append(target_array(layout, chunk))
-        with np.errstate(over="ignore"):  # values beyond float32: refused by missing.check()
-            kept.append(RawChunk(chunk.lines, chunk.numbers.astype("float32"), chunk.texts))
-    missing.check()
+    problems = Problems(layout.path)
+    chunks = list(iter_chunks(layout, problems))
     whole = RawChunk(
-        np.concatenate([c.lines for c in kept]),
-        np.concatenate([c.numbers for c in kept]),
-        np.concatenate([c.texts for c in kept]),
+        np.concatenate([c.lines for c in chunks]),
+        np.concatenate([c.numbers for c in chunks]),
+        np.concatenate([c.texts for c in chunks]),
     )
-    del kept
-    values = np.concatenate(targets)
+    del chunks
+    _note_too_large(layout, whole, problems)
+    if problems.found:
+        raise DataError(problem_lines(layout.path, problems.lines()))
+    whole, dropped = _with_target(layout, whole)
+    values = target_array(layout, whole)
     summary = TargetSummary(layout.kinds[layout.target] == "text", track_labels=True)
     summary.add(values)
     task = summary.final_task(layout)
     labels = sorted(summary.labels) if task != REGRESSION else []
-    columns = _chunk_columns(layout, whole)
-    categories = {
-        name: checked_categories(
-            layout.path, name, np.unique(columns[name]).tolist(), max_categories
+    schema = build_schema(layout, _categories(layout, whole, max_categories), labels, task)
+    x = encode_chunk(schema, layout, whole)
+    schema["notes"] = _notes(schema, x, dropped)
+    return dataset_for(schema, x, encode_target(task, values, labels))
+
+
+def _note_too_large(layout: CsvLayout, chunk: RawChunk, problems: Problems) -> None:
+    """Feature values float32 cannot hold (they would be infinite in training)."""
+    import numpy as np
+
+    names = [layout.columns[i] for i, k in enumerate(layout.kinds) if k == "number"]
+    with np.errstate(invalid="ignore"):
+        huge = np.isfinite(chunk.numbers) & (np.abs(chunk.numbers) > FLOAT32_MAX)
+    for j in np.flatnonzero(huge.any(axis=0)):
+        row = int(np.argmax(huge[:, j]))
+        problems.add(
+            f"huge:{names[j]}",
+            int(chunk.lines[row]),
+            f"column {names[j]!r}: {chunk.numbers[row, j]:g} is too large for float32 (beyond "
+            "±3.4e38, it would be infinite in training); rescale the column or --ignore it",
+            int(huge[:, j].sum()),
         )
-        for name in (layout.columns[i] for i in layout.features if layout.kinds[i] == "text")
-    }
-    schema = build_schema(layout, categories, labels, task)
-    return dataset_for(
-        schema, encode_chunk(schema, layout, whole), encode_target(task, values, labels)
-    )
+
+
+def _with_target(layout: CsvLayout, chunk: RawChunk) -> tuple[RawChunk, int]:
+    """The rows that have a target value (others cannot be learned from), and how many
+    were left out."""
+    import numpy as np
+
+    values = target_array(layout, chunk)
+    missing = values == "" if values.dtype.kind in "US" else ~np.isfinite(values)
+    if not missing.any():
+        return chunk, 0
+    keep = ~missing
+    return RawChunk(chunk.lines[keep], chunk.numbers[keep], chunk.texts[keep]), int(missing.sum())
+
+
+def _categories(layout: CsvLayout, chunk: RawChunk, max_categories: int) -> dict[str, list[str]]:
+    import numpy as np
+
+    columns = _chunk_columns(layout, chunk)
+    found = {}
+    for i in layout.features:
+        if layout.kinds[i] == "text" and layout.roles[i].role != DATE:
+            name = layout.columns[i]
+            values, counts = np.unique(columns[name], return_counts=True)
+            found[name] = kept_categories(values, counts, max_categories)
+    return found
+
+
+def _notes(schema: dict[str, Any], x: np.ndarray, dropped: int) -> list[str]:
+    """What the user should know about the rows: left-out rows, missing values."""
+    import numpy as np
+
+    notes = [f"{dropped:,} row(s) without a target value left out."] if dropped else []
+    numeric = [j for j, c in enumerate(schema["inputs"]) if c["kind"] == "numeric"]
+    missing = np.isnan(x[:, numeric]).sum(axis=0) if numeric else np.zeros(0)
+    if missing.sum():
+        columns = [schema["inputs"][numeric[j]]["name"] for j in np.flatnonzero(missing)]
+        shown = ", ".join(columns[:5]) + (", ..." if len(columns) > 5 else "")
+        notes.append(
+            f"{int(missing.sum()):,} missing number(s) in {len(columns)} column(s) ({shown}): "
+            "the model fills them with the training median and flags them."
+        )
+    return notes
 
 
 # -- prediction inputs and outputs --------------------------------------------------------
@@ -147,17 +218,38 @@ def read_features(path: str | os.PathLike[str], schema: dict[str, Any]) -> np.nd
 def read_feature_chunks(
     path: str | os.PathLike[str], schema: dict[str, Any]
 ) -> Iterator[np.ndarray]:
-    """Like :func:`read_features`, a chunk (up to 65,536 rows) at a time: for large files."""
+    """Like :func:`read_features`, a chunk (up to 65,536 rows) at a time: for large files.
+
+    Empty cells, spellings of a missing number and unseen categories are accepted (the
+    model fills and buckets them as in training); once the file is read, one line on stderr
+    counts them.
+    """
+    import numpy as np
+
     layout, schema = _input_layout(os.fspath(path), schema)
-    missing = MissingValues(layout.path)
-    for chunk in iter_chunks(layout):
-        missing.add(chunk.numbers, chunk.lines, _numeric_names(layout))
-        missing.check()
-        yield encode_chunk(schema, layout, chunk)
+    problems = Problems(layout.path)
+    unknown: Counter[str] = Counter()
+    missing = rows = 0
+    for chunk in iter_chunks(layout, problems):
+        x = encode_chunk(schema, layout, chunk, unknown)
+        missing += int(np.isnan(x).sum())
+        rows += len(x)
+        yield x
+    _report_inputs(layout.path, rows, missing, unknown, problems)
 
 
-def _numeric_names(layout: CsvLayout) -> list[str]:
-    return [layout.columns[i] for i, k in enumerate(layout.kinds) if k == "number"]
+def _report_inputs(
+    path: str, rows: int, missing: int, unknown: Counter[str], problems: Problems
+) -> None:
+    """One line on stderr about the inputs the model had to fill or bucket, if any."""
+    parts = [f"{missing:,} missing value(s) filled as in training"] if missing else []
+    if unknown:
+        shown = ", ".join(f"{name!r}: {count:,}" for name, count in unknown.most_common(3))
+        parts.append(f"{sum(unknown.values()):,} unseen categor(ies) ({shown}) treated as unknown")
+    if problems.found:
+        parts.append(f"unreadable field(s) read as missing ({problems.lines()[0]})")
+    if parts:
+        print(f"zoo: {path}: {rows:,} rows; " + "; ".join(parts) + ".", file=sys.stderr)
 
 
 def _input_layout(path: str, schema: dict[str, Any]) -> tuple[CsvLayout, dict[str, Any]]:
@@ -171,6 +263,7 @@ def _input_layout(path: str, schema: dict[str, Any]) -> tuple[CsvLayout, dict[st
             raise not_utf8(path, 1, exc) from None
     columns = _checked_header(path, split_fields(path, [header_line], delimiter)[0], delimiter)
     schema = _named_schema(path, schema, columns)
+    _check_version(schema)
     kinds = {f["name"]: "number" if f["kind"] == "numeric" else "text" for f in schema["features"]}
     for name in kinds:
         if name not in columns:
@@ -180,6 +273,15 @@ def _input_layout(path: str, schema: dict[str, Any]) -> tuple[CsvLayout, dict[st
             )
     layout = CsvLayout(path, delimiter, columns, tuple(kinds.get(c, "skip") for c in columns))
     return layout, {**schema, "input_path": path}
+
+
+def _check_version(schema: dict[str, Any]) -> None:
+    one_hot = any(f["kind"] == "categorical" for f in schema["features"])
+    if one_hot and int(schema.get("version", 1)) < CSV_SCHEMA_VERSION:
+        raise DataError(
+            "This run was trained by an earlier keras-zoo, which one-hot encoded text columns "
+            "outside the model; train it again to predict with this version."
+        )
 
 
 def _named_schema(path: str, schema: dict[str, Any], columns: Sequence[str]) -> dict[str, Any]:

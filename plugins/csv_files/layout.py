@@ -20,6 +20,14 @@ from zoo.plugins.csv_files.parse import (
     split_fields,
     where,
 )
+from zoo.plugins.csv_files.roles import (
+    MISSING_WORDS,
+    TARGET,
+    USED,
+    ColumnRole,
+    decide,
+    parse_choices,
+)
 from zoo.plugins.csv_files.target import TargetSummary
 
 from zoo.plugin import MULTICLASS, REGRESSION, TASKS, DataError, did_you_mean
@@ -37,11 +45,12 @@ class CsvLayout:
         path: the file.
         delimiter: the field separator.
         columns: the header's column names.
-        kinds: per column, "number", "text" (one-hot encoded) or "skip" (not read).
+        kinds: per column, "number", "text" (categories, dates) or "skip" (not read).
         target: index of the target column; None when reading prediction inputs.
         task: the task, forced or inferred from a sample of the target.
         task_inferred: whether ``task`` was inferred (and so must hold over the whole file).
         sampled_all: whether the sample was the whole file.
+        roles: per column, its role (``roles.ColumnRole``); empty for prediction inputs.
     """
 
     path: str
@@ -52,6 +61,7 @@ class CsvLayout:
     task: str = REGRESSION
     task_inferred: bool = False
     sampled_all: bool = True
+    roles: tuple[ColumnRole, ...] = ()
 
     @property
     def features(self) -> list[int]:
@@ -66,26 +76,47 @@ class CsvLayout:
 
 
 def sniff(
-    path: str | None, target: str | None, task: str | None = None, delimiter: str = ","
+    path: str | None,
+    target: str | None,
+    task: str | None = None,
+    delimiter: str = ",",
+    ignore: str = "",
+    roles: str = "",
+    max_categories: int = 50,
 ) -> CsvLayout:
-    """Read the header and a sample: column kinds, the target and the task, cheaply.
+    """Read the header and a sample: column roles, the target and the task, cheaply.
 
     Raises:
         DataError: no file, empty, header only, wrong delimiter, no such target column,
-            a ragged row in the sample, a task that cannot fit the target.
+            a ragged row in the sample, a task that cannot fit the target, unknown columns
+            in ``ignore`` / ``roles``: every problem of the choices at once, one per line.
     """
-    key = _sniff_key(path, target, task, delimiter)
+    key = _sniff_key(path, target, task, delimiter, ignore, roles, max_categories)
     if key in _SNIFFED:
         return _SNIFFED[key]
     path = _checked_path(path)
     header, rows, sampled_all = _sample(path, delimiter)
     columns = _checked_header(path, header, delimiter)
-    index = find_target(path, columns, target)
+    forced, problems = parse_choices(path, columns, ignore, roles)
+    index = _target_index(path, columns, target, forced, problems)
+    if problems:
+        raise DataError(problem_lines(path, problems))
     if len(columns) < 2:
         raise DataError(f"{path}: only the target column {columns[0]!r}; add feature columns.")
-    kinds = tuple(_column_kind([row[i] for row in rows]) for i in range(len(columns)))
+    found_roles = tuple(
+        ColumnRole(name, TARGET)
+        if i == index
+        else decide(name, [row[i] for row in rows], forced.get(name), max_categories)
+        for i, name in enumerate(columns)
+    )
+    _check_some_feature(path, found_roles)
     values = [row[index] for row in rows]
-    layout = CsvLayout(path, delimiter, columns, kinds, index, sampled_all=sampled_all)
+    kinds = tuple(
+        _column_kind(values) if i == index else role.kind for i, role in enumerate(found_roles)
+    )
+    layout = CsvLayout(
+        path, delimiter, columns, kinds, index, sampled_all=sampled_all, roles=found_roles
+    )
     found = _with_task(layout, values, task)
     if key is not None:
         _SNIFFED.clear()  # one file at a time is what a run needs
@@ -93,13 +124,51 @@ def sniff(
     return found
 
 
+MAX_PROBLEM_LINES = 10
+
+
+def problem_lines(path: str, problems: list[str]) -> str:
+    """One message for every problem found: one line each, capped."""
+    if len(problems) == 1:
+        return f"{path}: {problems[0]}"
+    shown = problems[:MAX_PROBLEM_LINES]
+    more = len(problems) - len(shown)
+    tail = f"\n  ... and {more} more" if more else ""
+    return f"{path}: {len(problems)} problems:\n" + "\n".join(f"  - {p}" for p in shown) + tail
+
+
+def _target_index(
+    path: str,
+    columns: Sequence[str],
+    target: str | None,
+    forced: dict[str, str],
+    problems: list[str],
+) -> int:
+    try:
+        index = find_target(path, columns, target)
+    except DataError as exc:
+        problems.insert(0, str(exc).removeprefix(f"{path}: ").removeprefix(f"{path} "))
+        return -1
+    if columns[index] in forced:
+        problems.append(f"{columns[index]!r} is the target; it cannot be left out or given a role.")
+    return index
+
+
+def _check_some_feature(path: str, roles: Sequence[ColumnRole]) -> None:
+    if any(role.role in USED for role in roles):
+        return
+    left = "; ".join(f"{r.name}: {r.note}" for r in roles if r.role != TARGET)
+    raise DataError(
+        f"{path}: no column is left to learn from ({left}). Give columns a role "
+        "(--set data.roles=COL:numeric) or add feature columns."
+    )
+
+
 # The last sniffed file's layout: planning and loading both sniff the same file in one run.
 _SNIFFED: dict[tuple[Any, ...] | None, CsvLayout] = {}
 
 
-def _sniff_key(
-    path: str | None, target: str | None, task: str | None, delimiter: str
-) -> tuple[Any, ...] | None:
+def _sniff_key(path: str | None, *choices: Any) -> tuple[Any, ...] | None:
     """What a layout depends on, the file's size and modification time included; None
     (never cached) when the file cannot be read."""
     try:
@@ -112,7 +181,7 @@ def _sniff_key(
     # The layout keeps the path as given (messages name it so): the same text from another
     # folder, or the same file by another path, is sniffed anew.
     where = os.path.abspath(given)
-    return (given, where, found.st_mtime_ns, found.st_size, target, task, delimiter)
+    return (given, where, found.st_mtime_ns, found.st_size, *choices)
 
 
 def _checked_path(path: str | None) -> str:
@@ -222,6 +291,7 @@ def find_target(path: str, columns: Sequence[str], target: str | None) -> int:
 def _column_kind(values: Sequence[str]) -> str:
     """ "text" when most non-empty values are not numbers, else "number"."""
     filled = [v for v in (value.strip() for value in values) if v]
+    filled = [v for v in filled if v.lower() not in MISSING_WORDS]
     if _all_numbers(filled):
         return "number"
     numeric = sum(1 for value in filled if is_number(value))

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     import numpy as np
 
 QUOTE = '"'
+# Spellings of a missing number (lower case), read as NaN like an empty field.
+MISSING_NUMBER_WORDS = ("na", "n/a", "nan", "null", "none", "?", "-", ".", "#n/a", "missing")
 
 
 def where(path: str, line: int | None = None, column: str | None = None) -> str:
@@ -184,8 +186,12 @@ def parse_batch(
     columns: Sequence[str],
     kinds: Sequence[str],
     delimiter: str,
+    problems: Problems | None = None,
 ) -> RawChunk:
     """Parse a batch of lines whose columns have the given kinds ("number", "text", "skip").
+
+    With ``problems``, a ragged row is recorded there and left out, and a field of a numeric
+    column that is not a number is recorded and read as missing; without, they raise.
 
     Raises:
         DataError: a row with the wrong number of fields, or text in a numeric column.
@@ -198,14 +204,64 @@ def parse_batch(
         if table is not None:
             return RawChunk(lines, table, np.empty((len(lines), 0), dtype=str), batch.block)
     rows = split_fields(path, batch.lines, delimiter, batch.numbers)
-    check_widths(path, rows, batch.numbers, len(columns), batch.lines)
+    if problems is None:
+        check_widths(path, rows, batch.numbers, len(columns), batch.lines)
+    else:
+        rows, lines = _even_rows(path, rows, lines, len(columns), batch.lines, problems)
     numeric = [i for i, kind in enumerate(kinds) if kind == "number"]
     text = [i for i, kind in enumerate(kinds) if kind == "text"]
     names = [columns[i] for i in numeric]
-    table = column_table(path, rows, numeric, names, batch.numbers, numeric=True)
-    numbers = to_numbers(path, table, names, batch.numbers)
-    texts = column_table(path, rows, text, [columns[i] for i in text], batch.numbers, False)
+    table = column_table(path, rows, numeric, names, lines, numeric=True)
+    numbers = to_numbers(path, table, names, lines, problems)
+    texts = column_table(path, rows, text, [columns[i] for i in text], lines, False)
     return RawChunk(lines, numbers, np.char.strip(texts), batch.block)
+
+
+def _even_rows(
+    path: str,
+    rows: list[list[str]],
+    lines: np.ndarray,
+    width: int,
+    texts: Sequence[str],
+    problems: Problems,
+) -> tuple[list[list[str]], np.ndarray]:
+    """The rows with ``width`` fields; the others recorded as problems."""
+    if len(rows) != len(lines):
+        check_widths(path, rows, lines, width, texts)  # a quote over a line break: fatal
+    even = [i for i, row in enumerate(rows) if len(row) == width]
+    if len(even) == len(rows):
+        return rows, lines
+    for i in (i for i, row in enumerate(rows) if len(row) != width):
+        problems.add(
+            "ragged",
+            int(lines[i]),
+            f"{len(rows[i])} fields, but the header has {width} columns; every row needs one "
+            "value per column (look for a stray or missing delimiter)",
+        )
+    return [rows[i] for i in even], lines[even]
+
+
+class Problems:
+    """Problems of a file's rows, gathered over the whole file: one line per kind (and
+    column), with how often it occurs and where it occurs first."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.found: dict[str, list[object]] = {}  # key -> [count, first line, message]
+
+    def add(self, key: str, line: int, message: str, count: int = 1) -> None:
+        if key in self.found:
+            self.found[key][0] = int(self.found[key][0]) + count  # type: ignore[call-overload]
+        else:
+            self.found[key] = [count, line, message]
+
+    def lines(self) -> list[str]:
+        """One line per problem: ``line 7: ... (3 such rows)``."""
+        shown = []
+        for count, line, message in self.found.values():
+            also = f" ({count:,} such rows in all)" if int(count) > 1 else ""  # type: ignore[call-overload]
+            shown.append(f"line {line}: {message}{also}.")
+        return shown
 
 
 def _fast_numbers(lines: list[str], delimiter: str, width: int) -> np.ndarray | None:
@@ -257,25 +313,60 @@ def check_widths(
 
 
 def to_numbers(
-    path: str, table: np.ndarray, names: Sequence[str], numbers: Sequence[int]
+    path: str,
+    table: np.ndarray,
+    names: Sequence[str],
+    numbers: Sequence[int],
+    problems: Problems | None = None,
 ) -> np.ndarray:
-    """Convert text fields to float64; empty fields become NaN (reported as missing later).
+    """Convert text fields to float64; empty fields and spellings of a missing value (NA,
+    null, ?, ...) become NaN.
 
     Raises:
-        DataError: the first field (in file order) that is not a number.
+        DataError: without ``problems``, the first field (in file order) that is not a
+            number; with it, every such field is recorded there and read as missing.
     """
     import numpy as np
 
     cleaned = np.char.strip(table)
-    cleaned[cleaned == ""] = "nan"
+    cleaned[np.isin(np.char.lower(cleaned), [*MISSING_NUMBER_WORDS, ""])] = "nan"
     try:
         return cleaned.astype("float64")
     except ValueError:
+        if problems is not None:
+            return _numbers_noting(cleaned, names, numbers, problems)
         row, column = _first_non_number(cleaned)
         raise DataError(
             f"{where(path, numbers[row], names[column])}: {_shown(table[row, column])} is not a "
             "number, but the column holds numbers. Fix or remove that value."
         ) from None
+
+
+def _numbers_noting(
+    cleaned: np.ndarray, names: Sequence[str], numbers: Sequence[int], problems: Problems
+) -> np.ndarray:
+    """Column by column: the numbers, with every field that is not one recorded."""
+    import numpy as np
+
+    found = np.full(cleaned.shape, np.nan)
+    for column, name in enumerate(names):
+        values = cleaned[:, column]
+        try:
+            found[:, column] = values.astype("float64")
+            continue
+        except ValueError:
+            pass
+        bad = np.array([not is_number(v) for v in values])
+        row = int(np.argmax(bad))
+        problems.add(
+            f"number:{name}",
+            int(numbers[row]),
+            f"column {name!r} holds numbers, but {_shown(values[row])} is not one; fix those "
+            f"values, or read the column as categories (--set data.roles={name}:categorical)",
+            int(bad.sum()),
+        )
+        found[~bad, column] = values[~bad].astype("float64")
+    return found
 
 
 def _first_non_number(table: np.ndarray) -> tuple[int, int]:

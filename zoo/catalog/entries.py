@@ -69,6 +69,16 @@ _SPACE = Field(_is_mapping_or_none, "a dict of hyperparameter name -> range or c
 _RANGES = Field(
     lambda v: v is None or is_ranges(v), "a dict of hyperparameter name -> '[low, high)'"
 )
+def _is_column_roles(value: Any) -> bool:
+    keys = {"name", "role", "note"}
+    rows = value if isinstance(value, (list, tuple)) else None
+    return rows is not None and all(isinstance(r, dict) and set(r) == keys for r in rows)
+
+
+def _is_texts(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+
+
 SCHEMAS: dict[str, dict[str, Field]] = {
     "datasets": {
         "description": Field(_is_str, "a string", required=True),
@@ -91,6 +101,9 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         # inspect(**loader_params) -> the metadata those parameters imply, without TensorFlow.
         "inspect": Field(_is_callable_or_none, "a callable or None"),
         "ranges": _RANGES,
+        # What an inspect callable found in a file: each column's role, notes on the rows.
+        "columns": Field(_is_column_roles, "a tuple of {'name', 'role', 'note'} dicts"),
+        "notes": Field(_is_texts, "a tuple of strings"),
     },
     "models": {
         "description": Field(_is_str, "a string", required=True),

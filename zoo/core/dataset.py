@@ -59,7 +59,9 @@ class Dataset:
                 f"Features have {len(self.x)} rows but targets have {len(self.y)}; "
                 "a loader must return one target per row."
             )
-        check_usable("The data set's features", self.x, self.feature_names)
+        # A tabular NaN is a missing value, which the model's preparation layer imputes.
+        missing_ok = self.input_kind != IMAGE
+        check_usable("The data set's features", self.x, self.feature_names, missing_ok=missing_ok)
         check_usable("The data set's targets", self.y)
         if not self.schema:
             self.schema = default_schema(self)
@@ -175,8 +177,9 @@ class ArrayParts:
 
         if self.data.input_kind == IMAGE:
             return Scaling(peak=float(np.max(self.x_train)) or 1.0)
-        x64 = self.x_train.astype("float64")
-        return Scaling(mean=x64.mean(axis=0), variance=x64.var(axis=0))
+        from zoo.core.columns import fit_scaling
+
+        return fit_scaling(self.x_train, self.y_train, self.data.schema, self.data.task)
 
     def fingerprint(self) -> str:
         """sha256 over the features and targets as loaded (dtype and shape included)."""

@@ -28,13 +28,16 @@ def unusable(values: np.ndarray) -> np.ndarray:
         return ~np.isfinite(values) | (np.abs(values) > FLOAT32_MAX)
 
 
-def check_usable(what: str, values: np.ndarray, names: Sequence[str] = ()) -> None:
+def check_usable(
+    what: str, values: np.ndarray, names: Sequence[str] = (), *, missing_ok: bool = False
+) -> None:
     """Refuse ``values`` (rows first) holding NaN, infinities or numbers beyond float32.
 
     Args:
         what: how the message names the array, e.g. "Data set 'x': the features".
         values: the array, one row per example.
         names: the feature names, to say which column the first bad value is in.
+        missing_ok: NaN is a missing value (tabular features: the model imputes it).
 
     Raises:
         DataError: how many values are unusable, and where the first one is.
@@ -42,6 +45,8 @@ def check_usable(what: str, values: np.ndarray, names: Sequence[str] = ()) -> No
     import numpy as np
 
     bad = unusable(values)
+    if missing_ok and bad.any():
+        bad &= ~np.isnan(values)
     count = int(bad.sum())
     if not count:
         return
@@ -51,6 +56,7 @@ def check_usable(what: str, values: np.ndarray, names: Sequence[str] = ()) -> No
         flat = int(np.ravel_multi_index(first[1:], bad.shape[1:]))
         column = f", column {names[flat]!r}" if flat < len(names) else f", column {flat}"
     raise DataError(
-        f"{what}: {count} value(s) that are NaN, infinite or beyond float32's range "
-        f"(±3.4e38); the first is in row {first[0]}{column}. Clean or rescale the data."
+        f"{what}: {count} value(s) that are {'' if missing_ok else 'NaN, '}infinite or beyond "
+        f"float32's range (±3.4e38); the first is in row {first[0]}{column}. Clean or "
+        "rescale the data."
     )

@@ -78,15 +78,25 @@ class DataInfo:
 
 @dataclass(frozen=True)
 class Scaling:
-    """The input scaling fitted on the training part.
+    """What the model's preparation layers learn from the training part.
 
-    Tabular inputs are standardized with ``mean`` and ``variance`` per input; images are
-    divided by ``peak`` (their largest training value).
+    Images are divided by ``peak`` (their largest training value). Tabular inputs: per
+    column its ``kind`` ("numeric" or "categorical", see ``zoo.core.columns``); per numeric
+    column ``mean`` and ``variance`` (missing values left out), ``fill`` (the value a missing
+    one takes: the median) and ``missing`` (whether training rows lacked it); per categorical
+    column the codes seen in training (``vocabularies``, in column order). A regression
+    target's ``target_mean`` and ``target_std`` (None for classification).
     """
 
     mean: np.ndarray | None = None
     variance: np.ndarray | None = None
     peak: float | None = None
+    kinds: tuple[str, ...] = ()
+    fill: np.ndarray | None = None
+    missing: np.ndarray | None = None
+    vocabularies: tuple[tuple[int, ...], ...] = ()
+    target_mean: float | None = None
+    target_std: float | None = None
 
 
 @runtime_checkable

@@ -31,7 +31,20 @@ if TYPE_CHECKING:
     from zoo.catalog.registry import Registry
 
 # What an inspect callable may tell; the rest of a data set's metadata is fixed.
-INSPECTABLE = ("task", "input_kind", "shape", "rows", "classes")
+INSPECTABLE = ("task", "input_kind", "shape", "rows", "classes", "columns", "notes")
+# Run options (--target, --task, --ignore) that become data params of a data set that takes
+# them (a CSV file); ``ignore`` has no RunConfig field, the CLI folds it with fold_option.
+DATA_OPTIONS = ("target", "task", "ignore")
+_WHAT = {
+    "target": "target column to choose",
+    "task": "task to choose",
+    "ignore": "columns to leave out",
+}
+_EXAMPLE = {
+    "target": "--target COLUMN",
+    "task": "--task TASK",
+    "ignore": "--ignore COLUMN[,COLUMN]",
+}
 
 
 def data_entry(registry: Registry, name: str) -> tuple[Entry, dict[str, Any]]:
@@ -81,11 +94,42 @@ def resolve_data(
     return inspected(entry, params), params
 
 
+def takes(entry: Entry, key: str) -> bool:
+    """Whether data set ``entry`` has a parameter ``key`` (a CSV file's ``target``)."""
+    return key in {p.name for p in entry.params}
+
+
+def fold_option(
+    registry: Registry, data: str, data_params: Mapping[str, Any] | None, key: str, value: Any
+) -> dict[str, Any]:
+    """``data_params`` with run option ``--KEY VALUE`` folded in, as :func:`resolve_data`
+    folds ``--target``: for an option that RunConfig does not hold (``--ignore``).
+
+    Raises:
+        UnknownNameError: ``data`` names nothing.
+        InvalidParameterError: the data set has no such parameter, or it is given twice.
+    """
+    entry, _ = data_entry(registry, data)
+    params = dict(data_params or {})
+    _fold(entry, params, key, value)
+    return params
+
+
+def refused_option(key: str, value: Any, names: list[str]) -> InvalidParameterError:
+    """The error for ``--KEY VALUE`` given to data sets ``names`` of which none takes it."""
+    listed = ", ".join(repr(n) for n in names)
+    which = f"data set {listed} has" if len(names) == 1 else f"data sets {listed} have"
+    return InvalidParameterError(
+        f"--{key} {value!r}: {which} no {_WHAT.get(key, key)}; --{key} is for data sets that take "
+        f"it, such as your own CSV file (--data PATH.csv {_EXAMPLE.get(key, f'--{key} VALUE')})."
+    )
+
+
 def _fold(entry: Entry, params: dict[str, Any], key: str, value: Any) -> None:
     """Put a run option into the data params, if the entry has that parameter."""
     if value is None:
         return
-    if key in {p.name for p in entry.params}:
+    if takes(entry, key):
         if params.get(key, value) != value:
             raise InvalidParameterError(
                 f"{key} is given twice with different values: {value!r} and data_params "
@@ -101,10 +145,7 @@ def _fold(entry: Entry, params: dict[str, Any], key: str, value: Any) -> None:
                 "(--data PATH.csv --task TASK)."
             )
         return
-    raise InvalidParameterError(
-        f"--{key} {value!r}: data set {entry.name!r} has no {key} to choose; --{key} is for "
-        "data sets that take one, such as your own CSV file (--data PATH.csv --target COLUMN)."
-    )
+    raise refused_option(key, value, [entry.name])
 
 
 def inspected(entry: Entry, params: dict[str, Any]) -> Entry:

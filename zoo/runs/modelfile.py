@@ -98,6 +98,8 @@ def _keras_load(path: Path, allow_unsafe: bool) -> keras.Model:
         )
     import keras
 
+    import zoo.core.layers  # noqa: F401 - registers the preparation layers a model may hold
+
     try:
         model = keras.models.load_model(path, safe_mode=not allow_unsafe)
     except Exception as exc:  # noqa: BLE001 - any failure means the file cannot be used

@@ -94,7 +94,7 @@ def check_data(entry: Entry, source: Any, params: Mapping[str, Any]) -> DataSour
     if isinstance(x, np.ndarray) and isinstance(y, np.ndarray):
         if describes and meta.get("rows"):
             _same(entry, "rows", meta["rows"], len(x))
-        check_features(entry, x)
+        check_features(entry, x, missing_ok=info.input_kind == "tabular")
         check_targets(entry, y, _classes(entry, info, describes))
     return source
 
@@ -114,23 +114,24 @@ def _classes(entry: Entry, info: Any, describes: bool) -> int:
     return info.n_classes
 
 
-def check_features(entry: Entry, x: np.ndarray) -> None:
-    """Numeric, finite features that stay finite in float32."""
+def check_features(entry: Entry, x: np.ndarray, missing_ok: bool = False) -> None:
+    """Numeric, finite features that stay finite in float32; NaN too when ``missing_ok``
+    (a missing tabular value, which the model's preparation layer fills)."""
     if x.dtype.kind not in "biuf":
         sample = _first_non_number(x)
         raise mismatch(entry, "features", "numbers", f"dtype {x.dtype} holding {sample!r}")
     if x.dtype.kind != "f" or not x.size:
         return
-    bad = ~np.isfinite(x)
+    bad = np.isinf(x) if missing_ok else ~np.isfinite(x)
     if bad.any():
         rows = np.unique(np.nonzero(bad)[0])
         raise mismatch(
             entry,
             "features",
-            "finite numbers",
+            "finite numbers" + (" or NaN (missing)" if missing_ok else ""),
             f"NaN or infinite values in {len(rows)} row(s), first row {int(rows[0])}",
         )
-    peak = float(np.max(np.abs(x)))
+    peak = float(np.nanmax(np.abs(x))) if missing_ok else float(np.max(np.abs(x)))
     if peak > FLOAT32_MAX:
         raise mismatch(
             entry,

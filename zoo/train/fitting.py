@@ -25,22 +25,58 @@ MAX_STEPS_PER_EXECUTION = 256
 FAST_VALIDATION_MAX_VALUES = 50_000_000
 
 
-def with_input_scaling(
-    body: keras.Model, input_shape: tuple[int, ...], scaling: Scaling, name: str
-) -> keras.Model:
-    """Put the scaling fitted on the training part in front of ``body``.
+def input_preparation(scaling: Scaling) -> keras.layers.Layer:
+    """The layer that prepares raw inputs, fitted on the training part (``scaling``).
 
-    Tabular inputs are standardized per feature; images are scaled to [0, 1]. The statistics
-    live in the saved model, so it takes raw inputs.
+    Images are scaled to [0, 1]; tabular columns are imputed, standardized and one-hot
+    encoded (``zoo.core.layers.TabularPreparation``). The statistics live in the saved
+    model, so it takes raw inputs.
     """
-    inputs = keras.Input(input_shape, name="features")
     if scaling.peak is not None:
-        scale = keras.layers.Rescaling(1.0 / scaling.peak, name="scale_to_unit")
-    else:
-        scale = keras.layers.Normalization(
-            mean=scaling.mean, variance=scaling.variance, name="standardize"
-        )
-    return keras.Model(inputs, body(scale(inputs)), name=name)
+        return keras.layers.Rescaling(1.0 / scaling.peak, name="scale_to_unit")
+    from zoo.core.columns import CATEGORICAL, NUMERIC, constant_columns
+    from zoo.core.layers import TabularPreparation
+
+    assert scaling.mean is not None and scaling.variance is not None  # tabular statistics
+    kinds = scaling.kinds or (NUMERIC,) * len(scaling.mean)
+    constant = constant_columns(scaling.mean, scaling.variance)
+    missing = scaling.missing if scaling.missing is not None else constant & False
+    fill = scaling.fill if scaling.fill is not None else scaling.mean
+    return TabularPreparation(
+        numeric=[j for j, kind in enumerate(kinds) if kind == NUMERIC],
+        mean=[float(v) for v in scaling.mean],
+        variance=[1.0 if c else float(v) for v, c in zip(scaling.variance, constant, strict=True)],
+        fill=[float(v) for v in fill],
+        keep=[0.0 if c else 1.0 for c in constant],
+        indicate=[int(i) for i in np.flatnonzero(missing)],
+        categorical=[j for j, kind in enumerate(kinds) if kind == CATEGORICAL],
+        vocabularies=[list(v) for v in scaling.vocabularies],
+        name="prepare",
+    )
+
+
+def prepared_shape(
+    preparation: keras.layers.Layer, input_shape: tuple[int, ...]
+) -> tuple[int, ...]:
+    """The shape of one example after ``preparation``: what the plugin's model takes."""
+    return tuple(preparation.compute_output_shape((None, *input_shape))[1:])
+
+
+def with_preparation(
+    body: keras.Model,
+    input_shape: tuple[int, ...],
+    preparation: keras.layers.Layer,
+    scaling: Scaling,
+    name: str,
+) -> keras.Model:
+    """``body`` between the input preparation and, for regression, the target's scale."""
+    from zoo.core.layers import TargetScale
+
+    inputs = keras.Input(input_shape, name="features")
+    outputs = body(preparation(inputs))
+    if scaling.target_mean is not None and scaling.target_std is not None:
+        outputs = TargetScale(scaling.target_mean, scaling.target_std, name="target_scale")(outputs)
+    return keras.Model(inputs, outputs, name=name)
 
 
 def seed_everything(seed: int) -> None:

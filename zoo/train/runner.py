@@ -229,15 +229,21 @@ def _cross_validated(
 
 
 def build_model(checked: Plan, parts: DataParts) -> tuple[keras.Model, FineTune | None]:
-    """The plugin's model, checked, with the input scaling fitted on the training part in front."""
+    """The plugin's model, checked, between the preparation fitted on the training part and
+    (for regression) the target's scale."""
+    from dataclasses import replace
+
     from zoo.train import fitting
 
     info = parts.info
+    scaling = parts.scaling()
+    preparation = fitting.input_preparation(scaling)
     spec = ModelSpec.for_data(info)
+    spec = replace(spec, input_shape=fitting.prepared_shape(preparation, spec.input_shape))
     built = contract.call_plugin(checked.model, spec, **checked.config.model_params)
     body, fine_tune = contract.check_model(checked.model, spec, built)
     name = f"{checked.model.name}_{checked.data.name}".replace("-", "_")
-    model = fitting.with_input_scaling(body, tuple(info.input_shape), parts.scaling(), name)
+    model = fitting.with_preparation(body, tuple(info.input_shape), preparation, scaling, name)
     return model, fine_tune
 
 
