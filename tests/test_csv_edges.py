@@ -35,8 +35,8 @@ def test_values_beyond_float32_are_refused_with_count_and_place(tmp_path, stream
     with pytest.raises(DataError) as caught:
         load_and_split(path, stream)
     message = str(caught.value)
-    assert "2 value(s) too large for float32" in message
-    assert "line 12, column 'a'" in message and "\n" not in message
+    assert "2 problems" in message and "too large for float32" in message
+    assert "line 12, column 'a'" in message and "line 30, column 'b'" in message
 
 
 def test_plugin_data_sets_are_held_to_float32_too():

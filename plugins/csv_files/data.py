@@ -137,9 +137,10 @@ def _note_too_large(layout: CsvLayout, chunk: RawChunk, problems: Problems) -> N
         problems.add(
             f"huge:{names[j]}",
             int(chunk.lines[row]),
-            f"column {names[j]!r}: {chunk.numbers[row, j]:g} is too large for float32 (beyond "
-            "±3.4e38, it would be infinite in training); rescale the column or --ignore it",
+            f"{chunk.numbers[row, j]:g} is too large for float32 (beyond ±3.4e38, it would be "
+            "infinite in training); rescale the column or --ignore it",
             int(huge[:, j].sum()),
+            names[j],
         )
 
 
@@ -231,6 +232,8 @@ def read_feature_chunks(
     unknown: Counter[str] = Counter()
     missing = rows = 0
     for chunk in iter_chunks(layout, problems):
+        if "ragged" in problems.found:  # a row left out would shift every prediction after it
+            raise DataError(f"{layout.path}, {problems.line('ragged')}")
         x = encode_chunk(schema, layout, chunk, unknown)
         missing += int(np.isnan(x).sum())
         rows += len(x)

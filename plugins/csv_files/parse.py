@@ -202,6 +202,7 @@ def parse_batch(
     if all(kind == "number" for kind in kinds):
         table = _fast_numbers(batch.lines, delimiter, len(columns))
         if table is not None:
+            table = _infinities_missing(table)
             return RawChunk(lines, table, np.empty((len(lines), 0), dtype=str), batch.block)
     rows = split_fields(path, batch.lines, delimiter, batch.numbers)
     if problems is None:
@@ -212,9 +213,19 @@ def parse_batch(
     text = [i for i, kind in enumerate(kinds) if kind == "text"]
     names = [columns[i] for i in numeric]
     table = column_table(path, rows, numeric, names, lines, numeric=True)
-    numbers = to_numbers(path, table, names, lines, problems)
+    numbers = _infinities_missing(to_numbers(path, table, names, lines, problems))
     texts = column_table(path, rows, text, [columns[i] for i in text], lines, False)
     return RawChunk(lines, numbers, np.char.strip(texts), batch.block)
+
+
+def _infinities_missing(table: np.ndarray) -> np.ndarray:
+    """``inf`` in a file is no measurement: read as missing, like an empty field."""
+    import numpy as np
+
+    infinite = np.isinf(table)
+    if infinite.any():
+        table[infinite] = np.nan
+    return table
 
 
 def _even_rows(
@@ -249,19 +260,22 @@ class Problems:
         self.path = path
         self.found: dict[str, list[object]] = {}  # key -> [count, first line, message]
 
-    def add(self, key: str, line: int, message: str, count: int = 1) -> None:
+    def add(
+        self, key: str, line: int, message: str, count: int = 1, column: str | None = None
+    ) -> None:
         if key in self.found:
             self.found[key][0] = int(self.found[key][0]) + count  # type: ignore[call-overload]
         else:
-            self.found[key] = [count, line, message]
+            self.found[key] = [count, where("", line, column).lstrip(", "), message]
 
     def lines(self) -> list[str]:
-        """One line per problem: ``line 7: ... (3 such rows)``."""
-        shown = []
-        for count, line, message in self.found.values():
-            also = f" ({count:,} such rows in all)" if int(count) > 1 else ""  # type: ignore[call-overload]
-            shown.append(f"line {line}: {message}{also}.")
-        return shown
+        """One line per problem: ``line 7, column 'a': ... (3 in all)``."""
+        return [self.line(key) for key in self.found]
+
+    def line(self, key: str) -> str:
+        count, place, message = self.found[key]
+        many = int(count) > 1  # type: ignore[call-overload]
+        return f"{place}: {message}{f' ({count:,} in all)' if many else ''}."
 
 
 def _fast_numbers(lines: list[str], delimiter: str, width: int) -> np.ndarray | None:
@@ -361,9 +375,10 @@ def _numbers_noting(
         problems.add(
             f"number:{name}",
             int(numbers[row]),
-            f"column {name!r} holds numbers, but {_shown(values[row])} is not one; fix those "
+            f"{_shown(values[row])} is not a number, but the column holds numbers; fix such "
             f"values, or read the column as categories (--set data.roles={name}:categorical)",
             int(bad.sum()),
+            name,
         )
         found[~bad, column] = values[~bad].astype("float64")
     return found

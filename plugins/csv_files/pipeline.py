@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 import tensorflow as tf
 from zoo.plugins.csv_files.layout import CsvLayout
-from zoo.plugins.csv_files.parse import Block, read_block
+from zoo.plugins.csv_files.parse import MISSING_NUMBER_WORDS, Block, read_block
 from zoo.plugins.csv_files.rows import TRAIN, RowSplit, part_of_lines
 
 from zoo.plugin import REGRESSION
@@ -113,7 +113,11 @@ def _decoder(schema: dict[str, Any], layout: Any) -> Any:
     """A graph function from CSV lines to (float32 inputs, targets) by the schema."""
     target = layout.target
     numeric_target = layout.kinds[target] == "number"
-    defaults: list[Any] = [[0.0] if kind == "number" else [""] for kind in layout.kinds]
+    # Features are read as text (a missing number may be spelled NA); a numeric target as
+    # a number.
+    defaults: list[Any] = [[""] for _ in layout.kinds]
+    if numeric_target:
+        defaults[target] = [0.0]
     if numeric_target and schema["task"] != REGRESSION:
         defaults[target] = [tf.constant(0.0, tf.float64)]  # exact class values
     index = {name: i for i, name in enumerate(layout.columns)}
@@ -129,11 +133,29 @@ def _decoder(schema: dict[str, Any], layout: Any) -> Any:
 
 
 def _feature_encoder(feature: dict[str, Any], column: int) -> Any:
+    """Numbers with NaN where missing, or category codes (-1 for an unlisted value): the
+    in-memory reader's encoding (``encode.encode_chunk``)."""
     if feature["kind"] == "numeric":
-        return lambda fields: tf.reshape(fields[column], (-1, 1))
+        return lambda fields: tf.reshape(_numbers(fields[column]), (-1, 1))
     table = _lookup(feature["categories"])
-    depth = len(feature["categories"])
-    return lambda fields: tf.one_hot(table.lookup(tf.strings.strip(fields[column])), depth)
+
+    def codes(fields: Any) -> tf.Tensor:
+        found = table.lookup(tf.strings.strip(fields[column]))
+        return tf.reshape(tf.cast(found, tf.float32), (-1, 1))
+
+    return codes
+
+
+_MISSING_WORDS = tf.constant(sorted({"", *MISSING_NUMBER_WORDS}))
+
+
+def _numbers(text: tf.Tensor) -> tf.Tensor:
+    """float32 of number fields; NaN for an empty field or a spelling of a missing one."""
+    text = tf.strings.strip(text)
+    lowered = tf.strings.lower(text)
+    missing = tf.reduce_any(tf.equal(lowered[:, None], _MISSING_WORDS[None, :]), axis=1)
+    numbers = tf.strings.to_number(tf.where(missing, "0", text), tf.float32)
+    return tf.where(missing, tf.constant(float("nan"), tf.float32), numbers)
 
 
 def _target_encoder(schema: dict[str, Any], numeric: bool) -> Any:

@@ -30,7 +30,10 @@ FREE_TEXT_SHARE = 0.5  # distinct values per filled row above which text is not 
 DATE_SHARE = 0.9
 DATE_PARTS = ("year", "month", "weekday", "yearday")
 _DATE = re.compile(r"^\d{4}[-/]\d{1,2}[-/]\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
-_ID_NAME = re.compile(r"(^|[_\s.-])(id|key|index|uuid)$|^(id|key|index|uuid)([_\s.-]|$)|Id$|ID$")
+_ID_WORDS = r"(id|key|index|uuid|row|rowid|unnamed)"
+_ID_NAME = re.compile(  # a word of its own (customer_id, Row ID), or camel case (customerId)
+    rf"(?i:(^|[_\s.:-]){_ID_WORDS}([_\s.:-]|$))|[a-z]Id$|[a-z]ID$"
+)
 
 
 @dataclass(frozen=True)
@@ -114,11 +117,13 @@ def _is_number(text: str) -> bool:
 
 
 def _numeric_role(name: str, values: Sequence[str]) -> ColumnRole:
+    """An integer key named like one (``id``, ``customer_id``, ``index``) that is unique per
+    row is an ID; other numbers, unique or not, may well be measurements."""
     numbers = [float(v) for v in values if _is_number(v)]
     whole = all(n.is_integer() for n in numbers)
     unique = len(set(numbers)) == len(numbers) >= MIN_ROWS_FOR_ID
-    monotone = all(a < b for a, b in zip(numbers, numbers[1:], strict=False))
-    if whole and unique and (monotone or _ID_NAME.search(name)):
+    if whole and unique and _ID_NAME.search(name):
+        monotone = all(a < b for a, b in zip(numbers, numbers[1:], strict=False))
         why = "a row key counting up" if monotone else "unique per row, named like an ID"
         return ColumnRole(name, ID, f"left out: {why} (force it with roles={name}:numeric)")
     return ColumnRole(name, NUMERIC)

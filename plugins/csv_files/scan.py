@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.plugins.csv_files.encode import (
     build_schema,
-    checked_categories,
     dataset_for,
     iter_chunks,
-    note_missing,
+    kept_categories,
     target_array,
 )
-from zoo.plugins.csv_files.layout import CsvLayout
-from zoo.plugins.csv_files.parse import Block, MissingValues, RawChunk
+from zoo.plugins.csv_files.layout import CsvLayout, problem_lines
+from zoo.plugins.csv_files.parse import FLOAT32_MAX, Block, Problems, RawChunk
+from zoo.plugins.csv_files.roles import DATE
 from zoo.plugins.csv_files.rows import TRAIN, RowSplit, part_of_lines
 from zoo.plugins.csv_files.target import TargetSummary
 
@@ -48,12 +48,12 @@ class CsvStream:
         import numpy as np
 
         layout = self.layout
-        text = {layout.columns[i]: [] for i in layout.features if layout.kinds[i] == "text"}
-        schema = build_schema(layout, text, [], layout.task)
+        schema = build_schema(layout, {}, [], layout.task)
         x = np.empty((0, *schema["input_shape"]), "float32")
         return dataset_for(schema, x, np.empty(0)).info
 
     def split(self, spec: SplitSpec) -> StreamSplit:
+        self._check_no_dates()
         if spec.folds > 1:
             raise DataError(
                 f"{self.layout.path}: cross-validation folds need the rows in memory, and this "
@@ -62,7 +62,17 @@ class CsvStream:
         return scan(self, RowSplit(spec.test_size, spec.validation_size, spec.seed))
 
     def whole(self) -> StreamSplit:
+        self._check_no_dates()
         return scan(self, RowSplit(1.0, 0.0, 0), whole=True)
+
+    def _check_no_dates(self) -> None:
+        dates = [r.name for r in self.layout.roles if r.role == DATE]
+        if dates:
+            raise DataError(
+                f"{self.layout.path}: date columns ({', '.join(dates)}) are parsed only in files "
+                "loaded in memory, and this file is streamed. Leave them out (--ignore "
+                f"{','.join(dates)}) or load the file (--set stream=false)."
+            )
 
 
 @dataclass
@@ -77,8 +87,7 @@ class StreamSplit:
     split: RowSplit
     schema: dict[str, Any]
     counts: tuple[int, int, int]
-    mean: np.ndarray
-    variance: np.ndarray
+    scaled: Scaling
     blocks: list[Block] = field(default_factory=list)  # where the rows are, for re-reading
 
     @property
@@ -104,7 +113,7 @@ class StreamSplit:
         return data.apply(assert_batches(-(-rows // batch_size)))
 
     def scaling(self) -> Scaling:
-        return Scaling(mean=self.mean, variance=self.variance)
+        return self.scaled
 
     def fingerprint(self) -> str:
         from zoo.plugins.csv_files.parse import file_sha256
@@ -127,7 +136,7 @@ def scan(stream: CsvStream, split: RowSplit, whole: bool = False) -> StreamSplit
             a part left empty by too few rows.
     """
     gather = _Gather(stream.layout, split)
-    for chunk in iter_chunks(stream.layout):
+    for chunk in iter_chunks(stream.layout, gather.problems):
         gather.add(chunk)
     return gather.finish(stream, whole)
 
@@ -142,15 +151,18 @@ class _Gather:
         numeric = [i for i, kind in enumerate(layout.kinds) if kind == "number"]
         # Positions, among the parsed numeric columns, of the numeric features.
         self.numeric = [j for j, i in enumerate(numeric) if i != layout.target]
+        self._numeric_columns = [i for i in numeric if i != layout.target]
         self.texts = [i for i, kind in enumerate(layout.kinds) if kind == "text"]
         width = len(self.numeric)
-        self.n, self.mean, self.m2 = 0, np.zeros(width), np.zeros(width)
-        self.seen: dict[str, set[str]] = {}
-        self.train_counts: dict[str, Counter[str]] = {}
+        self.moments = _Moments(width)
+        self.target_moments = _Moments(1)
+        self.missing = np.zeros(width, dtype=bool)
+        self.counts_by_column: dict[str, Counter[str]] = {}
+        self.train_seen: dict[str, set[str]] = {}
         self.counts = np.zeros(3, dtype="int64")
         classify = layout.task != REGRESSION
         self.target = TargetSummary(layout.kinds[layout.target] == "text", classify)
-        self.missing = MissingValues(layout.path)
+        self.problems = Problems(layout.path)
         self.blocks: list[Block] = []
         # Rows per class, overall and in the training part: the in-memory split's rules.
         self.class_rows: Counter[Any] | None = Counter() if classify else None
@@ -159,34 +171,55 @@ class _Gather:
     def add(self, chunk: RawChunk) -> None:
         import numpy as np
 
-        note_missing(self.layout, chunk, self.missing)
         if chunk.block is not None:
             self.blocks.append(chunk.block)
         parts = part_of_lines(chunk.lines, self.split)
         self.counts += np.bincount(parts, minlength=3)
         train = parts == TRAIN
-        with np.errstate(over="ignore", invalid="ignore"):  # huge values: refused at finish
-            self._add_moments(chunk.numbers[train][:, self.numeric])
+        features = chunk.numbers[:, self.numeric]
+        self._note_target(chunk, features)
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.missing |= np.isnan(features[train]).any(axis=0)
+            self.moments.add(features[train])
         self._add_categories(chunk, train)
         target = target_array(self.layout, chunk)
         self.target.add(target)
-        if self.class_rows is not None:
+        if self.class_rows is None:
+            self.target_moments.add(target[train].reshape(-1, 1))
+        else:
             labels, counts = np.unique(target, return_counts=True)
             self.class_rows.update(dict(zip(labels.tolist(), counts.tolist(), strict=True)))
             self.train_classes.update(np.unique(target[train]).tolist())
 
-    def _add_moments(self, values: np.ndarray) -> None:
-        """Chan et al.'s parallel update of count, mean and sum of squared deviations."""
-        n = len(values)
-        if not n:
-            return
-        mean = values.mean(axis=0)
-        m2 = ((values - mean) ** 2).sum(axis=0)
-        total = self.n + n
-        delta = mean - self.mean
-        self.mean = self.mean + delta * (n / total)
-        self.m2 = self.m2 + m2 + delta**2 * (self.n * n / total)
-        self.n = total
+    def _note_target(self, chunk: RawChunk, features: np.ndarray) -> None:
+        """A streamed row cannot be left out: a missing target, or a value beyond float32,
+        is a problem to fix in the file."""
+        import numpy as np
+
+        target = target_array(self.layout, chunk)
+        missing = target == "" if target.dtype.kind in "US" else ~np.isfinite(target)
+        unreadable = f"number:{self.layout.target_name}" in self.problems.found
+        if missing.any() and not unreadable:  # a target that is no number: reported as such
+            self.problems.add(
+                "target",
+                int(chunk.lines[int(np.argmax(missing))]),
+                "no target value; a streamed file needs one on every row (drop those rows, or "
+                "load the file with --set stream=false, which leaves them out)",
+                int(missing.sum()),
+            )
+        with np.errstate(invalid="ignore"):
+            huge = np.isfinite(features) & (np.abs(features) > FLOAT32_MAX)
+        for j in np.flatnonzero(huge.any(axis=0)):
+            row = int(np.argmax(huge[:, j]))
+            name = self.layout.columns[self._numeric_columns[j]]
+            self.problems.add(
+                f"huge:{name}",
+                int(chunk.lines[row]),
+                f"{features[row, j]:g} is too large for float32 (beyond ±3.4e38, it would be "
+                "infinite in training); rescale the column or --ignore it",
+                int(huge[:, j].sum()),
+                name,
+            )
 
     def _add_categories(self, chunk: RawChunk, train: np.ndarray) -> None:
         import numpy as np
@@ -195,26 +228,32 @@ class _Gather:
             if i == self.layout.target:
                 continue
             name = self.layout.columns[i]
-            self.seen.setdefault(name, set()).update(np.unique(chunk.texts[:, j]).tolist())
-            values, counts = np.unique(chunk.texts[train, j], return_counts=True)
-            self.train_counts.setdefault(name, Counter()).update(
+            values, counts = np.unique(chunk.texts[:, j], return_counts=True)
+            self.counts_by_column.setdefault(name, Counter()).update(
                 dict(zip(values.tolist(), counts.tolist(), strict=True))
+            )
+            self.train_seen.setdefault(name, set()).update(
+                np.unique(chunk.texts[train, j]).tolist()
             )
 
     def finish(self, stream: CsvStream, whole: bool = False) -> StreamSplit:
-        self.missing.check()
+        import numpy as np
+
+        if self.problems.found:
+            raise DataError(problem_lines(self.layout.path, self.problems.lines()))
         task = self.target.final_task(self.layout)
-        categories = {
-            name: checked_categories(self.layout.path, name, sorted(seen), stream.max_categories)
-            for name, seen in self.seen.items()
-        }
+        categories = {}
+        for name, counter in self.counts_by_column.items():
+            values = np.asarray(list(counter), dtype=str)
+            counts = np.asarray(list(counter.values()))
+            categories[name] = kept_categories(values, counts, stream.max_categories)
         labels = sorted(self.target.labels) if task != REGRESSION else []
         schema = build_schema(self.layout, categories, labels, task)
         if not whole:
             self._check_counts()
-        mean, variance = self._statistics(schema)
         counts = (int(self.counts[0]), int(self.counts[1]), int(self.counts[2]))
-        return StreamSplit(stream, self.split, schema, counts, mean, variance, self.blocks)
+        scaled = self._scaling(schema, task)
+        return StreamSplit(stream, self.split, schema, counts, scaled, self.blocks)
 
     def _check_counts(self) -> None:
         train, _, test = (int(c) for c in self.counts)
@@ -231,25 +270,73 @@ class _Gather:
                 f"({problem}). Use more rows, or change --test-size / --validation-size."
             )
 
-    def _statistics(self, schema: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and variance of each model input over the training rows (one-hot included)."""
+    def _scaling(self, schema: dict[str, Any], task: str) -> Scaling:
+        """The preparation statistics over the training rows. A streamed file's missing
+        numbers are filled with the training mean (a median needs the rows in memory)."""
         import numpy as np
 
-        rows = max(int(self.counts[TRAIN]), 1)
-        numeric_mean = iter(self.mean.tolist())
-        numeric_var = iter((self.m2 / rows).tolist())
-        mean: list[float] = []
-        variance: list[float] = []
-        for feature in schema["features"]:
-            if feature["kind"] == "numeric":
-                mean.append(next(numeric_mean))
-                variance.append(next(numeric_var))
-                continue
-            counts = self.train_counts.get(feature["name"], Counter())
-            shares = [counts[c] / rows for c in feature["categories"]]
-            mean += shares
-            variance += [p * (1 - p) for p in shares]
-        return np.asarray(mean, dtype="float32"), np.asarray(variance, dtype="float32")
+        kinds = tuple(column["kind"] for column in schema["inputs"])
+        vocabularies = tuple(
+            tuple(
+                i for i, c in enumerate(f["categories"]) if c in self.train_seen.get(f["name"], ())
+            )
+            for f in schema["features"]
+            if f["kind"] == "categorical"
+        )
+        target_mean = target_std = None
+        if task == REGRESSION and self.target_moments.n:
+            target_mean = float(self.target_moments.mean[0])
+            target_std = float(np.sqrt(self.target_moments.variance[0])) or 1.0
+        mean, variance = self.moments.mean, self.moments.variance
+        return Scaling(
+            mean=mean,
+            variance=variance,
+            kinds=kinds,
+            fill=mean,
+            missing=self.missing,
+            vocabularies=vocabularies,
+            target_mean=target_mean,
+            target_std=target_std,
+        )
+
+
+class _Moments:
+    """Count, mean and variance per column over chunks, missing values (NaN) left out:
+    Chan et al.'s parallel update, column by column counts."""
+
+    def __init__(self, width: int) -> None:
+        import numpy as np
+
+        self.count = np.zeros(width)
+        self.mean = np.zeros(width)
+        self.m2 = np.zeros(width)
+
+    @property
+    def n(self) -> int:
+        return int(self.count.max()) if len(self.count) else 0
+
+    @property
+    def variance(self) -> np.ndarray:
+        import numpy as np
+
+        return np.divide(self.m2, self.count, out=np.zeros_like(self.m2), where=self.count > 0)
+
+    def add(self, values: np.ndarray) -> None:
+        import numpy as np
+
+        if not len(values):
+            return
+        filled = ~np.isnan(values)
+        n = filled.sum(axis=0).astype("float64")
+        total = self.count + n
+        safe_n = np.where(n > 0, n, 1)
+        mean = np.where(filled, values, 0).sum(axis=0) / safe_n
+        m2 = (np.where(filled, values - mean, 0) ** 2).sum(axis=0)
+        delta = mean - self.mean
+        share = np.divide(n, total, out=np.zeros_like(n), where=total > 0)
+        self.mean = self.mean + delta * share
+        self.m2 = self.m2 + m2 + delta**2 * self.count * share
+        self.count = total
 
 
 def split_problem(rows: int, split: RowSplit, class_rows: Counter[Any] | None) -> str | None:
