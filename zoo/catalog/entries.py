@@ -69,6 +69,8 @@ _SPACE = Field(_is_mapping_or_none, "a dict of hyperparameter name -> range or c
 _RANGES = Field(
     lambda v: v is None or is_ranges(v), "a dict of hyperparameter name -> '[low, high)'"
 )
+
+
 def _is_column_roles(value: Any) -> bool:
     keys = {"name", "role", "note"}
     rows = value if isinstance(value, (list, tuple)) else None
