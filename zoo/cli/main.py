@@ -88,12 +88,29 @@ def _kind_and_pattern(first: str | None, pattern: str) -> tuple[str | None, str]
 
 @cli.command()
 @click.argument("name")
+@click.option("--target", "-t", default=None, help="With a CSV file: its target column.")
+@click.option("--ignore", default=None, metavar="COL[,COL]", help="With a CSV file: leave out.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-def info(name: str, as_json: bool) -> None:
-    """Describe a data set, model or preset: metadata, hyperparameters, plugin."""
+def info(name: str, target: str | None, ignore: str | None, as_json: bool) -> None:
+    """Describe a data set, model or preset: metadata, hyperparameters, plugin.
+
+    Given a CSV file and --target, show the role of each of its columns (no training).
+    """
     from zoo.cli import render
 
-    about = registry_from().describe(name)
+    registry = registry_from()
+    if target is not None or ignore is not None:
+        from zoo.plan.data_choice import resolve_data
+
+        params = {"ignore": ignore} if ignore else {}
+        entry, _ = resolve_data(registry, name, params, target)
+        columns = list(entry.metadata.get("columns") or ())
+        click.echo(render.to_json(columns) if as_json else render.roles_table(columns))
+        for line in render.data_notes(dict(entry.metadata)):
+            if not line.startswith("zoo: column"):
+                click.echo(line, err=True)
+        return
+    about = registry.describe(name)
     click.echo(render.to_json(about) if as_json else render.info_text(about))
 
 

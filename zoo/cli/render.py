@@ -206,3 +206,19 @@ def runs_table(runs: list[dict[str, Any]], width: int | None = None) -> str:
 def _short(name: Any) -> Any:
     """``zoo.mlp:mlp`` -> ``mlp``: in a list of runs the plugin is noise."""
     return name.rpartition(":")[2] if isinstance(name, str) else name
+
+
+def roles_table(columns: list[dict[str, str]]) -> str:
+    """A CSV file's columns, each with its role and what was done with it."""
+    rows = [(c["name"], c["role"], c.get("note", "")) for c in columns]
+    return tabulate(rows, headers=("column", "role", "note"), disable_numparse=True)
+
+
+def data_notes(metadata: dict[str, Any]) -> list[str]:
+    """``zoo: ...`` lines about a data set's columns left out and its rows, for stderr."""
+    left = [c for c in metadata.get("columns") or () if c["role"] not in _USED_ROLES]
+    lines = [f"zoo: column {c['name']!r} {c['note']}" for c in left if c.get("note")]
+    return lines + [f"zoo: {note}" for note in metadata.get("notes") or ()]
+
+
+_USED_ROLES = ("target", "numeric", "categorical", "date")

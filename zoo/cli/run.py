@@ -15,9 +15,8 @@ from click.core import ParameterSource
 
 from zoo.cli.context import registry_from
 from zoo.cli.offline import OFFLINE
-from zoo.cli.options import BATCH_SIZE, folds, resume, runs_dir
+from zoo.cli.options import BATCH_SIZE, data_options, folds, patience, resume, runs_dir
 from zoo.cli.track import TRACK
-from zoo.core.tasks import TASKS
 
 if TYPE_CHECKING:
     from zoo.catalog.registry import Registry
@@ -70,13 +69,7 @@ def _echo_json(payload: Any) -> None:
     default=None,
     help="Loss/optimizer preset; default: the one for the data set's task.",
 )
-@click.option("--target", "-t", default=None, help="Target column, when --data is a CSV file.")
-@click.option(
-    "--task",
-    type=click.Choice(list(TASKS)),
-    default=None,
-    help="Force the task of a CSV file (default: inferred from the target).",
-)
+@data_options()
 @click.option(
     "--set",
     "sets",
@@ -119,12 +112,7 @@ def _echo_json(payload: Any) -> None:
     show_default=True,
     help="Seeds weights and shuffling; same seed, same machine, same metrics.",
 )
-@click.option(
-    "--patience",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Stop early when the validation loss has not improved for N epochs.",
-)
+@patience()
 @click.option("--reduce-lr", is_flag=True, help="Halve the learning rate on plateaus.")
 @click.option("--tensorboard", is_flag=True, help="Write TensorBoard logs in the run folder.")
 @click.option(
@@ -183,6 +171,7 @@ def run(
         k: v for k, v in options.items() if ctx.get_parameter_source(k) != ParameterSource.DEFAULT
     }
     values = _starting_values(config_file, resume, given)
+    ignore = values.pop("ignore", None)
     registry = _registry()
     for required in ("model", "data"):
         if not values.get(required):
@@ -191,6 +180,12 @@ def run(
                 "a config file (-c).",
                 ctx,
             )
+    if ignore:
+        from zoo.plan.data_choice import fold_option
+
+        values["data_params"] = fold_option(
+            registry, values["data"], values.get("data_params"), "ignore", ignore
+        )
     config = RunConfig(**values)
     # Every name and override is resolved and checked once, before TensorFlow loads.
     checked = plan_run(config, registry, sets, resume)  # a resumed one checked as read back
@@ -242,7 +237,15 @@ def _starting_values(
 
 
 def _show_plan(checked: Any) -> None:
+    from zoo.cli import render
+
     _echo_json(checked.to_dict())
+    columns = checked.data.metadata.get("columns")
+    if columns:
+        click.echo(render.roles_table(list(columns)), err=True)
+    for line in render.data_notes(dict(checked.data.metadata)):
+        if not line.startswith("zoo: column"):
+            click.echo(line, err=True)
     click.echo(
         f"zoo: configuration is valid: model {checked.model.qualified_name} fits data "
         f"{checked.data.qualified_name} with preset {checked.preset.qualified_name}.",
@@ -269,6 +272,10 @@ def _train_and_report(
 
     def announce(first_epoch: int) -> None:  # once training really starts, not before
         click.echo(report.start_line(config, first_epoch, bool(resume)), err=True)
+
+    if not quiet:  # columns left out and rows dropped: never silently
+        for line in render.data_notes(dict(checked.data.metadata)):
+            click.echo(line, err=True)
 
     progress = None if quiet or not sys.stderr.isatty() else _progress
     result = execute(
