@@ -13,10 +13,21 @@ from click.core import ParameterSource
 
 from zoo.cli.cluster import cluster_options, from_options
 from zoo.cli.offline import OFFLINE
-from zoo.cli.options import BATCH_SIZE, SPLIT_SEED, SUMMARY_JSON, TEST_SIZE, resume, runs_dir
+from zoo.cli.options import (
+    BATCH_SIZE,
+    SPLIT_SEED,
+    SUMMARY_JSON,
+    TEST_SIZE,
+    data_options,
+    folds,
+    patience,
+    resume,
+    runs_dir,
+)
 from zoo.cli.track import TRACK
 
 RUN_OPTIONS = ("epochs", "batch_size", "seed", "split_seed", "test_size", "validation_size")
+RUN_OPTIONS += ("target", "task", "patience", "folds")
 
 
 @click.command("bench")
@@ -35,6 +46,7 @@ RUN_OPTIONS = ("epochs", "batch_size", "seed", "split_seed", "test_size", "valid
     default=None,
     help="Presets, comma-separated (default: each data set's own).",
 )
+@data_options(grid=True)
 @click.option(
     "--repeats",
     "-r",
@@ -51,6 +63,11 @@ RUN_OPTIONS = ("epochs", "batch_size", "seed", "split_seed", "test_size", "valid
 @click.option(
     "--validation-size", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True
 )
+@folds(
+    "Cross-validate each training: one model per fold of the training part (that fold its "
+    "validation part), averaged into its model. N times the training."
+)
+@patience()
 @click.option(
     "--set",
     "sets",
@@ -88,7 +105,11 @@ def bench_command(ctx: click.Context, **options: Any) -> None:
       zoo bench --models mlp,linear,cnn --data housing,diabetes,digits --epochs 50
       zoo bench -m '*' -d iris,wine --repeats 3 --jobs 2
       zoo bench -c grid.toml --track sqlite:///mlflow.db
+      zoo bench -m mlp,linear -d housing,prices.csv --target price --ignore id
       zoo bench --resume runs/bench-20260101-120000
+
+    --target, --task and --ignore go to each data set of the grid that takes them (a CSV
+    file), and are an error only when none does.
     """
     from zoo.app.bench import BenchSpec, run_bench
 
@@ -135,7 +156,8 @@ def _spec_values(ctx: click.Context, options: dict[str, Any]) -> dict[str, Any]:
         options["baselines"] if "baselines" in given else values.pop("baselines", True)
     )
     spec["sets"] = [*values.pop("set", []), *options["sets"]]
-    values.pop("repeats", None), values.pop("baselines", None)
+    spec["ignore"] = options["ignore"] if "ignore" in given else values.pop("ignore", "")
+    values.pop("repeats", None), values.pop("baselines", None), values.pop("ignore", None)
     values.update({k: options[k] for k in RUN_OPTIONS if k in given})
     for key in ("runs_dir",):
         values.pop(key, None)

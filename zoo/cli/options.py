@@ -1,23 +1,37 @@
 """Options that several commands take (``run``, ``bench``, ``tune``), each written once
-(``--cluster`` and ``--resources-per-run`` are in ``cluster``, ``--track`` in ``track``)."""
+(``--cluster`` and ``--resources-per-run`` are in ``cluster``, ``--track`` in ``track``).
+
+Defaults are :class:`~zoo.core.config.RunConfig`'s, so a flag left out means what the Python
+API means by the field left out.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import MISSING, fields
 from typing import Any
 
 import click
 
-from zoo.core.config import MAX_FOLDS
+from zoo.core.config import MAX_FOLDS, RunConfig
+from zoo.core.tasks import TASKS
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
-BATCH_SIZE = click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
-SPLIT_SEED = click.option("--split-seed", type=int, default=42, show_default=True)
+DEFAULTS: dict[str, Any] = {
+    f.name: f.default for f in fields(RunConfig) if f.default is not MISSING
+}
+
+BATCH_SIZE = click.option(
+    "--batch-size", type=click.IntRange(min=1), default=DEFAULTS["batch_size"], show_default=True
+)
+SPLIT_SEED = click.option(
+    "--split-seed", type=int, default=DEFAULTS["split_seed"], show_default=True
+)
 TEST_SIZE = click.option(
     "--test-size",
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.2,
+    default=DEFAULTS["test_size"],
     show_default=True,
 )
 SUMMARY_JSON = click.option(
@@ -44,5 +58,79 @@ def resume(help_text: str) -> Decorator:
 def folds(help_text: str) -> Decorator:
     """``--folds``, cross-validation folds of the training part (``help_text`` says what for)."""
     return click.option(
-        "--folds", type=click.IntRange(1, MAX_FOLDS), default=1, show_default=True, help=help_text
+        "--folds",
+        type=click.IntRange(1, MAX_FOLDS),
+        default=DEFAULTS["folds"],
+        show_default=True,
+        help=help_text,
     )
+
+
+PATIENCE_HELP = (
+    "Stop early when the validation loss has not improved for N epochs, keeping the best "
+    "epoch's weights. Default: max(5, epochs // 10); 0 trains every epoch. Needs a "
+    "validation part."
+)
+
+
+def patience(
+    help_text: str = PATIENCE_HELP,
+    default: int | None = DEFAULTS["patience"],
+) -> Decorator:
+    """``--patience``, early stopping (``help_text`` says for what; RunConfig checks the top).
+    ``default`` is RunConfig's unless the command has its own (``zoo tune``'s trials)."""
+    return click.option(
+        "--patience",
+        type=click.IntRange(min=0),
+        default=default,
+        show_default=default is not None,
+        help=help_text,
+    )
+
+
+TARGET_HELP = "Target column, when --data is a CSV file."
+TASK_HELP = "Force the task of a CSV file (default: inferred from the target)."
+IGNORE_HELP = (
+    "Columns of a CSV file to leave out, comma-separated (the same as --set data.ignore=COL,COL)."
+)
+GRID_NOTE = " In a bench: given to each data set that takes it."
+
+
+def data_options(grid: bool = False) -> Decorator:
+    """``--target``, ``--task`` and ``--ignore``: what a data set that takes them (a CSV file)
+    gets as its parameters; with ``grid``, the help says that a bench gives them to each data
+    set of its grid that takes them."""
+    note = GRID_NOTE if grid else ""
+    target = click.option(
+        "--target", "-t", default=DEFAULTS["target"], metavar="COLUMN", help=TARGET_HELP + note
+    )
+    task = click.option(
+        "--task", type=click.Choice(list(TASKS)), default=DEFAULTS["task"], help=TASK_HELP + note
+    )
+    ignore = click.option(
+        "--ignore",
+        default=None,
+        metavar="COL[,COL...]",
+        callback=_column_list,
+        help=IGNORE_HELP + note,
+    )
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        return target(task(ignore(function)))
+
+    return decorate
+
+
+def _column_list(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``" id, notes"`` -> ``"id,notes"``: what ``--set data.ignore=id,notes`` gives."""
+    if value is None:
+        return None
+    names = list(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    if not names:
+        raise click.BadParameter(
+            f"expected column names separated by commas, e.g. --ignore id,notes; received "
+            f"{value!r}.",
+            ctx,
+            param,
+        )
+    return ",".join(names)

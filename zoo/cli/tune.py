@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from zoo.app.tune.request import DEFAULT_PATIENCE
 from zoo.cli.cluster import cluster_options, from_options
 from zoo.cli.offline import OFFLINE
 from zoo.cli.options import (
@@ -19,7 +20,9 @@ from zoo.cli.options import (
     SPLIT_SEED,
     SUMMARY_JSON,
     TEST_SIZE,
+    data_options,
     folds,
+    patience,
     resume,
     runs_dir,
 )
@@ -56,7 +59,7 @@ def _registry() -> Any:
 @click.option("--model", "-m", default=None, help="Model to tune (see 'zoo list models').")
 @click.option("--data", "-d", default=None, help="Data set (see 'zoo list datasets').")
 @click.option("--preset", "-p", default=None, help="Preset; default: the data set's task's.")
-@click.option("--target", "-t", default=None, help="Target column, when --data is a CSV file.")
+@data_options()
 @click.option(
     "--trials",
     "-n",
@@ -90,12 +93,9 @@ def _registry() -> Any:
     help="Seeds every trial's training and the sampler.",
 )
 @click.option("--epochs", type=click.IntRange(min=1), default=200, show_default=True)
-@click.option(
-    "--patience",
-    type=click.IntRange(min=1),
-    default=50,
-    show_default=True,
-    help="Each trial stops when its validation loss has not improved for N epochs.",
+@patience(
+    "Each trial stops when its validation loss has not improved for N epochs.",
+    default=DEFAULT_PATIENCE,
 )
 @BATCH_SIZE
 @SPLIT_SEED
@@ -153,7 +153,7 @@ def tune(ctx: click.Context, **options: Any) -> None:
         given = [
             k
             for k in ("preset", "space_file", "sets", "seed", "epochs", "patience", "storage")
-            + ("folds",)
+            + ("folds", "target", "task", "ignore")
             if ctx.get_parameter_source(k) != ParameterSource.DEFAULT
         ]
         if given:
@@ -179,9 +179,15 @@ def _new_request(options: dict[str, Any], registry: Any, run_options: dict[str, 
             raise click.UsageError(f"Missing --{required}: give --{required} NAME (or --resume).")
     values = {
         k: options[k]
-        for k in ("model", "data", "preset", "target", "seed", "epochs", "patience")
+        for k in ("model", "data", "preset", "target", "task", "seed", "epochs", "patience")
         + ("batch_size", "split_seed", "test_size", "validation_size", "runs_dir", "folds")
     }
+    if options["ignore"]:
+        from zoo.plan.data_choice import fold_option
+
+        values["data_params"] = fold_option(
+            registry, values["data"], {}, "ignore", options["ignore"]
+        )
     from zoo import plan
 
     config = plan(RunConfig(**values), registry, options["sets"]).config

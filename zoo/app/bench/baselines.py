@@ -5,6 +5,11 @@ the validation part (they have no use for a validation part; gradient boosting's
 about 6.2 on housing is for that whole 80 %). A linear model (linear or logistic regression on
 standardized inputs) and gradient boosting, scored by the same NumPy metrics as every zoo run,
 so a leaderboard shows at once whether a network beats a one-line baseline.
+
+Tabular inputs arrive raw (``zoo.core.columns``): NaN for a missing number, a category's code
+(-1 unknown) in a categorical column. The linear model imputes (the median, plus a missing-value
+indicator), one-hot encodes the codes and standardizes; gradient boosting takes NaN as it is and
+the codes as categories (histogram gradient boosting: the exact variant accepts neither).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from zoo import Registry, RunConfig, plan
+from zoo.core.columns import UNKNOWN_CODE, categorical_mask
 from zoo.core.parts import TEST, TRAIN, VALIDATION, SplitSpec
 from zoo.train.loading import load_checked
 from zoo.train.scoring import score
@@ -20,8 +26,14 @@ from zoo.train.scoring import score
 if TYPE_CHECKING:
     import numpy as np
 
-# Exact gradient boosting up to this many training rows; the histogram variant beyond.
+    from zoo.core.parts import DataInfo
+
+# Exact gradient boosting up to this many training rows; the histogram variant beyond, and
+# whenever the inputs have missing values or categorical columns.
 EXACT_BOOSTING_ROWS = 20_000
+# Histogram gradient boosting takes category codes below its bin count (255) only; a column
+# with more categories is given to it as a number.
+MAX_BOOSTING_CATEGORIES = 255
 
 
 class BaselineSkipped(Exception):
@@ -47,39 +59,137 @@ def run_baseline(name: str, config: dict[str, Any], registry: Registry) -> dict[
         raise BaselineSkipped(
             f"{parts.info.source} is streamed from disk; scikit-learn baselines need it in memory"
         )
-    task = parts.info.task
-    estimator = make_estimator(name, task, run_config.seed, len(train[0]))
-    fit_started = time.perf_counter()
-    estimator.fit(_flat(train[0]), train[1])
-    fit_s = time.perf_counter() - fit_started
-    outputs = _outputs(estimator, _flat(test[0]), task, parts.info.n_classes)
+    result = fit_and_score(name, parts.info, train, test, run_config.seed)
+    result["timings"]["total_s"] = round(time.perf_counter() - started, 3)
+    return result
+
+
+def fit_and_score(
+    name: str,
+    info: DataInfo,
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
+    seed: int,
+) -> dict[str, Any]:
+    """Fit baseline ``name`` on ``train`` (inputs, targets) and score it on ``test``, for a
+    data set described by ``info`` (a DataInfo: its task, classes and schema)."""
+    import numpy as np
+
+    x_train, x_test = _flat(train[0]), _flat(test[0])
+    mask = categorical_mask(info.schema, x_train.shape[1])  # all False for images
+    x_train, x_test = _codes_as_missing(x_train, mask), _codes_as_missing(x_test, mask)
+    missing = bool(np.isnan(x_train).any() or np.isnan(x_test).any())
+    if name == "sklearn-gboost":
+        mask = _boosting_categories(x_train, mask)
+    estimator = make_estimator(name, info.task, seed, len(x_train), mask, missing)
+    with _threads(len(x_train)):
+        fit_started = time.perf_counter()
+        estimator.fit(x_train, train[1])
+        fit_s = time.perf_counter() - fit_started
+        outputs = _outputs(estimator, x_test, info.task, info.n_classes)
     return {
-        "task": task,
-        "metrics": score(task, test[1], outputs),
-        "timings": {"fit_s": round(fit_s, 3), "total_s": round(time.perf_counter() - started, 3)},
+        "task": info.task,
+        "metrics": score(info.task, test[1], outputs),
+        "timings": {"fit_s": round(fit_s, 3)},
         "params": None,
     }
 
 
-def make_estimator(name: str, task: str, seed: int, rows: int) -> Any:
-    """The scikit-learn estimator behind baseline ``name`` for ``task``."""
+def make_estimator(
+    name: str,
+    task: str,
+    seed: int,
+    rows: int,
+    categorical: list[bool] | None = None,
+    missing: bool = False,
+) -> Any:
+    """The scikit-learn estimator behind baseline ``name`` for ``task``.
+
+    Args:
+        name: "sklearn-linear" or "sklearn-gboost".
+        task: the data set's task.
+        seed: the estimator's random_state.
+        rows: training rows (exact gradient boosting up to EXACT_BOOSTING_ROWS).
+        categorical: per input column, whether it holds category codes (missing: none).
+        missing: whether the inputs have NaN (a missing value).
+    """
     from sklearn import ensemble, linear_model
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     regression = task == "regression"
+    mask = list(categorical or [])
     if name == "sklearn-linear":
         model = (
             linear_model.LinearRegression()
             if regression
             else linear_model.LogisticRegression(max_iter=2000)
         )
-        return make_pipeline(StandardScaler(), model)
+        return make_pipeline(_linear_preparation(mask), model)
     if name == "sklearn-gboost":
-        kind = "HistGradientBoosting" if rows > EXACT_BOOSTING_ROWS else "GradientBoosting"
+        histogram = missing or any(mask) or rows > EXACT_BOOSTING_ROWS
+        kind = "HistGradientBoosting" if histogram else "GradientBoosting"
         suffix = "Regressor" if regression else "Classifier"
-        return getattr(ensemble, kind + suffix)(random_state=seed)
+        options: dict[str, Any] = {"random_state": seed}
+        if any(mask):
+            options["categorical_features"] = mask
+        return getattr(ensemble, kind + suffix)(**options)
     raise KeyError(name)
+
+
+def _linear_preparation(mask: list[bool]) -> Any:
+    """Numbers: the median for a missing one (plus an indicator column where training had
+    one missing), then standardized; category codes: one-hot (unknown ones all zero)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    numbers = make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler())
+    if not any(mask):
+        return numbers
+    numeric = [i for i, is_code in enumerate(mask) if not is_code]
+    codes = [i for i, is_code in enumerate(mask) if is_code]
+    encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+    parts = [("categorical", encoder, codes)]
+    if numeric:
+        parts.insert(0, ("numeric", numbers, numeric))
+    return ColumnTransformer(parts)
+
+
+def _threads(rows: int) -> Any:
+    """One OpenMP thread on small data: histogram gradient boosting's threads wait on each
+    other far longer than 64 rows take to fit (seconds instead of milliseconds on a busy
+    machine)."""
+    from contextlib import nullcontext
+
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1) if rows <= EXACT_BOOSTING_ROWS else nullcontext()
+
+
+def _codes_as_missing(x: np.ndarray, mask: list[bool]) -> np.ndarray:
+    """``x`` (as float64) with the unknown code (-1) of categorical columns made NaN."""
+    import numpy as np
+
+    x = np.asarray(x, dtype="float64")
+    columns = [i for i, is_code in enumerate(mask) if is_code]
+    if columns:
+        x = x.copy()
+        part = x[:, columns]
+        part[part == UNKNOWN_CODE] = np.nan
+        x[:, columns] = part
+    return x
+
+
+def _boosting_categories(x: np.ndarray, mask: list[bool]) -> list[bool]:
+    """The categorical columns histogram gradient boosting can take as categories."""
+    import numpy as np
+
+    fits = []
+    for column, is_code in zip(x.T, mask, strict=True):
+        known = column[~np.isnan(column)]
+        fits.append(is_code and (not len(known) or known.max() < MAX_BOOSTING_CATEGORIES))
+    return fits
 
 
 def _fitting_rows(parts: Any) -> tuple[np.ndarray, np.ndarray] | None:

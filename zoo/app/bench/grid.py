@@ -3,6 +3,11 @@
 Every model on a data set gets the same split, the same epochs and, repeat by repeat, the same
 seed (base seed + repeat index), so the rows of a leaderboard are comparable. A combination
 that cannot train together is skipped with the reason; nothing is imported from TensorFlow.
+
+The data options (``--target``, ``--task``, ``--ignore``, and ``--set target=...``) go to each
+data set of the grid that takes them (a CSV file, not a registered data set with its own
+target): ``--data housing,prices.csv --target price`` gives the target to prices.csv only. An
+option that no data set of the grid takes is an error, as it is for ``zoo run``.
 """
 
 from __future__ import annotations
@@ -11,7 +16,9 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from zoo import Registry, RunConfig, plan
+from zoo.catalog.entries import Entry
 from zoo.core.errors import IncompatibleError, UnknownNameError, ZooError
+from zoo.plan.data_choice import DATA_OPTIONS, data_entry, fold_option, refused_option, takes
 
 from .spec import BenchSpec
 
@@ -77,14 +84,16 @@ def expand(spec: BenchSpec, registry: Registry) -> Grid:
     datasets, wild_data = _names(registry, "datasets", spec.data)
     presets, wild_presets = _names(registry, "presets", spec.presets)
     wild |= wild_data | wild_presets
+    _check_data_options(spec, registry, datasets)
     grid, used = Grid(), set()
     for data in datasets:
         firsts: list[Combination] = []
+        entry, base = _data_values(spec, registry, data)
         for model in models:
             for preset in presets or [None]:
                 names = {"model": model, "data": data, "preset": preset}
                 try:
-                    planned = _plan_combination(spec, registry, names, used)
+                    planned = _plan_combination(spec, registry, names, used, (entry, base))
                 except ZooError as exc:
                     if not isinstance(exc, IncompatibleError) and not wild & set(names.values()):
                         raise
@@ -94,7 +103,7 @@ def expand(spec: BenchSpec, registry: Registry) -> Grid:
                 firsts = firsts or planned
         if spec.baselines and firsts:
             grid.combinations.extend(_baselines(firsts))
-    _check_sets_used(spec, registry, used, grid)
+    _check_sets_used(spec, registry, used, grid, datasets)
     return grid
 
 
@@ -119,11 +128,47 @@ def _names(registry: Registry, kind: str, given: list[str]) -> tuple[list[str], 
     return list(dict.fromkeys(names)), wild
 
 
+def _check_data_options(spec: BenchSpec, registry: Registry, datasets: list[str]) -> None:
+    """A data option (``--target``...) that no data set of the grid takes is an error."""
+    given = {"target": spec.base.get("target"), "task": spec.base.get("task")}
+    given["ignore"] = spec.ignore or None
+    for key, value in given.items():
+        if value is not None and not _taken(registry, datasets, key):
+            raise refused_option(key, value, datasets)
+
+
+def _taken(registry: Registry, datasets: list[str], key: str) -> bool:
+    """Whether some data set of the grid takes data option ``key``."""
+    return any(takes(data_entry(registry, data)[0], key) for data in datasets)
+
+
+def _data_values(spec: BenchSpec, registry: Registry, data: str) -> tuple[Entry, dict[str, Any]]:
+    """Data set ``data``'s entry, and the spec's run options for it: ``target`` and ``task``
+    only if it takes them, ``ignore`` folded into its data params if it takes that."""
+    entry, _ = data_entry(registry, data)
+    values = dict(spec.base)
+    for key in ("target", "task"):
+        if values.get(key) is not None and not takes(entry, key):
+            del values[key]
+    if spec.ignore and takes(entry, "ignore"):
+        params = values.get("data_params")
+        values["data_params"] = fold_option(registry, data, params, "ignore", spec.ignore)
+    return entry, values
+
+
 def _plan_combination(
-    spec: BenchSpec, registry: Registry, names: dict[str, Any], used: set[str]
+    spec: BenchSpec,
+    registry: Registry,
+    names: dict[str, Any],
+    used: set[str],
+    data: tuple[Entry, dict[str, Any]],
 ) -> list[Combination]:
-    values = {**spec.base, **names}
-    checked = plan(RunConfig(**values), registry)  # names and compatibility, before any --set
+    entry, base = data
+    values = {**base, **names}
+    # Names and compatibility, with only the --set values the data set takes: a CSV file's
+    # task (so the default preset) may hang on its target.
+    first = [item for item in spec.sets if _sets_data(item, entry)]
+    checked = plan(RunConfig(**values), registry, first)
     sets = [item for item in spec.sets if _belongs(item, checked)]
     used.update(sets)
     base_seed = values.get("seed", 0)
@@ -143,6 +188,12 @@ def _plan_combination(
     return planned
 
 
+def _sets_data(item: str, entry: Entry) -> bool:
+    """Whether a --set names a parameter of data set ``entry`` (``data.rows``, ``target``)."""
+    section, dot, name = item.partition("=")[0].strip().partition(".")
+    return section == "data" and takes(entry, name) if dot else takes(entry, section)
+
+
 def _belongs(item: str, checked: Any) -> bool:
     """Whether a --set names a hyperparameter of this combination (or a run option)."""
     key = item.partition("=")[0].strip()
@@ -151,15 +202,26 @@ def _belongs(item: str, checked: Any) -> bool:
     if dot:
         entry = entries.get(section)
         return entry is None or any(p.name == name for p in entry.params)
+    if key in DATA_OPTIONS:  # --set target=COL: for the data sets that take one
+        return takes(checked.data, key)
     run_fields = {f.name for f in fields(RunConfig)}
     return key in run_fields or any(
         p.name == key for entry in entries.values() for p in entry.params
     )
 
 
-def _check_sets_used(spec: BenchSpec, registry: Registry, used: set[str], grid: Grid) -> None:
+def _check_sets_used(
+    spec: BenchSpec, registry: Registry, used: set[str], grid: Grid, datasets: list[str]
+) -> None:
     """A --set that no combination has a place for is an error (a typo, most likely)."""
-    unused = [item for item in spec.sets if item not in used]
+    unused = []
+    for item in spec.sets:
+        key, _, value = (part.strip() for part in item.partition("="))
+        if item in used or (key in DATA_OPTIONS and _taken(registry, datasets, key)):
+            continue  # --set target=COL: used by the data sets that take one
+        if key in DATA_OPTIONS:
+            raise refused_option(key, value, datasets)
+        unused.append(item)
     first = next((c for c in grid.combinations if c.kind == ZOO), None)
     if unused and first:
         # Planning with it raises the usual message, which lists every valid key.

@@ -11,7 +11,7 @@ from zoo.core.errors import InvalidParameterError, did_you_mean
 from zoo.plan.configfile import read_toml
 
 NAME_KEYS = ("model", "data", "preset")
-BENCH_KEYS = ("repeats", "baselines", "set")
+BENCH_KEYS = ("repeats", "baselines", "set", "ignore")
 PARAM_TABLES = ("model_params", "data_params", "preset_params")
 
 
@@ -23,8 +23,11 @@ class BenchSpec:
         models, data, presets: names or shell-style wildcards (``'*'``); no presets means
             each data set's default preset.
         repeats: trainings per combination; repeat ``r`` uses seed ``base seed + r``.
-        base: RunConfig keywords shared by every combination (epochs, seed, split_seed, ...).
+        base: RunConfig keywords shared by every combination (epochs, seed, split_seed, ...);
+            ``target`` and ``task`` go only to the data sets that take them (CSV files).
         sets: ``--set KEY=VALUE`` overrides, applied wherever the key belongs.
+        ignore: ``--ignore``, columns to leave out (comma-separated), for each data set that
+            takes an ``ignore`` parameter (CSV files).
         baselines: add scikit-learn reference rows on the same split.
         plugins: extra ``(name, module)`` plugins to load, in this process and in workers.
     """
@@ -37,8 +40,14 @@ class BenchSpec:
     sets: list[str] = field(default_factory=list)
     baselines: bool = True
     plugins: list[list[str]] = field(default_factory=list)
+    ignore: str = ""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.ignore, str):
+            raise InvalidParameterError(
+                f"ignore must be column names in one string, comma-separated, e.g. "
+                f'"id,notes"; received ignore={self.ignore!r}.'
+            )
         if isinstance(self.repeats, bool) or not isinstance(self.repeats, int) or self.repeats < 1:
             raise InvalidParameterError(
                 f"repeats must be a whole number of at least 1; received repeats={self.repeats!r}."
@@ -72,8 +81,9 @@ def split_names(values: Any) -> list[str]:
 def read_grid_file(path: str | Path) -> dict[str, Any]:
     """Read a grid file: an experiment file whose model, data and preset may be lists.
 
-    Besides the RunConfig keys it takes ``repeats``, ``baselines`` and ``set`` (a list of
-    ``KEY=VALUE`` strings). Returns the values by key, names as lists.
+    Besides the RunConfig keys it takes ``repeats``, ``baselines``, ``set`` (a list of
+    ``KEY=VALUE`` strings) and ``ignore`` (columns, as ``--ignore``). Returns the values by
+    key, names as lists.
 
     Raises:
         InvalidParameterError: unreadable file, bad TOML, unknown key or wrong type.
@@ -109,6 +119,8 @@ def _check_grid_value(path: Path, key: str, value: Any) -> None:
         ok, expected = isinstance(value, int) and not isinstance(value, bool), "a whole number"
     elif key == "baselines":
         ok, expected = isinstance(value, bool), "true or false"
+    elif key == "ignore":
+        ok, expected = isinstance(value, str), 'a string of columns, like "id,notes"'
     else:
         ok, expected = _matches_default(value, getattr(defaults, key))
     if not ok:
