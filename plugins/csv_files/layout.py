@@ -208,10 +208,22 @@ def _sample(path: str, delimiter: str) -> tuple[list[str], list[list[str]], bool
         )
     rows = split_fields(path, [line for _, line in numbered], delimiter, [n for n, _ in numbered])
     if len(header) > 1 or not _other_delimiter(header_line, delimiter):
-        check_widths(path, rows, [n for n, _ in numbered], len(header), [x for _, x in numbered])
+        rows = _even_sample(path, rows, numbered, len(header))
     sampled_all = len(numbered) < SNIFF_LINES
     probes = [] if sampled_all else _probe_rows(path, delimiter, len(header))
     return header, rows + probes, sampled_all
+
+
+def _even_sample(
+    path: str, rows: list[list[str]], numbered: list[tuple[int, str]], width: int
+) -> list[list[str]]:
+    """The sample's rows with one field per column. A few ragged rows are left to the full
+    pass, which reports every one of them with the file's other problems; a sample mostly
+    ragged (a wrong delimiter, a broken quote) is reported now."""
+    even = [row for row in rows if len(row) == width]
+    if len(rows) != len(numbered) or 2 * len(even) < len(rows):
+        check_widths(path, rows, [n for n, _ in numbered], width, [x for _, x in numbered])
+    return even
 
 
 def _head(path: str) -> tuple[str, list[tuple[int, str]]]:

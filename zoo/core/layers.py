@@ -120,7 +120,8 @@ def _slot_table(vocabulary: list[int]) -> np.ndarray:
 def _one_hot(codes: Any, table: np.ndarray, size: int) -> Any:
     """One-hot slots of ``codes``; unknown, out-of-range and NaN codes give all zeros."""
     codes = ops.where(ops.isnan(codes), -1.0, codes)
-    index = ops.clip(ops.cast(codes, "int32") + 1, 0, len(table) - 1)
+    outside = ops.logical_or(codes < -1.0, codes > float(len(table) - 2))
+    index = ops.where(outside, 0, ops.cast(codes, "int32") + 1)
     slots = ops.take(ops.convert_to_tensor(table), index)
     return ops.one_hot(slots, size + 1, dtype=codes.dtype)[:, 1:]
 
