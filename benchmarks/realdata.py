@@ -212,10 +212,11 @@ def run_zoo(path: Path, target: str, epochs: int | None, runs_dir: str) -> tuple
 
 
 def error_message(stderr: str) -> str:
-    """The zoo's own error lines (``zoo: error: ...``), else the last lines of the output."""
+    """The zoo's own error lines (``zoo: error: ...``, ``zoo: unexpected error: ...``), else
+    the last lines of the output."""
     lines = [line for line in stderr.splitlines() if line.strip()]
     for i, line in enumerate(lines):
-        if line.startswith("zoo: error:"):
+        if line.startswith("zoo: ") and line.split(":", 2)[1].strip().endswith("error"):
             return " ".join(lines[i:])
     return " ".join(lines[-3:]) or "(no message)"
 
@@ -280,7 +281,7 @@ def bench_file(record: dict, corpus: Path, epochs: int | None) -> Result:
     return result
 
 
-METRICS = {"regression": ("r2",), "binary": ("accuracy", "auc"),
+METRICS = {"regression": ("r2",), "binary": ("accuracy", "balanced_accuracy", "auc"),
            "multiclass": ("accuracy", "balanced_accuracy")}  # fmt: skip
 LABELS = {"r2": "R²", "accuracy": "accuracy", "auc": "AUC", "balanced_accuracy": "bal. accuracy"}
 
