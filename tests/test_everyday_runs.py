@@ -134,5 +134,5 @@ def test_the_python_api_is_as_quiet_as_the_cli(tmp_path):
         env=env,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "['accuracy', 'log_loss']"
+    assert done.stdout.strip() == "['accuracy', 'balanced_accuracy', 'class_balance', 'log_loss']"
     assert done.stderr == ""  # no oneDNN, cuInit or absl notices

@@ -67,9 +67,9 @@ def folds(help_text: str) -> Decorator:
 
 
 PATIENCE_HELP = (
-    "Stop early when the validation loss has not improved for N epochs, keeping the best "
-    "epoch's weights. Default: max(5, epochs // 10); 0 trains every epoch. Needs a "
-    "validation part."
+    "Stop early when the validation loss has not improved for N epochs, going back to the "
+    "best epoch's weights if the loss clearly rose since. Default: max(5, epochs // 5); 0 "
+    "trains every epoch. Needs a validation part."
 )
 
 

@@ -7,6 +7,7 @@ being spelled out as string literals across the code.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -29,7 +30,8 @@ class Task:
         output_activation: the output layer's activation.
         loss: the Keras loss a preset gets when it leaves the loss to the task.
         metrics: the Keras metrics a preset gets when it leaves them to the task.
-        key_metric: the test metric runs are ranked by (see ``zoo.train.scoring``).
+        key_metric: the test metric runs are ranked by (see ``zoo.train.scoring``), unless
+            the data is imbalanced (see :func:`ranking_metric`).
         higher_is_better: whether a larger key metric is a better run.
         stratified: whether train / validation / test splits keep the class proportions.
         classification: whether targets are class indices.
@@ -81,6 +83,45 @@ TASK_TABLE: Final[dict[str, Task]] = {
         classification=True,
     ),
 }
+
+
+# How evenly a classification data set's rows spread over its classes: the rarest class's
+# share of the rows times the number of classes (1: an even split; a binary data set with a
+# 10 % minority: 0.2). Under IMBALANCED_BELOW the data is imbalanced: accuracy then rewards
+# always answering the common class, so runs are ranked by balanced accuracy (the mean recall
+# over the classes) and "auto" class weights switch on. Relative to an even split, so that 10
+# balanced classes (10 % each) are not taken for imbalanced ones.
+IMBALANCED_BELOW: Final = 0.2
+BALANCED_ACCURACY: Final = "balanced_accuracy"
+# The test metric (``zoo.train.scoring``) holding the test part's class balance.
+CLASS_BALANCE: Final = "class_balance"
+
+
+def class_balance(counts: Sequence[int]) -> float:
+    """The rarest class's share of the rows times the number of classes (``counts``: rows
+    per class, every class counted, even one with no rows)."""
+    total = sum(counts)
+    return min(counts) / total * len(counts) if total else 1.0
+
+
+def imbalanced(balance: float | None) -> bool:
+    """Whether a class balance (see :func:`class_balance`) makes a data set imbalanced
+    (None, unknown: not imbalanced)."""
+    return balance is not None and balance < IMBALANCED_BELOW
+
+
+def ranking_metric(name: str, balance: float | None = None) -> tuple[str, bool]:
+    """The test metric that ranks runs of task ``name``, and whether higher is better.
+
+    The task's key metric, except for imbalanced classification data (see
+    :data:`IMBALANCED_BELOW`), ranked by balanced accuracy: always answering the common
+    class scores 1 / classes there, however imbalanced the data (AUC would rank binary
+    tasks only, and not by the labels the model answers).
+    """
+    row = TASK_TABLE[name]
+    if row.classification and imbalanced(balance):
+        return BALANCED_ACCURACY, True
+    return row.key_metric, row.higher_is_better
 
 
 def task(name: str) -> Task:

@@ -8,19 +8,21 @@ permutation on the host and runs, in one compiled call, the model's own ``train_
 the shuffled batches (the last one partial, as in ``fit``) and the model's own ``test_step``
 on the whole validation part. The numbers are those ``fit`` reports for the same batches.
 Callbacks see the usual events, with one ``on_train_batch_end`` per compiled block, as with
-``steps_per_execution``. The backend's half lives in ``jax_steps`` / ``tf_steps``.
+``steps_per_execution``. The backend's half lives in ``jax_steps`` / ``tf_steps``. Class
+weights become per-row sample weights given to ``train_step`` (as ``fit`` gives them), never
+to the validation part.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 import keras
 import numpy as np
 
-from zoo.train.step_inputs import Arrays
+from zoo.train.step_inputs import Arrays, row_weights
 
 # Steps per compiled call: long enough to amortize a dispatch, short enough that a stop
 # request (Ctrl-C) is seen within a second or so on a large in-memory data set.
@@ -60,6 +62,7 @@ def fit_arrays(
     seed: int,
     callbacks: Sequence[keras.callbacks.Callback],
     initial_epoch: int = 0,
+    class_weight: Mapping[int, float] | None = None,
 ) -> dict[str, list[float]]:
     """Train a compiled model on arrays; returns the per-epoch history, as ``fit`` would.
 
@@ -72,6 +75,7 @@ def fit_arrays(
         seed: seeds the per-epoch shuffling.
         callbacks: Keras callbacks, called as ``fit`` calls them.
         initial_epoch: the epoch to start from (resuming).
+        class_weight: class index -> weight of its training rows, as ``fit`` takes it.
     """
     # Build the model, its compiled metrics and the optimizer, as fit does first.
     model._symbolic_build(data_batch=(train[0][:1], train[1][:1]))
@@ -80,7 +84,8 @@ def fit_arrays(
     else:
         from zoo.train.tf_steps import TfSteps as Backend  # type: ignore[assignment]
     with traced_gradients_released():
-        steps = Backend(model, train, validation, batch_size)
+        weights = row_weights(train[1], class_weight)
+        steps = Backend(model, train, validation, batch_size, weights)
         loop = EpochLoop(model, steps, len(train[0]), batch_size, seed)
         return loop.run(epochs, initial_epoch, callbacks)
 

@@ -93,8 +93,13 @@ def fit(
     options: FitOptions,
     callbacks: list[Any],
     initial_epoch: int = 0,
+    class_weight: dict[int, float] | None = None,
 ) -> dict[str, list[float]]:
-    """Compile with the preset's settings and train; returns this call's per-epoch history."""
+    """Compile with the preset's settings and train; returns this call's per-epoch history.
+
+    ``class_weight`` (class index -> weight) weighs the training rows' losses, never the
+    validation part's, on every feed.
+    """
     steps = steps_for(parts.rows(TRAIN), options.batch_size)
     compile_args = settings.resolve()
     if initial_epoch and getattr(model, "optimizer", None) is not None:
@@ -117,6 +122,7 @@ def fit(
             seed,
             callbacks,
             initial_epoch,
+            class_weight,
         )
     # One compiled call per epoch (capped, so that a stop request is seen often enough):
     # the per-step Python overhead is the main cost on small data.
@@ -129,6 +135,7 @@ def fit(
         **_validation_feed(parts, options, callbacks, predict_batch(model)),
         epochs=options.epochs,
         initial_epoch=initial_epoch,
+        class_weight=class_weight,
         verbose=0,
     )
     return {k: [float(v) for v in values] for k, values in history.history.items()}

@@ -2,8 +2,9 @@
 
 One jitted function per block shape runs a ``lax.scan`` of the model's pure ``train_step``
 over the full batches, one more step for the partial batch, and ``test_step`` on the whole
-validation part. The model's variables are gathered before an epoch and written back after
-it, where callbacks (early stopping, best weights) look for them.
+validation part; with class weights, each batch carries its rows' sample weights. The model's
+variables are gathered before an epoch and written back after it, where callbacks (early
+stopping, best weights) look for them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import jax
 import keras
+import numpy as np
 
 from zoo.train.step_inputs import Arrays, floats_as_floatx
 
@@ -22,10 +24,16 @@ class JaxSteps:
     """See the module docstring; implements ``epoch_loop.Steps``."""
 
     def __init__(
-        self, model: keras.Model, train: Arrays, validation: Arrays | None, batch_size: int
+        self,
+        model: keras.Model,
+        train: Arrays,
+        validation: Arrays | None,
+        batch_size: int,
+        weights: np.ndarray | None = None,
     ) -> None:
         self.model = model
         self.x, self.y = (jax.device_put(floats_as_floatx(a)) for a in train)
+        self.weights = jax.device_put(weights) if weights is not None else None
         self.validation = (
             tuple(jax.device_put(floats_as_floatx(a)) for a in validation) if validation else None
         )
@@ -46,7 +54,7 @@ class JaxSteps:
     def block(self, full: Any, tail: Any, validate: bool) -> tuple[dict, dict]:
         validation = self.validation if validate else None
         self.state, train_logs, val_logs = self._run(
-            self.state, self.x, self.y, full, tail, validation, self.fresh_metrics
+            self.state, self.x, self.y, self.weights, full, tail, validation, self.fresh_metrics
         )
         return train_logs, val_logs
 
@@ -58,6 +66,7 @@ class JaxSteps:
         state: State,
         x: Any,
         y: Any,
+        weights: Any,
         full: Any,
         tail: Any,
         validation: Any,
@@ -66,16 +75,20 @@ class JaxSteps:
         """Traced once per block shape: the scan over full batches, the tail, validation."""
         model = self.model
         logs: dict[str, Any] = {}
+
+        def batch(rows: Any) -> tuple[Any, ...]:
+            return (x[rows], y[rows]) if weights is None else (x[rows], y[rows], weights[rows])
+
         if full is not None:
 
             def step(carry: State, rows: Any) -> tuple[State, dict[str, Any]]:
-                step_logs, carry = model.train_step(carry, (x[rows], y[rows]))
+                step_logs, carry = model.train_step(carry, batch(rows))
                 return carry, step_logs
 
             state, stacked = jax.lax.scan(step, state, full)
             logs = jax.tree_util.tree_map(lambda values: values[-1], stacked)
         if tail is not None:
-            logs, state = model.train_step(state, (x[tail], y[tail]))
+            logs, state = model.train_step(state, batch(tail))
         val_logs: dict[str, Any] = {}
         if validation is not None:
             trainable, non_trainable = state[0], state[1]

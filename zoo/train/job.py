@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.core.errors import RunFolderError, RunInterrupted, TrainingDiverged, ZooError
-from zoo.core.parts import VALIDATION
+from zoo.core.parts import TRAIN, VALIDATION
+from zoo.core.tasks import TASK_TABLE, class_balance, imbalanced
 from zoo.runs.files import damaged, disk_failure, writing
 from zoo.runs.folder import BEST_WEIGHTS_FILE, RunFolder, folder_name
 from zoo.runs.records import read_environment
@@ -45,6 +47,8 @@ class Job:
         self.previous_history: dict[str, list[float]] = {}
         self.initial_epoch = 0
         self.resumed = resume_from is not None
+        self._class_weights: dict[int, float] | None = None
+        self._weights_known = False
         if resume_from is not None:
             self._check_resumable(resume_from)
 
@@ -124,9 +128,10 @@ class Job:
         if self.folder and self.resumed:
             # The run continues with these settings (--epochs may have changed): say so.
             self.folder.write_config(self.checked.to_dict())
+        weights = self.class_weights()
         return self._guarded(
             lambda callbacks: training.fit(
-                model, settings, self.parts, self.options, callbacks, self.initial_epoch
+                model, settings, self.parts, self.options, callbacks, self.initial_epoch, weights
             ),
             model,
             progress,
@@ -169,7 +174,7 @@ class Job:
         callbacks = [*self._optional_callbacks(), *([progress(epochs)] if progress else [])]
         callbacks.append(guard)  # last, so it sees a stop requested during the epoch
         if self.folder:
-            self.folder.set_status("running")
+            self.folder.set_status("running", **self._training_record())
         try:
             with stop_requests(guard.request_stop):
                 new = phase(callbacks)
@@ -202,6 +207,43 @@ class Job:
     @property
     def _has_validation(self) -> bool:
         return self.parts.rows(VALIDATION) > 0
+
+    def class_weights(self) -> dict[int, float] | None:
+        """The run's class weights (see :func:`class_weights`), worked out once; one line on
+        stderr when ``auto`` switched them on (once for a cross-validated run's folds)."""
+        if not self._weights_known:
+            config = self.checked.config
+            self._class_weights, why = class_weights(config.class_weight, self.parts)
+            self._weights_known = True
+            if why and self._class_weights and config.fold in (None, 0):
+                names = self._class_names()
+                shown = ", ".join(
+                    f"{names[c]} {w:.3g}" for c, w in list(self._class_weights.items())[:6]
+                )
+                more = ", ..." if len(self._class_weights) > 6 else ""
+                print(
+                    f"zoo: class weights balanced (class_weight=auto): {why}; weights "
+                    f"{shown}{more}. --set class_weight=none trains without them.",
+                    file=sys.stderr,
+                )
+        return self._class_weights
+
+    def _class_names(self) -> dict[int, str]:
+        names = self.parts.info.class_names
+        return {c: str(names[c]) if c < len(names) else str(c) for c in self._class_weights or {}}
+
+    def _training_record(self) -> dict[str, Any]:
+        """What status.json says of early stopping and class weights (null when off)."""
+        config = self.checked.config
+        stopping = None
+        if config.patience and self._has_validation:
+            stopping = {"monitor": "val_loss", "patience": config.patience}
+        weights = self.class_weights()
+        names = self._class_names()
+        return {
+            "early_stopping": stopping,
+            "class_weights": {names[c]: w for c, w in weights.items()} if weights else None,
+        }
 
     def score(self, model: keras.Model) -> dict[str, float]:
         """The test metrics of ``model``."""
@@ -296,3 +338,47 @@ def data_record(info: DataInfo) -> dict[str, Any]:
         "class_names": [str(c) for c in info.class_names],
         "schema": info.schema or None,
     }
+
+
+def class_weights(mode: str, parts: DataParts) -> tuple[dict[int, float] | None, str | None]:
+    """The class weights to train with (class index -> weight), and, when ``mode`` "auto"
+    switched them on, why. None for a regression, for "none", and for "auto" on classes that
+    are not imbalanced (``zoo.core.tasks.imbalanced``: binary, a minority under 10 %).
+
+    Balanced weights are the training part's rows / (classes * the class's rows), scikit-
+    learn's "balanced": every class then weighs as much in the loss. Only the training part
+    is counted (a streamed one in one pass over its batches).
+    """
+    info = parts.info
+    if mode == "none" or not TASK_TABLE[info.task].classification:
+        return None, None
+    counts = train_class_counts(parts, info.n_classes)
+    total = int(counts.sum())
+    if not total:
+        return None, None
+    share = float(counts.min()) / total
+    if mode == "auto" and not imbalanced(class_balance(counts.tolist())):
+        return None, None
+    present = [c for c in range(len(counts)) if counts[c]]
+    weights = {c: total / (len(present) * int(counts[c])) for c in present}
+    if mode != "auto":
+        return weights, None
+    rarest = int(counts.argmin())
+    name = info.class_names[rarest] if rarest < len(info.class_names) else rarest
+    return weights, f"class {str(name)!r} is {share:.1%} of the training part"
+
+
+def train_class_counts(parts: DataParts, n_classes: int) -> Any:
+    """Rows of each class in the training part (a NumPy array, one count per class)."""
+    import numpy as np
+
+    def labels(y: Any) -> Any:
+        y = np.asarray(y).reshape(len(y), -1)
+        return y.argmax(axis=1) if y.shape[1] > 1 else np.rint(y[:, 0]).astype("int64")
+
+    counts = np.zeros(n_classes, "int64")
+    arrays = parts.arrays(TRAIN)
+    batches = [arrays] if arrays is not None else parts.batches(TRAIN, 1 << 16).as_numpy_iterator()
+    for _, y in batches:
+        counts += np.bincount(labels(y), minlength=n_classes)[:n_classes]
+    return counts

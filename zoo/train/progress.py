@@ -148,21 +148,34 @@ def early_stop_note(
     """One line saying that early stopping ended the run and whose weights were kept.
 
     A run that returns with fewer epochs than planned was stopped by early stopping (an
-    interruption or a NaN loss raises instead). Keras's ``restore_best_weights`` keeps the
-    first epoch with the lowest monitored loss.
+    interruption or a NaN loss raises instead). Early stopping goes back to the first epoch
+    with the lowest validation loss only when the loss clearly rose after it
+    (``zoo.train.callbacks.restores_best``); a run that trained every epoch says so only
+    when it went back.
 
     Args:
         history: the run's per-epoch history.
         planned: the epochs the run was asked for (both phases when fine-tuning).
-        patience: the run's ``--patience``; None means early stopping was off.
+        patience: the run's ``--patience``; 0 (or None) means early stopping was off.
     """
-    monitor = "val_loss" if history.get("val_loss") else "loss"
-    values = history.get(monitor, [])
-    if not patience or not values or len(values) >= planned:
+    from zoo.train.callbacks import restores_best
+
+    values = history.get("val_loss", [])
+    if not patience or not values:
         return None
     best = min(range(len(values)), key=values.__getitem__)
-    return (
-        f"early stopping: {monitor} did not improve for {patience} epochs, so training stopped "
-        f"after epoch {len(values)} of {planned}; kept the weights of epoch {best + 1} "
-        f"({monitor} {values[best]:.4g})"
+    back = restores_best(values, best)
+    kept = (
+        f"kept the weights of epoch {best + 1} (val_loss {values[best]:.4g})"
+        if back
+        else f"kept the last weights: val_loss only wandered since its lowest, "
+        f"{values[best]:.4g} at epoch {best + 1}"
     )
+    if len(values) < planned:
+        return (
+            f"early stopping: val_loss did not improve for {patience} epochs, so training "
+            f"stopped after epoch {len(values)} of {planned}; {kept}"
+        )
+    if back:
+        return f"early stopping: val_loss rose after epoch {best + 1}, so {kept}"
+    return None

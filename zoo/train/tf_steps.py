@@ -2,8 +2,9 @@
 
 One ``tf.function`` runs a block: a ``tf.while_loop`` of the model's own ``train_step`` over
 the given rows, batch by batch (the last batch may be short; one trace serves every size),
-then, when asked, the model's own ``test_step`` on the whole validation part. Variables are
-TensorFlow's, updated in place, so callbacks see them as they are.
+then, when asked, the model's own ``test_step`` on the whole validation part. With class
+weights, each batch carries its rows' sample weights. Variables are TensorFlow's, updated in
+place, so callbacks see them as they are.
 """
 
 from __future__ import annotations
@@ -21,10 +22,16 @@ class TfSteps:
     """See the module docstring; implements ``epoch_loop.Steps``."""
 
     def __init__(
-        self, model: keras.Model, train: Arrays, validation: Arrays | None, batch_size: int
+        self,
+        model: keras.Model,
+        train: Arrays,
+        validation: Arrays | None,
+        batch_size: int,
+        weights: np.ndarray | None = None,
     ) -> None:
         self.model = model
         self.x, self.y = (tf.convert_to_tensor(floats_as_floatx(a)) for a in train)
+        self.weights = tf.convert_to_tensor(weights) if weights is not None else None
         self.validation = (
             tuple(tf.convert_to_tensor(floats_as_floatx(a)) for a in validation)
             if validation
@@ -51,13 +58,16 @@ class TfSteps:
         """Nothing to do: the variables were updated in place."""
 
     def _run_block(self, rows: tf.Tensor, first: tf.Tensor, validate: bool) -> tuple[dict, dict]:
-        model, x, y, size = self.model, self.x, self.y, self.batch_size
+        model, x, y, weights, size = self.model, self.x, self.y, self.weights, self.batch_size
         count = tf.shape(rows)[0]
         tf.cond(first, lambda: _reset(model), lambda: tf.constant(False))
 
         def step(start: tf.Tensor) -> tuple[tf.Tensor]:
             batch = rows[start : tf.minimum(start + size, count)]
-            model.train_step((tf.gather(x, batch), tf.gather(y, batch)))
+            data = (tf.gather(x, batch), tf.gather(y, batch))
+            if weights is not None:
+                data = (*data, tf.gather(weights, batch))
+            model.train_step(data)
             return (start + size,)
 
         tf.while_loop(lambda start: start < count, step, (tf.constant(0),))
