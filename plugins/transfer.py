@@ -53,6 +53,20 @@ NO_WEIGHTS = ("none", "")
 PRETRAINED_SIDE = 96  # the smallest size Keras has ImageNet weights for
 
 
+def _backbone(keras, spec, backbone: str, weights: str, image_size: int, alpha: float):  # type: ignore[no-untyped-def]
+    """The backbone model, the image shape it takes, and its input preprocessing (if any)."""
+    if _is_saved_model(backbone):
+        base = _saved_body(keras, backbone)
+        return base, tuple(base.inputs[0].shape[1:]), None
+    name, app = _application(backbone)
+    # Random filters gain nothing from upscaled images, and cost 9x the memory at 96.
+    pretrained = _weights_option(weights) is not None
+    size = image_size or (PRETRAINED_SIDE if pretrained else 0)
+    side = _image_side(spec.input_shape, size, app.min_size, name)
+    base = _application_model(keras, name, app, weights, side, alpha)
+    return base, (side, side, 3), keras.layers.Rescaling(app.scale, app.offset)
+
+
 def build_transfer(
     spec,
     backbone: str = "mobilenet_v2",
@@ -89,16 +103,7 @@ def build_transfer(
     # Pretrained weights are kept (frozen); random ones must learn, or the model can only
     # reach chance: with weights=none the whole backbone trains.
     pretrained = _is_saved_model(backbone) or _weights_option(weights) is not None
-    if _is_saved_model(backbone):
-        base, preprocess = _saved_body(keras, backbone), None
-        target = tuple(base.inputs[0].shape[1:])
-    else:
-        name, app = _application(backbone)
-        # Random filters gain nothing from upscaled images, and cost 9x the memory at 96.
-        size = image_size or (PRETRAINED_SIDE if pretrained else 0)
-        side = _image_side(spec.input_shape, size, app.min_size, name)
-        base = _application_model(keras, name, app, weights, side, alpha)
-        target, preprocess = (side, side, 3), keras.layers.Rescaling(app.scale, app.offset)
+    base, target, preprocess = _backbone(keras, spec, backbone, weights, image_size, alpha)
     base.trainable = not pretrained
     if not pretrained:
         _quicker_batch_statistics(keras, base)

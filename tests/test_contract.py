@@ -26,7 +26,7 @@ DATA_CASES = {
     "says-five-classes": "classes 3, but the registration declares 5",
     "a-tuple": "expected a zoo.plugin.Dataset, received tuple",
     # Dataset itself refuses these (zoo.core.finite), and the contract names the plugin.
-    "nan-features": "NaN",
+    "inf-features": "1 value(s) that are infinite",
     "huge-features": "float32",
     "text-features": "features: expected numbers, received dtype object holding 'n/a'",
     "minus-one-class": "class indices: expected whole numbers in [0, 3), received [-1, 1]",

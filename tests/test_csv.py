@@ -137,7 +137,9 @@ def test_a_sorted_large_file_is_sampled_across_its_length(tmp_path, monkeypatch)
 def test_prediction_inputs_are_encoded_by_the_schema(tmp_path):
     data = csvdata.load_csv(str(write(tmp_path, ["a,b,colour,label", *labelled_rows(9)])), "label")
     inputs = write(tmp_path, ["id,colour,b,a", "7,red,1,2", "8,blue,3,4"], name="new.csv")
-    np.testing.assert_array_equal(csvdata.read_features(inputs, data.schema), [[2, 1, 2], [4, 3, 0]])
+    np.testing.assert_array_equal(
+        csvdata.read_features(inputs, data.schema), [[2, 1, 2], [4, 3, 0]]
+    )
     chunks = list(csvdata.read_feature_chunks(inputs, data.schema))
     assert len(chunks) == 1 and chunks[0].shape == (2, 3)
 

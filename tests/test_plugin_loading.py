@@ -20,7 +20,8 @@ REASONS = {
     "missing-keys": "missing required keyword(s) task, input_kind, shape",
     "no-default": "hyperparameter(s) units of the builder have no default",
     "bad-metadata": "unknown keyword(s) colour; accepted: description, task, input_kind, shape, "
-    "rows, classes, source, licence, caveat, inspect, ranges; rows must be a positive int or "
+    "rows, classes, source, licence, caveat, inspect, ranges, columns, notes; rows must be a "
+    "positive int or "
     "None, received 'many'",
     "bad-ranges": "dropout is outside its range: expected a value in [0, 1), received 1.5; "
     "ranges names 'widht', which is not a hyperparameter",

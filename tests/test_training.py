@@ -69,7 +69,7 @@ def test_hyperparameter_overrides_reach_the_model():
         zoo.RunConfig(model="mlp", data="housing", epochs=1, model_params={"hidden": (8,)}),
         save=False,
     )
-    body = result.model.layers[-1]
+    body = result.model.get_layer("mlp")
     assert [layer.units for layer in body.layers] == [8, 1]
 
 

@@ -138,7 +138,7 @@ def encode_chunk(
             width = len(feature["parts"])
             x[:, at : at + width] = date_parts(values, feature["parts"])
             at += width
-    return x
+    return x.reshape((-1, *schema["input_shape"]))  # an image schema's rows are images
 
 
 def _chunk_columns(layout: CsvLayout, chunk: RawChunk) -> dict[str, np.ndarray]:

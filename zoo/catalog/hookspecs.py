@@ -43,7 +43,8 @@ def register_datasets(register: RegisterDataset) -> None:
     """Register data set loaders.
 
     ``register(name, loader, *, description, task, input_kind, shape, rows=None,
-    classes=None, source="", licence="", caveat="", inspect=None, ranges=None)``.
+    classes=None, source="", licence="", caveat="", inspect=None, ranges=None,
+    columns=None, notes=None)``.
     ``loader(**params)``
     returns a :class:`zoo.core.dataset.Dataset`; its keyword parameters (with defaults) are the data
     set's hyperparameters. The metadata is shown by ``zoo list`` without loading anything.
@@ -52,7 +53,11 @@ def register_datasets(register: RegisterDataset) -> None:
     synthetic data set's ``classes``), register them as ``"inferred"`` (or as the defaults'
     values) and give ``inspect``: called with the same keyword parameters, cheaply and without
     TensorFlow, it returns a dict with any of ``task``, ``input_kind``, ``shape``, ``rows``,
-    ``classes`` for those parameters; runs are planned with what it returns.
+    ``classes`` for those parameters; runs are planned with what it returns. It may also
+    return ``columns`` (each column's ``{"name", "role", "note"}``, shown by ``zoo run
+    --dry-run``; a role other than target, numeric, categorical or date is a column left
+    out, and its note is printed) and ``notes`` (lines about the rows, printed at the start
+    of a run).
 
     Example::
 

@@ -170,23 +170,8 @@ def run(
     given = {
         k: v for k, v in options.items() if ctx.get_parameter_source(k) != ParameterSource.DEFAULT
     }
-    values = _starting_values(config_file, resume, given)
-    ignore = values.pop("ignore", None)
     registry = _registry()
-    for required in ("model", "data"):
-        if not values.get(required):
-            raise click.UsageError(
-                f'Missing --{required}: give --{required} NAME or set {required} = "NAME" in '
-                "a config file (-c).",
-                ctx,
-            )
-    if ignore:
-        from zoo.plan.data_choice import fold_option
-
-        values["data_params"] = fold_option(
-            registry, values["data"], values.get("data_params"), "ignore", ignore
-        )
-    config = RunConfig(**values)
+    config = RunConfig(**_run_values(ctx, registry, _starting_values(config_file, resume, given)))
     # Every name and override is resolved and checked once, before TensorFlow loads.
     checked = plan_run(config, registry, sets, resume)  # a resumed one checked as read back
     if dry_run:
@@ -203,6 +188,26 @@ def run(
         tracker=tracker,
         allow_unverified=allow_unverified,
     )
+
+
+def _run_values(ctx: click.Context, registry: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """RunConfig's keywords: model and data required, ``--ignore`` folded into the data set's
+    parameters."""
+    ignore = values.pop("ignore", None)
+    for required in ("model", "data"):
+        if not values.get(required):
+            raise click.UsageError(
+                f'Missing --{required}: give --{required} NAME or set {required} = "NAME" in '
+                "a config file (-c).",
+                ctx,
+            )
+    if ignore:
+        from zoo.plan.data_choice import fold_option
+
+        values["data_params"] = fold_option(
+            registry, values["data"], values.get("data_params"), "ignore", ignore
+        )
+    return values
 
 
 def _open_tracker(uri: str | None) -> Any:
