@@ -63,9 +63,9 @@ def registry():
 
 
 @pytest.mark.parametrize(
-    ("epochs", "patience"), [(1, 5), (10, 5), (30, 6), (100, 20), (200, 40), (1000, 200)]
+    ("epochs", "patience"), [(1, 5), (10, 5), (30, 7), (100, 25), (200, 50), (1000, 250)]
 )
-def test_the_default_patience_is_a_fifth_of_the_epochs_and_at_least_5(epochs, patience):
+def test_the_default_patience_is_a_quarter_of_the_epochs_and_at_least_5(epochs, patience):
     assert default_patience(epochs) == patience
     assert RunConfig(model="m", data="d", epochs=epochs).patience == patience
 
@@ -93,7 +93,7 @@ def test_bad_patience_and_class_weight_are_one_line_errors(options, words):
 def test_the_cli_takes_patience_0_and_class_weight_and_records_both(zoo_cli):
     code, out, err = zoo_cli("run", "-m", "linear", "-d", "housing", "--dry-run")
     assert code == 0, err
-    assert json.loads(out)["patience"] == 20 and json.loads(out)["class_weight"] == "auto"
+    assert json.loads(out)["patience"] == 25 and json.loads(out)["class_weight"] == "auto"
     code, out, err = zoo_cli(
         "run", "-m", "linear", "-d", "iris", "--epochs", "30", "--patience", "0",
         "--set", "class_weight=balanced", "--dry-run",
@@ -270,15 +270,15 @@ def test_early_stopping_is_on_by_default_recorded_and_off_with_0(registry, tmp_p
         runs_dir=str(tmp_path),
     )  # fmt: skip
     stopped = zoo.run(config, registry)
-    assert len(stopped.history["loss"]) < 60  # patience 12 on a loss that only rises
+    assert len(stopped.history["loss"]) < 60  # patience 15 on a loss that only rises
     folder = stopped.folder
-    assert json.loads((folder / "config.json").read_text())["patience"] == 12
+    assert json.loads((folder / "config.json").read_text())["patience"] == 15
     status = json.loads((folder / "status.json").read_text())
-    assert status["early_stopping"] == {"monitor": "val_loss", "patience": 12}
+    assert status["early_stopping"] == {"monitor": "val_loss", "patience": 15}
     full = zoo.run(RunConfig(**{**config.to_dict(), "patience": 0}), registry, save=False)
     assert len(full.history["loss"]) == 60
     unvalidated = RunConfig(**{**config.to_dict(), "validation_size": 0.0})
-    assert unvalidated.patience == 12
+    assert unvalidated.patience == 15
     result = zoo.run(unvalidated, registry, save=True)  # no validation part: no early stop
     assert len(result.history["loss"]) == 60
     status = json.loads((result.folder / "status.json").read_text())

@@ -68,7 +68,7 @@ def folds(help_text: str) -> Decorator:
 
 PATIENCE_HELP = (
     "Stop early when the validation loss has not improved for N epochs, going back to the "
-    "best epoch's weights if the loss clearly rose since. Default: max(5, epochs // 5); 0 "
+    "best epoch's weights if the loss clearly rose since. Default: max(5, epochs // 4); 0 "
     "trains every epoch. Needs a validation part."
 )
 
