@@ -213,3 +213,38 @@ def test_regression_targets_come_back_in_their_units(tmp_path):
     )
     assert result.metrics["r2"] > 0.9, result.metrics
     assert result.model.get_layer("target_scale").target_mean > 1000
+
+
+@pytest.mark.slow
+def test_log1p_trains_on_log_counts_and_predicts_in_counts(tmp_path, zoo_cli):
+    rng = np.random.default_rng(3)
+    a = rng.normal(0, 1, 300)
+    counts = np.floor(np.exp(1.5 * a + 2) * rng.uniform(0.8, 1.2, 300))
+    path = write(
+        tmp_path, ["a,visits", *[f"{x:.4f},{c:.0f}" for x, c in zip(a, counts, strict=True)]]
+    )
+    runs = tmp_path / "runs"
+    base = ("run", "-m", "mlp", "-d", str(path), "-t", "visits", "--runs-dir", str(runs))
+    code, out, err = zoo_cli(*base, "--epochs", "60", "--set", "target_transform=log1p", "--json")
+    assert code == 0, err
+    assert json.loads(out)["metrics"]["r2"] > 0.5
+    (folder,) = runs.iterdir()
+    config = json.loads((folder / "config.json").read_text())
+    assert config["target_transform"] == "log1p"
+    new = write(tmp_path, ["a", "0", "1.5"], name="new.csv")
+    code, out, err = zoo_cli("predict", str(folder), "--input", str(new))
+    assert code == 0, err
+    low, high = (float(v) for v in out.splitlines()[1:])
+    assert 3 < low < 15 and high > 30  # counts, not logs: exp(2) ~ 7, exp(4.25) ~ 70
+
+
+def test_log1p_is_refused_where_it_cannot_apply(tmp_path, zoo_cli):
+    lines = ["a,y", *[f"{i},{i - 5}" for i in range(40)]]
+    path = write(tmp_path, lines)
+    base = ("run", "-m", "linear", "-d", str(path), "-t", "y", "--epochs", "1", "--no-save")
+    code, _, err = zoo_cli(*base, "--set", "target_transform=log1p")
+    assert code == 1 and "needs targets above -1" in err and len(err.strip().splitlines()) == 1
+    code, _, err = zoo_cli("run", "-m", "linear", "-d", "iris", "--set", "target_transform=log1p")
+    assert code == 1 and "the data set is multiclass" in err
+    code, _, err = zoo_cli("run", "-m", "linear", "-d", "iris", "--set", "target_transform=log")
+    assert code == 1 and "Did you mean: log1p?" in err

@@ -19,6 +19,9 @@ DISTRIBUTE_CHOICES = ("mirrored", "multi-worker")
 # Class weights: "auto" balances them when the training part is imbalanced
 # (zoo.core.tasks.imbalanced: a binary minority under 10 %), "balanced" always, "none" never.
 CLASS_WEIGHT_CHOICES = ("auto", "balanced", "none")
+# Regression targets: "log1p" trains on log(1 + y) (counts, heavy tails); predictions come back
+# through expm1 inside the model, so they are in the target's units either way.
+TARGET_TRANSFORMS = ("none", "log1p")
 # The default patience: a quarter of the epochs, at least MIN_PATIENCE. A small validation
 # part's loss wanders for tens of epochs while the model still improves (housing's 41 rows:
 # a tenth of 100 epochs stops most seeds near epoch 40, at a worse test MSE; a fifth still
@@ -64,6 +67,10 @@ class RunConfig:
             its share of the training part, "none" leaves every row at 1, "auto" (the
             default) is "balanced" when the training part's rarest class holds under a fifth
             of an even split's share (binary: under 10 %).
+        target_transform: regression only: "log1p" trains on log(1 + target), for counts
+            and heavy-tailed targets (the model gives predictions back in the target's units;
+            the validation loss is in those units too); "none" (the default) trains on the
+            target standardized.
         distribute: "mirrored" (this machine's devices) or "multi-worker" (the cluster
             TF_CONFIG describes): data-parallel, batch_size being the global batch.
         runs_dir: where run folders are written.
@@ -89,6 +96,7 @@ class RunConfig:
     reduce_lr: bool = False
     tensorboard: bool = False
     class_weight: str = "auto"
+    target_transform: str = "none"
     runs_dir: str = "runs"
     distribute: str | None = None
 
@@ -110,6 +118,7 @@ class RunConfig:
                 )
         self._check_patience()
         self._check_class_weight()
+        self._check_target_transform()
         self._check_fractions()
         self._check_folds()
         self._check_distribute()
@@ -132,6 +141,16 @@ class RunConfig:
             f"class_weight must be one of {', '.join(CLASS_WEIGHT_CHOICES)}; received "
             f"class_weight={self.class_weight!r}. Give --set class_weight=balanced, or leave "
             f"it out for auto.{did_you_mean(str(self.class_weight), CLASS_WEIGHT_CHOICES)}"
+        )
+
+    def _check_target_transform(self) -> None:
+        if self.target_transform in TARGET_TRANSFORMS:
+            return
+        raise InvalidParameterError(
+            f"target_transform must be one of {', '.join(TARGET_TRANSFORMS)}; received "
+            f"target_transform={self.target_transform!r}. Give --set target_transform=log1p "
+            f"for counts or heavy-tailed targets, or leave it out."
+            f"{did_you_mean(str(self.target_transform), TARGET_TRANSFORMS)}"
         )
 
     def _check_folds(self) -> None:

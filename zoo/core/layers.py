@@ -129,15 +129,18 @@ def _one_hot(codes: Any, table: np.ndarray, size: int) -> Any:
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class TargetScale(keras.layers.Layer):
     """``outputs * std + mean``: a regression network learns a standardized target, and its
-    predictions come back in the target's units (``log1p``: then ``expm1`` of that)."""
+    predictions come back in the target's units. With ``inverse="log1p"`` the network learns
+    log(1 + target), and outside training the layer gives ``expm1`` of that."""
 
     def __init__(self, mean: float, std: float, inverse: str = "none", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.target_mean, self.target_std, self.inverse = float(mean), float(std), inverse
 
-    def call(self, inputs: Any) -> Any:
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
         values = inputs * self.target_std + self.target_mean
-        return ops.expm1(values) if self.inverse == "log1p" else values
+        # Training fits log(1 + y) (the training targets are transformed); everything else,
+        # validation, scoring and prediction, sees the target's own units.
+        return values if training or self.inverse != "log1p" else ops.expm1(values)
 
     def compute_output_shape(self, input_shape: tuple[Any, ...]) -> tuple[Any, ...]:
         return input_shape

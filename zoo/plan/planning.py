@@ -106,7 +106,7 @@ def plan(config: RunConfig, registry: Registry, sets: Iterable[str] = ()) -> Pla
     _check_ranges(config, data, model, preset)
     _check_fit(registry, data, model, preset)
     settings = _settings(preset, config, task, data.name)
-    _check_extras(config)
+    _check_extras(config, task)
     return Plan(config, data, model, preset, task, settings)
 
 
@@ -173,7 +173,12 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _check_extras(config: RunConfig) -> None:
+def _check_extras(config: RunConfig, task: str) -> None:
+    if config.target_transform != "none" and task != "regression":
+        raise IncompatibleError(
+            f"target_transform={config.target_transform} transforms a regression target, but "
+            f"the data set is {task}. Leave the transform out."
+        )
     if config.tensorboard and importlib.util.find_spec("tensorboard") is None:
         raise IncompatibleError(
             "--tensorboard needs the tensorboard package, which is not installed; "

@@ -68,14 +68,19 @@ def with_preparation(
     preparation: keras.layers.Layer,
     scaling: Scaling,
     name: str,
+    target_transform: str = "none",
 ) -> keras.Model:
-    """``body`` between the input preparation and, for regression, the target's scale."""
+    """``body`` between the input preparation and, for regression, the target's scale (and
+    the inverse of ``target_transform``)."""
     from zoo.core.layers import TargetScale
 
     inputs = keras.Input(input_shape, name="features")
     outputs = body(preparation(inputs))
     if scaling.target_mean is not None and scaling.target_std is not None:
-        outputs = TargetScale(scaling.target_mean, scaling.target_std, name="target_scale")(outputs)
+        scale = TargetScale(
+            scaling.target_mean, scaling.target_std, target_transform, name="target_scale"
+        )
+        outputs = scale(outputs)
     return keras.Model(inputs, outputs, name=name)
 
 

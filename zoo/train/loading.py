@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from zoo.core.parts import DataParts, DataSource, SplitSpec
+from zoo.core.dataset import ArrayParts
+from zoo.core.errors import DataError
+from zoo.core.parts import TRAIN, DataParts, DataSource, SplitSpec
 from zoo.plan.planning import Plan
 from zoo.train import contract
 
@@ -27,4 +30,32 @@ def split_for_training(source: DataSource, config: RunConfig) -> DataParts:
     spec = SplitSpec(
         config.test_size, config.validation_size, config.split_seed, config.folds, fold
     )
-    return source.split(spec)
+    return transformed_targets(source.split(spec), config.target_transform)
+
+
+def transformed_targets(parts: DataParts, transform: str) -> DataParts:
+    """``parts`` whose training targets are log(1 + y) for ``transform="log1p"``.
+
+    Only the training part changes: the model's ``TargetScale`` undoes the transform outside
+    training, so validation, scoring and prediction stay in the target's units.
+
+    Raises:
+        DataError: a target at or below -1, or a streamed file (its rows are not in memory).
+    """
+    if transform == "none":
+        return parts
+    import numpy as np
+
+    train = parts.arrays(TRAIN)
+    if not isinstance(parts, ArrayParts) or train is None:
+        raise DataError(
+            f"{parts.info.source}: target_transform={transform} needs the rows in memory, and "
+            "this file is streamed. Load it (--set stream=false), or leave the transform out."
+        )
+    low = float(np.min(train[1])) if len(train[1]) else 0.0
+    if low <= -1:
+        raise DataError(
+            f"{parts.info.source}: target_transform=log1p needs targets above -1 (counts, "
+            f"amounts); the smallest training target is {low:g}. Leave the transform out."
+        )
+    return replace(parts, y_train=np.log1p(train[1].astype("float64")).astype("float32"))

@@ -243,7 +243,10 @@ def build_model(checked: Plan, parts: DataParts) -> tuple[keras.Model, FineTune 
     built = contract.call_plugin(checked.model, spec, **checked.config.model_params)
     body, fine_tune = contract.check_model(checked.model, spec, built)
     name = f"{checked.model.name}_{checked.data.name}".replace("-", "_")
-    model = fitting.with_preparation(body, tuple(info.input_shape), preparation, scaling, name)
+    transform = checked.config.target_transform
+    model = fitting.with_preparation(
+        body, tuple(info.input_shape), preparation, scaling, name, transform
+    )
     return model, fine_tune
 
 
