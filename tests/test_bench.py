@@ -55,6 +55,31 @@ def test_grid_plans_every_combination_with_seeds_per_repeat_and_skips_the_incomp
     assert "image" in grid.skipped[0].reason
 
 
+@pytest.mark.slow
+def test_each_run_of_a_bench_is_planned_once_at_most(tmp_path, monkeypatch):
+    from zoo.app.bench import execute, grid
+    from zoo.plan import planning
+
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(args[0].seed)
+        return planning.plan(*args, **kwargs)
+
+    monkeypatch.setattr(grid, "plan", counting)
+    monkeypatch.setattr(execute, "plan", counting)
+    spec = BenchSpec(
+        models=["linear"], data=["iris"], repeats=3, base={"epochs": 1}, baselines=False
+    )
+    outcome = run_bench(spec, runs_dir=tmp_path)
+    assert outcome.ran == 3 and outcome.status == "complete"
+    records = BenchFolder.open(outcome.folder).results().values()
+    assert sorted(r["seed"] for r in records) == [0, 1, 2]
+    # Names resolved for the combination, then its plan with every --set; each repeat
+    # reuses it with its own seed. 3 runs, at most 3 plans.
+    assert len(calls) <= 3, calls
+
+
 def test_wildcards_expand_and_skip_what_cannot_run(registry):
     grid = expand(BenchSpec(models=["*"], data=["iris"], baselines=False), registry)
     models = {c.model for c in grid.combinations}

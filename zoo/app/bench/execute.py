@@ -11,11 +11,12 @@ import logging
 import os
 import signal
 import time
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from zoo import Registry, RunConfig, plan, run
+from zoo import Plan, Registry, RunConfig, plan, run
 from zoo.core.errors import RunInterrupted, ZooError
 from zoo.train import memory
 
@@ -32,7 +33,10 @@ def registry_for(plugins: list[list[str]] | tuple = ()) -> Registry:
 
 
 def execute(
-    item: dict[str, Any], registry: Registry, tracking: dict[str, Any] | None = None
+    item: dict[str, Any],
+    registry: Registry,
+    tracking: dict[str, Any] | None = None,
+    checked: Plan | None = None,
 ) -> dict[str, Any]:
     """Train (or fit the baseline of) one combination and return its record.
 
@@ -40,6 +44,8 @@ def execute(
         item: a :meth:`Combination.to_dict` with ``runs_dir`` (where its run folder goes).
         registry: where names resolve.
         tracking: ``{"tracker": Tracker, "parent_run_id": str}`` to log the run to MLflow.
+        checked: the combination's plan when it was made in this process; else ``config``
+            is planned here (a worker process, a cluster node).
 
     Raises:
         RunInterrupted, KeyboardInterrupt: Ctrl-C; nothing is recorded for this one.
@@ -54,7 +60,7 @@ def execute(
                 if tracking:
                     record["tracking"] = _track_baseline(tracking, record, item)
             else:
-                record.update(status=OK, **_train(item, registry, tracking))
+                record.update(status=OK, **_train(item, registry, tracking, checked))
     except (RunInterrupted, KeyboardInterrupt):
         raise
     except BaselineSkipped as exc:
@@ -68,12 +74,16 @@ def execute(
 
 
 def _train(
-    item: dict[str, Any], registry: Registry, tracking: dict[str, Any] | None
+    item: dict[str, Any],
+    registry: Registry,
+    tracking: dict[str, Any] | None,
+    checked: Plan | None,
 ) -> dict[str, Any]:
     # Many models in one process make TensorFlow warn about retracing: expected here.
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    config = RunConfig(**{**item["config"], "runs_dir": item["runs_dir"]})
-    checked = plan(config, registry)
+    if checked is None:
+        checked = plan(RunConfig(**item["config"]), registry)
+    checked = replace(checked, config=replace(checked.config, runs_dir=item["runs_dir"]))
     result = run(checked, registry, save=True)
     record = {
         "task": result.task,

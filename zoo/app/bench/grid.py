@@ -12,10 +12,10 @@ option that no data set of the grid takes is an error, as it is for ``zoo run``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from zoo import Registry, RunConfig, plan
+from zoo import Plan, Registry, RunConfig, plan
 from zoo.catalog.entries import Entry
 from zoo.core.errors import IncompatibleError, UnknownNameError, ZooError
 from zoo.plan.data_choice import DATA_OPTIONS, data_entry, fold_option, refused_option, takes
@@ -41,6 +41,9 @@ class Combination:
     preset: str
     repeat: int
     config: dict[str, Any] = field(hash=False, compare=False)
+    # The resolved plan, for a combination trained in this process; workers and cluster
+    # nodes get ``config`` (plain data) and plan it once there.
+    plan: Plan | None = field(default=None, hash=False, compare=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -172,9 +175,11 @@ def _plan_combination(
     sets = [item for item in spec.sets if _belongs(item, checked)]
     used.update(sets)
     base_seed = values.get("seed", 0)
+    full = plan(RunConfig(**{**values, "seed": base_seed}), registry, sets)
     planned = []
     for repeat in range(spec.repeats):
-        config = plan(RunConfig(**{**values, "seed": base_seed + repeat}), registry, sets).config
+        # A repeat differs by its seed only, which resolves nothing: the plan is reused.
+        repeated = replace(full, config=replace(full.config, seed=base_seed + repeat))
         planned.append(
             Combination(
                 ZOO,
@@ -182,7 +187,8 @@ def _plan_combination(
                 names["data"],
                 names["preset"] or checked.preset.name,
                 repeat,
-                _plain_config(config),
+                _plain_config(repeated.config),
+                repeated,
             )
         )
     return planned

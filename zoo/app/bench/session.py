@@ -16,6 +16,7 @@ from typing import Any
 
 from zoo.catalog.registry import Registry
 from zoo.core.errors import RunInterrupted
+from zoo.plan.planning import Plan
 
 from .chart import draw_charts
 from .execute import FAILED, INTERRUPTED, OK, SKIPPED, execute, init_worker, registry_for, work
@@ -86,6 +87,7 @@ def run_bench(
         on_start(len(todo), len(grid.combinations))
     runner = _Runner(folder, registry, jobs, on_result, len(todo))
     runner.cluster = session
+    runner.plans = {c.key: c.plan for c in grid.combinations if c.plan is not None}
     if tracker is None:
         return runner.run(todo, grid, spec)
     previous = folder.manifest().get("parent_run_id")
@@ -123,6 +125,7 @@ class _Runner:
         self.on_result, self.total, self.count = on_result, total, 0
         self.tracking: dict[str, Any] | None = None
         self.cluster: Any = None  # a zoo.app.cluster.ClusterSession
+        self.plans: dict[str, Plan] = {}  # the grid's plans, for runs in this process
 
     def run(self, todo: list[dict[str, Any]], grid: Grid, spec: BenchSpec) -> BenchOutcome:
         interrupted = False
@@ -153,7 +156,8 @@ class _Runner:
 
     def _in_process(self, todo: list[dict[str, Any]]) -> None:
         for item in todo:
-            self._keep(execute(item, self.registry, self.tracking))
+            checked = self.plans.get(item["key"])
+            self._keep(execute(item, self.registry, self.tracking, checked))
 
     def _in_workers(self, todo: list[dict[str, Any]]) -> bool:
         """Returns whether a worker's run was interrupted; Ctrl-C here propagates."""
