@@ -12,10 +12,10 @@ import pytest
 
 import zoo
 from zoo import Registry, hookimpl
+from zoo.catalog import contract
 from zoo.catalog.entries import make_entry
 from zoo.core.errors import PluginError
 from zoo.plugin import Dataset
-from zoo.train import contract
 
 TINY = ("--set", "rows=40", "--set", "features=4")
 DATA_CASES = {

@@ -17,13 +17,13 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from zoo.catalog.entries import INFERRED, Entry, factory_role
+from zoo.catalog.keras_names import check_settings_names
 from zoo.catalog.ranges import check_ranges
 from zoo.core.compile import CompileSettings
 from zoo.core.config import RunConfig
 from zoo.core.errors import IncompatibleError, PluginError, ZooError
 from zoo.core.params import check_overrides
 from zoo.plan.data_choice import data_entry, resolve_data
-from zoo.plan.keras_names import check_settings_names
 from zoo.plan.overrides import SECTIONS, apply_sets
 
 if TYPE_CHECKING:

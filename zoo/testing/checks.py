@@ -3,7 +3,7 @@
 Each check takes the entry under test (and what it needs) and raises
 :class:`PluginCheckError` with one line naming the plugin, the entry, what was expected and
 what was received; it returns None when the contribution conforms. The checks reuse the
-runner's own contract (``zoo.train.contract``), so what passes here passes in ``zoo run``.
+runner's own contract (``zoo.catalog.contract``), so what passes here passes in ``zoo run``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from zoo.catalog import contract
 from zoo.catalog.entries import INFERRED, Entry
+from zoo.catalog.keras_names import check_settings_names
 from zoo.catalog.manager import HEAVY_MODULES
 from zoo.core.compile import CompileSettings
 from zoo.core.errors import ZooError
@@ -26,8 +28,6 @@ from zoo.core.parts import SplitSpec
 from zoo.core.spec import ModelSpec, output_for_task
 from zoo.core.tasks import IMAGE, TASK_TABLE
 from zoo.plan.data_choice import inspected
-from zoo.plan.keras_names import check_settings_names
-from zoo.train import contract
 
 # Example shapes a model is built for, per input kind; a kit user may give others.
 INPUT_SHAPES: dict[str, tuple[int, ...]] = {"tabular": (4,), "image": (8, 8, 1)}

@@ -5,18 +5,18 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from zoo.catalog import contract
 from zoo.core.dataset import ArrayParts
 from zoo.core.errors import DataError
 from zoo.core.parts import TRAIN, DataParts, DataSource, SplitSpec
 from zoo.plan.planning import Plan
-from zoo.train import contract
 
 if TYPE_CHECKING:
     from zoo.core.config import RunConfig
 
 
 def load_checked(checked: Plan) -> DataSource:
-    """Load the data set and check it is what its plugin declared (``zoo.train.contract``)."""
+    """Load the data set and check it is what its plugin declared (``zoo.catalog.contract``)."""
     params = checked.config.data_params
     data = contract.call_plugin(checked.data, **params)
     return contract.check_data(checked.data, data, params)

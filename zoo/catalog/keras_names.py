@@ -6,7 +6,7 @@ the installed Keras: every name here must resolve, and every name Keras register
 here. A name outside these lists (a typo) is refused before TensorFlow loads; objects
 (a loss instance, a custom function) and ``package>Name`` identifiers of classes registered
 with ``keras.saving.register_keras_serializable`` are left to the check that resolves
-everything with Keras itself when the run starts (``zoo.train.contract.check_settings``).
+everything with Keras itself when the run starts (``zoo.catalog.contract.check_settings``).
 """
 
 from __future__ import annotations
