@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zoo.catalog import contract
 from zoo.core.errors import RunFolderError
 from zoo.core.parts import DataParts
 from zoo.core.spec import FineTune, ModelSpec
 from zoo.plan.planning import Plan
 from zoo.runs.folder import RunFolder
-from zoo.train import contract
 from zoo.train.job import Job
 from zoo.train.loading import load_checked, split_for_training
 from zoo.train.sanity import review
