@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from zoo.catalog.registry import Registry
 from zoo.core.config import RunConfig
 from zoo.plan.planning import Plan, plan
+from zoo.train.options import ExecuteOptions
 from zoo.train.runner import RunResult, execute
+
+__all__ = ["ExecuteOptions", "RunResult", "plugin_versions", "run", "train_plan"]
 
 
 def run(
@@ -38,13 +42,13 @@ def run(
     """
     registry = registry or Registry.discover()
     checked = config if isinstance(config, Plan) else plan(config, registry, sets)
-    return execute(
-        checked,
-        progress=progress,
-        save=save,
-        resume=resume,
-        plugin_versions=plugin_versions(registry),
-    )
+    options = ExecuteOptions(progress=progress, save=save, resume=resume)
+    return train_plan(checked, registry, options)
+
+
+def train_plan(checked: Plan, registry: Registry, options: ExecuteOptions) -> RunResult:
+    """Execute a plan, recording the registry's plugin versions with it."""
+    return execute(checked, replace(options, plugin_versions=plugin_versions(registry)))
 
 
 def plugin_versions(registry: Registry) -> dict[str, dict[str, str]]:

@@ -269,9 +269,8 @@ def _train_and_report(
     tracker: Any = None,
     allow_unverified: bool = False,
 ) -> None:
-    from zoo.app.run import plugin_versions
+    from zoo.app.run import ExecuteOptions, train_plan
     from zoo.cli import render, report
-    from zoo.train.runner import execute
 
     config = checked.config
 
@@ -283,15 +282,14 @@ def _train_and_report(
             click.echo(line, err=True)
 
     progress = None if quiet or not sys.stderr.isatty() else _progress
-    result = execute(
-        checked,
+    options = ExecuteOptions(
         progress=progress,
         save=save,
         resume=resume,
-        plugin_versions=plugin_versions(registry),
         on_start=announce,
         allow_unverified=allow_unverified,
     )
+    result = train_plan(checked, registry, options)
     if tracker:
         run_id = tracker.log_result(checked, result)
         click.echo(f"zoo: logged to MLflow run {run_id} at {tracker.uri}", err=True)

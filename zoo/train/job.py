@@ -35,6 +35,7 @@ class Job:
         self,
         checked: Plan,
         parts: DataParts,
+        *,
         resume_from: RunFolder | None = None,
         allow_unverified: bool = False,
     ) -> None:

@@ -8,10 +8,9 @@ the plan is sound.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from zoo.catalog import contract
 from zoo.core.errors import RunFolderError
@@ -21,6 +20,7 @@ from zoo.plan.planning import Plan
 from zoo.runs.folder import RunFolder
 from zoo.train.job import Job
 from zoo.train.loading import load_checked, split_for_training
+from zoo.train.options import ExecuteOptions
 from zoo.train.sanity import review
 
 if TYPE_CHECKING:
@@ -44,27 +44,12 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)  # no better than a trivial baseline
 
 
-def execute(
-    checked: Plan,
-    *,
-    progress: Callable[[int], Any] | None = None,
-    save: bool = True,
-    resume: str | Path | None = None,
-    plugin_versions: dict[str, dict[str, str]] | None = None,
-    on_start: Callable[[int], None] | None = None,
-    allow_unverified: bool = False,
-) -> RunResult:
+def execute(checked: Plan, options: ExecuteOptions | None = None) -> RunResult:
     """Train, evaluate and (by default) save the run a plan describes.
 
     Args:
         checked: the plan, from :func:`zoo.plan.planning.plan`.
-        progress: given the epoch count, returns a Keras callback that shows progress.
-        save: write a run folder under ``config.runs_dir``.
-        resume: an interrupted run folder to continue.
-        plugin_versions: recorded in environment.json (plugin name -> version, status).
-        on_start: called with the first epoch's index once training really starts (every
-            check passed, the model built), e.g. to announce it.
-        allow_unverified: resume from a model whose checksum cannot be verified.
+        options: progress, saving, resuming (:class:`~zoo.train.options.ExecuteOptions`).
 
     Raises:
         RunInterrupted: SIGINT/SIGTERM stopped training; the folder keeps what was done.
@@ -74,40 +59,25 @@ def execute(
     from zoo.train import distribute
     from zoo.train.backend import import_backend_quietly
 
-    if save:  # matplotlib loads in the helper while the backend loads here
+    options = options or ExecuteOptions()
+    if options.save:  # matplotlib loads in the helper while the backend loads here
         plot_helper.start()
     distribute.prepare_devices(checked.config.distribute)  # before the backend starts devices
     import_backend_quietly()  # before anything imports Keras, or its start-up noise shows
     distribution = distribute.start(checked.config.distribute)  # before any op starts devices
-    if save and distribution and not distribution.chief:
+    if options.save and distribution and not distribution.chief:
         # Every worker must save (saving joins collective ops); only the chief's folder stays.
         with distribute.scratch_runs_dir(checked) as scratch:
-            result = _execute(
-                scratch,
-                distribution,
-                progress,
-                True,
-                resume,
-                plugin_versions,
-                on_start,
-                allow_unverified,
-            )
+            result = _execute(scratch, distribution, options)
         result.folder = None
         return result
-    return _execute(
-        checked, distribution, progress, save, resume, plugin_versions, on_start, allow_unverified
-    )
+    return _execute(checked, distribution, options)
 
 
 def _execute(
     checked: Plan,
     distribution: Distribution | None,
-    progress: Callable[[int], Any] | None,
-    save: bool,
-    resume: str | Path | None,
-    plugin_versions: dict[str, dict[str, str]] | None,
-    on_start: Callable[[int], None] | None,
-    allow_unverified: bool,
+    options: ExecuteOptions,
     parts: DataParts | None = None,
 ) -> RunResult:
     """:func:`execute` once the backend and the distribution (if any) are started; ``parts``
@@ -119,32 +89,33 @@ def _execute(
     config = checked.config
     started = time.perf_counter()
     if config.cross_validated:
-        if resume:
+        if options.resume:
             raise RunFolderError(
-                f"Cannot resume {resume}: it is a cross-validated run (folds={config.folds}), "
-                f"whose fold models are not kept. Run it again with --folds {config.folds} (its "
-                "settings are in its config.json)."
+                f"Cannot resume {options.resume}: it is a cross-validated run (folds="
+                f"{config.folds}), whose fold models are not kept. Run it again with --folds "
+                f"{config.folds} (its settings are in its config.json)."
             )
-        return _cross_validated(checked, distribution, progress, save, plugin_versions, on_start)
+        return _cross_validated(checked, distribution, options)
     contract.check_settings(checked.preset, checked.settings)
     distribute.check_batch(distribution, config.batch_size)
     if parts is None:
         parts = split_for_training(load_checked(checked), config)
-    job = Job(checked, parts, RunFolder(Path(resume)) if resume else None, allow_unverified)
+    resume_from = RunFolder(Path(options.resume)) if options.resume else None
+    job = Job(checked, parts, resume_from=resume_from, allow_unverified=options.allow_unverified)
     fitting.seed_everything(config.seed + job.initial_epoch)
     fine_tune: FineTune | None = None
     with distribute.scope(distribution):  # the model is built and compiled inside it
-        if resume:
+        if options.resume:
             model = job.previous_model()
         else:
             model, fine_tune = build_model(checked, parts)
         distribute.defer_build(model, distribution)
         try:
-            if save and job.folder is None:
-                job.open_folder(plugin_versions or {})
+            if options.save and job.folder is None:
+                job.open_folder(options.plugin_versions)
                 if distribution and job.folder:
                     distribute.record_in(job.folder.path, distribution, config.batch_size)
-            return _train_and_save(job, model, fine_tune, progress, started, on_start)
+            return _train_and_save(job, model, fine_tune, options, started)
         except BaseException as exc:
             job.mark_ended(exc)  # the folder must never keep saying "running"
             raise
@@ -154,37 +125,23 @@ def _train_and_save(
     job: Job,
     model: keras.Model,
     fine_tune: FineTune | None,
-    progress: Callable[[int], Any] | None,
+    options: ExecuteOptions,
     started: float,
-    on_start: Callable[[int], None] | None,
 ) -> RunResult:
     """Fit (and fine-tune), score, then write the results into the folder, if any."""
-    checked, config = job.checked, job.checked.config
-    if on_start:
-        on_start(job.initial_epoch)
+    checked = job.checked
+    if options.on_start:
+        options.on_start(job.initial_epoch)
     fit_started = time.perf_counter()
-    history = job.fit(model, checked.settings, progress)
+    history = job.fit(model, checked.settings, options.progress)
     if fine_tune:  # a second phase the builder asked for: transfer learning's fine-tuning
-        history = job.fine_tune(model, fine_tune, checked.settings, progress, history)
+        history = job.fine_tune(model, fine_tune, checked.settings, options.progress, history)
     timings = {"fit_s": _since(fit_started)}
-    metrics = job.score(model)
-    timings["total_s"] = _since(started)
-    result = RunResult(config, checked.task, metrics, history, model, job.folder_path, timings)
-    result.warnings = review(checked.task, metrics, history, job.parts)
-    if job.folder:
-        record = {"task": result.task, "test": result.metrics, "timings": result.timings}
-        record["warnings"] = result.warnings
-        job.folder.complete(result.history, record, result.model)
-    return result
+    return _finish(job, model, history, timings, started)
 
 
 def _cross_validated(
-    checked: Plan,
-    distribution: Distribution | None,
-    progress: Callable[[int], Any] | None,
-    save: bool,
-    plugin_versions: dict[str, dict[str, str]] | None,
-    on_start: Callable[[int], None] | None,
+    checked: Plan, distribution: Distribution | None, options: ExecuteOptions
 ) -> RunResult:
     """Train one model per fold, then score and save their average (``zoo.train.crossval``).
 
@@ -201,31 +158,45 @@ def _cross_validated(
     folds = []
     for number in range(config.folds):
         fold = replace(checked, config=replace(config, fold=number))
-        announce = on_start if number == 0 else None  # the run starts once
+        announce = options.on_start if number == 0 else None  # the run starts once
+        fold_options = ExecuteOptions(progress=options.progress, save=False, on_start=announce)
         parts = split_for_training(source, fold.config)
-        folds.append(
-            _execute(fold, distribution, progress, False, None, None, announce, False, parts)
-        )
+        folds.append(_execute(fold, distribution, fold_options, parts))
     name = f"{checked.model.name}_{checked.data.name}".replace("-", "_")
     model = fold_ensemble([f.model for f in folds], name)
-    job = Job(checked, split_for_training(source, config), None, False)
+    job = Job(checked, split_for_training(source, config))
     try:
-        if save:
-            job.open_folder(plugin_versions or {})
-        metrics = job.score(model)
+        if options.save:
+            job.open_folder(options.plugin_versions)
         history = mean_history([f.history for f in folds])
         timings = {"fit_s": round(sum(f.timings["fit_s"] for f in folds), 3)}
-        timings["total_s"] = _since(started)
-        result = RunResult(config, checked.task, metrics, history, model, job.folder_path, timings)
-        result.warnings = review(checked.task, metrics, history, job.parts)
-        if job.folder:
-            record = {"task": result.task, "test": metrics, "timings": timings}
-            record["warnings"] = result.warnings
-            job.folder.complete(history, record, model)
-        return result
+        return _finish(job, model, history, timings, started)
     except BaseException as exc:
         job.mark_ended(exc)
         raise
+
+
+def _finish(
+    job: Job,
+    model: keras.Model,
+    history: dict[str, list[float]],
+    timings: dict[str, float],
+    started: float,
+) -> RunResult:
+    """Score the trained model, review the result, and complete the folder, if any: the one
+    ending of a single and of a cross-validated run."""
+    checked = job.checked
+    metrics = job.score(model)
+    timings["total_s"] = _since(started)
+    result = RunResult(
+        checked.config, checked.task, metrics, history, model, job.folder_path, timings
+    )
+    result.warnings = review(checked.task, metrics, history, job.parts)
+    if job.folder:
+        record = {"task": result.task, "test": metrics, "timings": timings}
+        record["warnings"] = result.warnings
+        job.folder.complete(history, record, model)
+    return result
 
 
 def build_model(checked: Plan, parts: DataParts) -> tuple[keras.Model, FineTune | None]:
