@@ -31,15 +31,9 @@ FLOAT32_MAX = float(np.finfo("float32").max)
 PROBE_ROWS = 2
 
 
-def owner(entry: Entry) -> str:
-    """``data set 'line' of plugin 'example'``: how every message names its culprit."""
-    what = "data set" if entry.kind == "datasets" else entry.singular
-    return f"{what} {entry.name!r} of plugin {entry.plugin!r}"
-
-
 def mismatch(entry: Entry, what: str, expected: Any, received: Any) -> PluginError:
     """The one-line error for a result that breaks its registration."""
-    return PluginError(f"{owner(entry)}: {what}: expected {expected}, received {received}.")
+    return PluginError(f"{entry.owner}: {what}: expected {expected}, received {received}.")
 
 
 def call_plugin(entry: Entry, *args: Any, **params: Any) -> Any:
@@ -54,14 +48,14 @@ def call_plugin(entry: Entry, *args: Any, **params: Any) -> Any:
         if repr(entry.plugin) in str(exc):
             raise
         try:
-            named = type(exc)(f"{owner(entry)}: {exc}")
+            named = type(exc)(f"{entry.owner}: {exc}")
         except Exception:  # an error class that takes other arguments: keep it as it is
             raise exc from None
         raise named from exc
     except Exception as exc:
         text = str(exc).strip().splitlines()
         raise PluginError(
-            f"{owner(entry)}: its {factory_role(entry.kind)} raised {type(exc).__name__}: "
+            f"{entry.owner}: its {factory_role(entry.kind)} raised {type(exc).__name__}: "
             f"{text[0] if text else ''} (rerun with --debug for the traceback)"
         ) from exc
 
@@ -102,7 +96,7 @@ def check_data(entry: Entry, source: Any, params: Mapping[str, Any]) -> DataSour
 def _same(entry: Entry, what: str, declared: Any, returned: Any) -> None:
     if declared != returned:
         raise PluginError(
-            f"{owner(entry)}: the loader returned {what} {returned!r}, but the registration "
+            f"{entry.owner}: the loader returned {what} {returned!r}, but the registration "
             f"declares {declared!r}; make them agree."
         )
 

@@ -158,6 +158,12 @@ class Entry:
     def singular(self) -> str:
         return self.kind[:-1]
 
+    @property
+    def owner(self) -> str:
+        """``data set 'line' of plugin 'example'``: how every message names its culprit."""
+        what = "data set" if self.kind == "datasets" else self.singular
+        return f"{what} {self.name!r} of plugin {self.plugin!r}"
+
 
 def make_entry(kind: str, plugin: str, name: Any, factory: Any, metadata: dict[str, Any]) -> Entry:
     """Validate one ``register(...)`` call and return its Entry.

@@ -317,7 +317,7 @@ class Registry:
         """
         entry = self.get(name, kind)
         check_overrides(f"{entry.singular} {entry.name!r}", entry.params, overrides)
-        owner = f"{entry.singular} {entry.name!r} of plugin {entry.plugin!r}"
+        owner = entry.owner
         check_ranges(owner, entry.metadata.get("ranges"), overrides)
         if entry.kind == "models":
             import_keras_quietly()  # a builder imports Keras: as quiet from Python as the CLI

@@ -164,7 +164,7 @@ def inspected(entry: Entry, params: dict[str, Any]) -> Entry:
     except Exception as exc:
         text = (str(exc).strip().splitlines() or [""])[0]
         raise PluginError(
-            f"data set {entry.name!r} of plugin {entry.plugin!r}: its inspect callable raised "
+            f"{entry.owner}: its inspect callable raised "
             f"{type(exc).__name__}: {text} (rerun with --debug for the traceback)"
         ) from exc
     metadata = {**entry.metadata, **_checked_inspection(entry, found)}

@@ -147,12 +147,12 @@ def _settings(preset: Entry, config: RunConfig, task: str, data_name: str) -> Co
         raise
     except Exception as exc:
         raise PluginError(
-            f"preset {preset.name!r} of plugin {preset.plugin!r}: its {factory_role('presets')} "
+            f"{preset.owner}: its {factory_role('presets')} "
             f"raised {type(exc).__name__}: {_first_line(exc)}"
         ) from exc
     if not isinstance(settings, CompileSettings):
         raise PluginError(
-            f"preset {preset.name!r} of plugin {preset.plugin!r} returned "
+            f"{preset.owner} returned "
             f"{type(settings).__name__}; expected zoo.plugin.CompileSettings."
         )
     filled = settings.for_task(task, data_name)
@@ -164,7 +164,7 @@ def _check_ranges(config: RunConfig, data: Entry, model: Entry, preset: Entry) -
     """Every hyperparameter value inside the range its plugin declares."""
     for section, entry in (("data", data), ("model", model), ("preset", preset)):
         values = getattr(config, f"{section}_params")
-        owner = f"{entry.singular} {entry.name!r} of plugin {entry.plugin!r}"
+        owner = entry.owner
         check_ranges(owner, entry.metadata.get("ranges"), values)
 
 

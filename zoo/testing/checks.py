@@ -108,7 +108,7 @@ def check_data_loads(entry: Entry, params: Mapping[str, Any]) -> None:
     for part in ("train", "test"):
         if parts.rows(part) < 1:
             raise PluginCheckError(
-                f"{contract.owner(entry)}: the {part} part: expected rows, received none"
+                f"{entry.owner}: the {part} part: expected rows, received none"
             )
 
 
@@ -159,7 +159,7 @@ def check_model_trains(entry: Entry, spec: ModelSpec, params: Mapping[str, Any])
     loss = model.train_on_batch(x, y, return_dict=True)["loss"]
     if not np.isfinite(float(loss)):
         raise PluginCheckError(
-            f"{contract.owner(entry)}: one training step: expected a finite loss, "
+            f"{entry.owner}: one training step: expected a finite loss, "
             f"received {float(loss)}"
         )
 
@@ -178,14 +178,14 @@ def check_model_reloads(entry: Entry, spec: ModelSpec, params: Mapping[str, Any]
         except Exception as exc:
             text = (str(exc).strip().splitlines() or [""])[0]
             raise PluginCheckError(
-                f"{contract.owner(entry)}: save and reload in safe mode: expected the model "
+                f"{entry.owner}: save and reload in safe mode: expected the model "
                 f"back, received {type(exc).__name__}: {text} (custom layers need "
                 "keras.saving.register_keras_serializable and no lambdas)"
             ) from exc
     before, after = np.asarray(model(x)), np.asarray(loaded(x))
     if not np.allclose(before, after, atol=1e-5):
         raise PluginCheckError(
-            f"{contract.owner(entry)}: save and reload: expected the same outputs, received "
+            f"{entry.owner}: save and reload: expected the same outputs, received "
             f"a largest difference of {float(np.max(np.abs(before - after))):.3g}"
         )
 
