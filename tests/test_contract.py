@@ -25,7 +25,7 @@ DATA_CASES = {
     "says-tabular": "input kind 'image', but the registration declares 'tabular'",
     "says-five-classes": "classes 3, but the registration declares 5",
     "a-tuple": "expected a zoo.plugin.Dataset, received tuple",
-    # Dataset itself refuses these (zoo.core.finite), and the contract names the plugin.
+    # Dataset itself refuses these (zoo.core.dataset), and the contract names the plugin.
     "inf-features": "1 value(s) that are infinite",
     "huge-features": "float32",
     "text-features": "features: expected numbers, received dtype object holding 'n/a'",
