@@ -156,6 +156,7 @@ def test_every_problem_of_a_file_is_reported_at_once_before_tensorflow_loads(tmp
     )
     assert "EXIT 1" in done.stdout and "HEAVY []" in done.stdout, done.stdout + done.stderr
     err = done.stderr
+    assert len(err.strip().splitlines()) == 4  # the summary, then one line per problem
     assert "3 problems" in err
     assert "line 6: 2 fields, but the header has 3" in err
     assert "line 10, column 'b': 'abc' is not a number" in err

@@ -207,5 +207,8 @@ def _usage_line(exc: click.ClickException) -> str:
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(" ".join(message.split("\n")), err=True)
+    lines = message.split("\n")
+    # A list of problems (every problem of a file at once) keeps one line per problem.
+    listed = len(lines) > 1 and all(line.startswith("  ") for line in lines[1:])
+    click.echo(message if listed else " ".join(lines), err=True)
     sys.exit(code)
