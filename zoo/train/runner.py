@@ -55,7 +55,7 @@ def execute(checked: Plan, options: ExecuteOptions | None = None) -> RunResult:
         RunInterrupted: SIGINT/SIGTERM stopped training; the folder keeps what was done.
         TrainingDiverged: the loss became NaN or infinite.
     """
-    from zoo.runs import plot_helper
+    from zoo.runs import curves as plot_helper
     from zoo.train import distribute
     from zoo.train.backend import import_backend_quietly
 
