@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.core.tasks import BINARY, MULTICLASS
-from zoo.runs.output import STDOUT, write_output
+from zoo.runs.files import STDOUT, write_output
 
 if TYPE_CHECKING:
     import numpy as np
@@ -22,7 +22,7 @@ def write_predictions(
     """Write one row per input: the prediction, plus class probabilities for classifiers.
 
     Returns the CSV text when ``path`` is None or ``-`` (for stdout); see
-    :func:`zoo.runs.output.write_output` for how each kind of path is written.
+    :func:`zoo.runs.files.write_output` for how each kind of path is written.
     """
     import io
 

@@ -1,8 +1,16 @@
-"""Files of a run folder written atomically and read back defensively: JSON and checksums.
+"""Files written atomically and read back defensively: a run folder's JSON and checksums, and
+a result written to a path the user named, whatever kind of thing that path is.
 
 Every write goes to a hidden partial file that replaces the final name only once it is
 complete, so a full disk or a file-size limit never leaves half a file under its final name.
 Every read of a file a user could have damaged raises one RunFolderError line naming the file.
+
+A path the user named (``write_output``) is replaced atomically when it is a regular file (or
+a new one): a reader sees the old contents or the new, never half. Anything else is written
+through, never replaced: a symlink is followed (its target, when a regular file, is replaced
+atomically and the link stays), and a device or a named pipe receives the bytes in place, as
+``> PATH`` in a shell would. Replacing them would turn ``/dev/full`` into a regular file, or
+leave the reader of a pipe with nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +21,8 @@ import hashlib
 import json
 import math
 import os
+import stat
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -174,3 +184,50 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+STDOUT = "-"
+
+
+def write_output(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` (``-`` is stdout) without ever replacing a non-file.
+
+    Raises:
+        WriteFailed: one line naming the path: a folder, a missing or read-only folder, a full
+            disk or device, a file-size limit.
+    """
+    if str(path) == STDOUT:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    path = Path(path)
+    try:
+        mode = os.stat(path).st_mode  # follows symlinks: the kind of thing written to
+    except FileNotFoundError:
+        mode = None  # a new file (or a symlink to one that does not exist yet)
+    except OSError as exc:
+        raise write_failed(path, exc) from None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise WriteFailed(f"Cannot write {path}: it is a folder; name a file inside it.")
+    if mode is not None and stat.S_ISREG(mode) and not os.access(path, os.W_OK):
+        # Replacing would succeed (the folder is writable) but overrule the file's own mode.
+        raise WriteFailed(f"Cannot write {path}: the file is read-only; make it writable first.")
+    if mode is None or stat.S_ISREG(mode):
+        _replace_file(Path(os.path.realpath(path)), text, mode)
+    else:
+        _write_through(path, text)
+
+
+def _replace_file(target: Path, text: str, mode: int | None) -> None:
+    """Replace a regular file atomically, keeping its permissions."""
+    with atomic_file(target, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        if mode is not None:
+            with contextlib.suppress(OSError):
+                os.chmod(handle.fileno(), stat.S_IMODE(mode))
+
+
+def _write_through(path: Path, text: str) -> None:
+    """Write into a device, a pipe or a socket in place: nothing to rename, nothing replaced."""
+    with writing(path), open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
