@@ -201,7 +201,7 @@ def test_a_model_whose_inputs_differ_from_data_json_is_refused(tiny_run, zoo_cli
 
 
 def test_a_reused_pid_does_not_keep_a_dead_run_running(tiny_run, zoo_cli, tmp_path):
-    from zoo.runs.process import own_identity
+    from zoo.runs.records import own_identity
 
     copy = tmp_path / "runs" / tiny_run.name
     shutil.copytree(tiny_run, copy)

@@ -29,8 +29,7 @@ from zoo.runs.files import (
     writing,
 )
 from zoo.runs.modelfile import CHECKSUM_FILE, MODEL_FILE, recorded_digest
-from zoo.runs.process import alive, own_identity
-from zoo.runs.records import with_absolute_paths
+from zoo.runs.records import alive, own_identity, with_absolute_paths
 
 if TYPE_CHECKING:
     import keras

@@ -1,4 +1,11 @@
-"""The JSON records of a run folder checked for shape when read back.
+"""The records of a run folder: what a run ran on and which process runs it, written with the
+run; every JSON record checked for shape when read back.
+
+What a run ran on (``environment_record``) is the versions of everything involved, the data's
+fingerprint and the seed. Which process runs it is its pid and that process's start time
+(``own_identity``, ``alive``): a pid alone is not enough, since once a run dies the system may
+give its pid to another process and the run would look ``running`` forever; a process with
+that pid but another start time is not the run.
 
 A run folder is a set of files a user can edit, copy half of or damage, so nothing read back
 is trusted: each record is checked here, and anything that is not what keras-zoo wrote is one
@@ -9,9 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import platform
+import sys
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from zoo._version import __version__
 from zoo.core.config import RunConfig
 from zoo.core.errors import ZooError
 from zoo.core.tasks import TASKS
@@ -147,3 +158,92 @@ def _absolute(value: Any) -> Any:
         return os.path.abspath(path) if looks_like_path and path.exists() else value
     except (OSError, ValueError):
         return value
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def environment_record(
+    plugins: dict[str, dict[str, str]], fingerprint: str, seed: int
+) -> dict[str, Any]:
+    """Versions of everything a run ran on, the data's fingerprint and the seed.
+
+    Args:
+        plugins: plugin name -> {"version", "status"}.
+        fingerprint: the data parts' sha256.
+        seed: the run's seed.
+    """
+    import keras
+
+    return {
+        "keras_zoo": __version__,
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+        "tensorflow": _version("tensorflow") or _version("tensorflow-cpu"),
+        "jax": _version("jax"),
+        "numpy": _version("numpy"),
+        "scikit_learn": _version("scikit-learn"),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "plugins": plugins,
+        "data_fingerprint": fingerprint,
+        "seed": seed,
+    }
+
+
+# Start times are compared with this tolerance (seconds): psutil derives them from boot time
+# and clock ticks, which may round differently between two readings.
+TOLERANCE_S = 1.0
+
+
+def start_time(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch), or None if unknown or gone."""
+    try:
+        import psutil
+    except ImportError:
+        return _start_time_from_proc(pid)
+    try:
+        return float(psutil.Process(pid).create_time())
+    except (psutil.Error, OSError, ValueError):
+        return None
+
+
+def _start_time_from_proc(pid: int) -> float | None:
+    """The start time read from /proc (Linux) when psutil is not installed."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        with open("/proc/stat", encoding="ascii") as handle:
+            boot = next(int(line.split()[1]) for line in handle if line.startswith("btime"))
+        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+def own_identity() -> dict[str, Any]:
+    """What a run records about its own process: the pid and, where known, its start time."""
+    pid = os.getpid()
+    started = start_time(pid)
+    return {"pid": pid, "pid_started": started} if started else {"pid": pid}
+
+
+def alive(pid: Any, started: Any = None) -> bool:
+    """Whether ``pid`` runs, and (when ``started`` is recorded) is the process that started then."""
+    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process: it exists
+    except (OSError, OverflowError):
+        return False
+    if not isinstance(started, (int, float)) or isinstance(started, bool):
+        return True  # recorded by an older keras-zoo: the pid is all there is
+    now = start_time(pid)
+    return now is None or abs(now - started) <= TOLERANCE_S

@@ -60,7 +60,7 @@ class Job:
     # -- starting --------------------------------------------------------------------------
 
     def open_folder(self, plugin_versions: dict[str, dict[str, str]]) -> None:
-        from zoo.runs.environment import environment_record
+        from zoo.runs.records import environment_record
 
         config = self.checked.config
         self.folder = RunFolder.create(config.runs_dir, folder_name(config.model, config.data))
