@@ -240,7 +240,7 @@ def test_log1p_trains_on_log_counts_and_predicts_in_counts(tmp_path, zoo_cli):
 
 
 def test_log1p_is_refused_where_it_cannot_apply(tmp_path, zoo_cli):
-    lines = ["a,y", *[f"{i},{i - 5}" for i in range(40)]]
+    lines = ["a,y", *[f"{i},{(i * 7) % 11 - 5}" for i in range(40)]]
     path = write(tmp_path, lines)
     base = ("run", "-m", "linear", "-d", str(path), "-t", "y", "--epochs", "1", "--no-save")
     code, _, err = zoo_cli(*base, "--set", "target_transform=log1p")
@@ -249,3 +249,17 @@ def test_log1p_is_refused_where_it_cannot_apply(tmp_path, zoo_cli):
     assert code == 1 and "the data set is multiclass" in err
     code, _, err = zoo_cli("run", "-m", "linear", "-d", "iris", "--set", "target_transform=log")
     assert code == 1 and "Did you mean: log1p?" in err
+
+
+def test_a_column_that_gives_the_target_away_is_flagged(tmp_path, zoo_cli):
+    rows = [f"{i % 7},{i * 2.5},{i * 250},{'ab'[i % 2]},{'yn'[i % 2]}" for i in range(40)]
+    path = str(write(tmp_path, ["a,price,cents,code,label", *rows]))
+    data = csvdata.load_csv(path, "price", ignore="label,code")
+    roles = {c["name"]: (c["role"], c["note"]) for c in data.schema["columns"]}
+    assert roles["cents"][0] == "numeric" and "gives the target away" in roles["cents"][1]
+    assert roles["a"] == ("numeric", "")
+    labels = csvdata.load_csv(path, "label", ignore="price,cents")
+    notes = {c["name"]: c["note"] for c in labels.schema["columns"]}
+    assert "--ignore code" in notes["code"]
+    code, _, err = zoo_cli("run", "-m", "linear", "-d", path, "-t", "price", "--dry-run")
+    assert code == 0 and "gives the target away" in err.split("cents", 1)[1]

@@ -21,7 +21,9 @@ from zoo.plugins.csv_files.parse import (
     where,
 )
 from zoo.plugins.csv_files.roles import (
+    CATEGORICAL,
     MISSING_WORDS,
+    NUMERIC,
     TARGET,
     USED,
     ColumnRole,
@@ -109,8 +111,12 @@ def sniff(
         else decide(name, [row[i] for row in rows], forced.get(name), max_categories)
         for i, name in enumerate(columns)
     )
-    _check_some_feature(path, found_roles)
     values = [row[index] for row in rows]
+    found_roles = tuple(
+        _unless_leak(role, [row[i] for row in rows], values, role.name in forced)
+        for i, role in enumerate(found_roles)
+    )
+    _check_some_feature(path, found_roles)
     kinds = tuple(
         _column_kind(values) if i == index else role.kind for i, role in enumerate(found_roles)
     )
@@ -152,6 +158,57 @@ def _target_index(
     if columns[index] in forced:
         problems.append(f"{columns[index]!r} is the target; it cannot be left out or given a role.")
     return index
+
+
+MIN_ROWS_FOR_LEAK = 20
+
+
+def _unless_leak(
+    role: ColumnRole, column: Sequence[str], target: Sequence[str], forced: bool
+) -> ColumnRole:
+    """A feature that gives the target away on every sampled row (the target again in other
+    units, or a code of its classes) is flagged: a model trained on it scores perfectly on
+    the file and fails on any row that lacks it. It stays in (a teaching file's y = 2x is no
+    leak); the note says how to leave it out."""
+    if forced or role.role not in (NUMERIC, CATEGORICAL):
+        return role
+    pairs = [(c.strip(), t.strip()) for c, t in zip(column, target, strict=True)]
+    pairs = [(c, t) for c, t in pairs if c and t]
+    if len(pairs) < MIN_ROWS_FOR_LEAK or not _gives_away(pairs, role.role):
+        return role
+    return ColumnRole(
+        role.name,
+        role.role,
+        f"gives the target away on every sampled row: a leak? If it would not be known when "
+        f"predicting, leave it out (--ignore {role.name})",
+    )
+
+
+def _gives_away(pairs: list[tuple[str, str]], role: str) -> bool:
+    import numpy as np
+
+    classes = {t for _, t in pairs}
+    if 1 < len(classes) <= MAX_LEAK_CLASSES:  # each value names one class, each class one value
+        forward: dict[str, set[str]] = {}
+        backward: dict[str, set[str]] = {}
+        for c, t in pairs:
+            forward.setdefault(c, set()).add(t)
+            backward.setdefault(t, set()).add(c)
+        if all(len(v) == 1 for v in (*forward.values(), *backward.values())):
+            return True
+    if role == CATEGORICAL:
+        return False
+    try:
+        x, y = np.asarray(pairs, dtype="float64").T
+    except ValueError:
+        return False
+    if not (np.isfinite(x).all() and np.isfinite(y).all()) or x.std() == 0 or y.std() == 0:
+        return False
+    return abs(float(np.corrcoef(x, y)[0, 1])) > LEAK_CORRELATION
+
+
+LEAK_CORRELATION = 0.9999
+MAX_LEAK_CLASSES = 20
 
 
 def _check_some_feature(path: str, roles: Sequence[ColumnRole]) -> None:

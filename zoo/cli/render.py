@@ -216,9 +216,10 @@ def roles_table(columns: list[dict[str, str]]) -> str:
 
 def data_notes(metadata: dict[str, Any]) -> list[str]:
     """``zoo: ...`` lines about a data set's columns left out and its rows, for stderr."""
-    left = [c for c in metadata.get("columns") or () if c["role"] not in _USED_ROLES]
-    lines = [f"zoo: column {c['name']!r} {c['note']}" for c in left if c.get("note")]
+    columns = metadata.get("columns") or ()
+    # Every column left out, and every used one with a warning (a leak) or a change (rare
+    # categories pooled); a date's parsed parts are in the roles table, not worth a line.
+    noted = [c for c in columns if c.get("note") and c["role"] not in ("date", "target")]
+    lines = [f"zoo: column {c['name']!r}: {c['note']}" for c in noted]
     return lines + [f"zoo: {note}" for note in metadata.get("notes") or ()]
 
-
-_USED_ROLES = ("target", "numeric", "categorical", "date")
