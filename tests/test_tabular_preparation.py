@@ -27,7 +27,7 @@ def write(folder: Path, lines: list[str], name: str = "data.csv") -> Path:
 def test_preparation_standardizes_as_normalization_does_and_ignores_constant_columns():
     import keras
 
-    from zoo.core.columns import fit_scaling
+    from zoo.core.schema import fit_scaling
     from zoo.train.fitting import input_preparation
 
     rng = np.random.default_rng(0)
@@ -48,7 +48,7 @@ def test_preparation_standardizes_as_normalization_does_and_ignores_constant_col
 def test_preparation_fills_flags_and_one_hot_encodes_by_the_training_vocabulary():
     import keras
 
-    from zoo.core.columns import fit_scaling
+    from zoo.core.schema import fit_scaling
     from zoo.train.fitting import input_preparation
 
     x = np.array([[1.0, 0], [np.nan, 2], [3.0, 0], [5.0, 2]], dtype="float32")
@@ -242,7 +242,7 @@ def test_log1p_trains_on_log_counts_and_predicts_in_counts(tmp_path, zoo_cli):
 def test_log1p_is_refused_where_it_cannot_apply(tmp_path, zoo_cli):
     lines = ["a,y", *[f"{i},{(i * 7) % 11 - 5}" for i in range(40)]]
     path = write(tmp_path, lines)
-    base = ("run", "-m", "linear", "-d", str(path), "-t", "y", "--epochs", "1", "--no-save")
+    base = ("run", "-m", "linear", "-d", str(path), "-t", "y", "--task", "regression", "--no-save")
     code, _, err = zoo_cli(*base, "--set", "target_transform=log1p")
     assert code == 1 and "needs targets above -1" in err and len(err.strip().splitlines()) == 1
     code, _, err = zoo_cli("run", "-m", "linear", "-d", "iris", "--set", "target_transform=log1p")
