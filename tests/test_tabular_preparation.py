@@ -263,3 +263,26 @@ def test_a_column_that_gives_the_target_away_is_flagged(tmp_path, zoo_cli):
     assert "--ignore code" in notes["code"]
     code, _, err = zoo_cli("run", "-m", "linear", "-d", path, "-t", "price", "--dry-run")
     assert code == 0 and "gives the target away" in err.split("cents", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "role", "words"),
+    [
+        ("size", [str(i % 9) for i in range(40)], "numeric", ""),
+        ("customer_id", [str(500 + i) for i in range(40)], "id", "row key counting up"),
+        ("CustomerID", [str((i * 37) % 101) for i in range(40)], "id", "named like an ID"),
+        ("serial", [str((i * 37) % 101) for i in range(40)], "numeric", ""),  # no ID name
+        ("email", [f"u{i}@x.org" for i in range(40)], "id", "unique per row"),
+        ("comment", [f"text {i % 120}" for i in range(200)], "text", "free text"),
+        ("zip", [f"z{i % 70}" for i in range(400)], "categorical", "the 50 most common kept"),
+        ("colour", ["red", "blue", ""] * 10, "categorical", ""),
+        ("when", [f"2024-01-{1 + i % 28:02d} 10:00" for i in range(30)], "date", "hour"),
+        ("flag", ["y"] * 30, "constant", "'y' on every row"),
+        ("blank", [""] * 30, "constant", "empty on every row"),
+    ],
+)
+def test_column_roles_from_a_sample(name, values, role, words):
+    from zoo.plugins.csv_files.roles import decide
+
+    found = decide(name, values, None, 50)
+    assert found.role == role and words in found.note
