@@ -14,7 +14,7 @@ from zoo.plugins.csv_files import data as csvdata
 from zoo.plugins.csv_files import layout as csvlayout
 
 import zoo
-from zoo.core import labels
+from zoo.core import schema as data_schema
 from zoo.core.dataset import split_dataset
 from zoo.core.errors import DataError
 
@@ -96,9 +96,9 @@ def test_numeric_class_labels_map_back_to_themselves(tmp_path):
     rows = [f"{i},{i % 3 * 2 + 3}" for i in range(12)]
     data = csvdata.load_csv(str(write(tmp_path, ["x,kind", *rows])), "kind")
     assert data.task == "multiclass" and data.schema["classes"] == [3, 5, 7]
-    assert labels.class_labels([2, 0], data.schema) == [7, 3]
+    assert data_schema.class_labels([2, 0], data.schema) == [7, 3]
     outputs = np.array([[0.1, 0.8, 0.1], [0.7, 0.2, 0.1]])
-    assert labels.decode_outputs(outputs, data.schema) == [5, 3]
+    assert data_schema.decode_outputs(outputs, data.schema) == [5, 3]
 
 
 @pytest.mark.parametrize(
@@ -172,9 +172,9 @@ def test_bad_prediction_inputs_say_where(tmp_path, lines, fragment):
 
 def test_decode_outputs_for_each_task():
     regression = {"task": "regression", "classes": []}
-    assert labels.decode_outputs(np.array([[1.5], [2.0]]), regression) == [1.5, 2.0]
+    assert data_schema.decode_outputs(np.array([[1.5], [2.0]]), regression) == [1.5, 2.0]
     binary = {"task": "binary", "classes": ["no", "yes"]}
-    assert labels.decode_outputs(np.array([[0.2], [0.9]]), binary) == ["no", "yes"]
+    assert data_schema.decode_outputs(np.array([[0.2], [0.9]]), binary) == ["no", "yes"]
 
 
 @pytest.mark.slow
@@ -190,7 +190,7 @@ def test_string_labels_round_trip_through_a_saved_run(tmp_path, zoo_cli):
     inputs = write(tmp_path, ["colour,b,a", "red,0,0", "blue,0,0", "green,1,-1"], name="new.csv")
     model = keras.models.load_model(folder / "model.keras")
     outputs = model.predict(csvdata.read_features(inputs, schema), verbose=0)
-    assert labels.decode_outputs(outputs, schema) == ["yes", "no", "no"]
+    assert data_schema.decode_outputs(outputs, schema) == ["yes", "no", "no"]
 
 
 @pytest.mark.slow

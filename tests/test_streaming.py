@@ -15,7 +15,7 @@ from zoo.plugins.csv_files.scan import CsvStream, scan
 
 import zoo
 from zoo.core.errors import DataError
-from zoo.core.labels import decode_outputs
+from zoo.core.schema import decode_outputs
 from zoo.runs.files import file_sha256
 
 SPLIT = RowSplit(test_size=0.2, validation_size=0.1, seed=42)

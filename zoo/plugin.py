@@ -21,7 +21,6 @@ from zoo.core.errors import (
     ZooError,
     did_you_mean,
 )
-from zoo.core.labels import class_labels, decode_outputs
 from zoo.core.parts import (
     PART_NAMES,
     TEST,
@@ -33,6 +32,7 @@ from zoo.core.parts import (
     Scaling,
     SplitSpec,
 )
+from zoo.core.schema import class_labels, decode_outputs
 from zoo.core.spec import BuiltModel, FineTune, ModelSpec
 from zoo.core.tasks import (
     BINARY,

@@ -32,7 +32,7 @@ def build_schema(
     ``{"name", "kind"}`` with ``kind`` "numeric", "categorical" (plus its ``categories``,
     whose index is the code the model gets; -1 for any other value) or "date" (plus the
     ``parts`` derived from it); ``inputs``, one entry per model input column (see
-    ``zoo.core.columns``); ``columns``, every column's role and note. ``classes`` are the
+    ``zoo.core.schema``); ``columns``, every column's role and note. ``classes`` are the
     target's own labels (numbers or strings), index order.
     """
     features = [_feature(layout, i, categories) for i in layout.features]

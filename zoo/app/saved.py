@@ -84,7 +84,7 @@ class SavedRun:
 
     def labels(self, outputs: np.ndarray) -> list[Any]:
         """Turn model outputs into predictions in the data set's own terms."""
-        from zoo.core.labels import decode_outputs
+        from zoo.core.schema import decode_outputs
 
         try:
             return decode_outputs(outputs, self.schema)

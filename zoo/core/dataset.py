@@ -181,7 +181,7 @@ class ArrayParts:
 
         if self.data.input_kind == IMAGE:
             return Scaling(peak=float(np.max(self.x_train)) or 1.0)
-        from zoo.core.columns import fit_scaling
+        from zoo.core.schema import fit_scaling
 
         return fit_scaling(self.x_train, self.y_train, self.data.schema, self.data.task)
 

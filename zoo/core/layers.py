@@ -1,7 +1,7 @@
 """The Keras layers a saved tabular model carries so that it takes raw rows.
 
 :class:`TabularPreparation` turns raw input columns (numbers with NaN for a missing value,
-category codes, see ``zoo.core.columns``) into what a network can learn from, with statistics
+category codes, see ``zoo.core.schema``) into what a network can learn from, with statistics
 fitted on the training part only; :class:`TargetScale` gives a regression model's outputs back
 in the target's own units. Both are written with ``keras.ops`` alone, so a model trains on
 every backend (Keras's ``StringLookup`` / ``IntegerLookup`` / ``Hashing`` run on TensorFlow

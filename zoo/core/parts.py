@@ -81,7 +81,7 @@ class Scaling:
     """What the model's preparation layers learn from the training part.
 
     Images are divided by ``peak`` (their largest training value). Tabular inputs: per
-    column its ``kind`` ("numeric" or "categorical", see ``zoo.core.columns``); per numeric
+    column its ``kind`` ("numeric" or "categorical", see ``zoo.core.schema``); per numeric
     column ``mean`` and ``variance`` (missing values left out), ``fill`` (the value a missing
     one takes: the median) and ``missing`` (whether training rows lacked it); per categorical
     column the codes seen in training (``vocabularies``, in column order). A regression

@@ -34,8 +34,8 @@ def input_preparation(scaling: Scaling) -> keras.layers.Layer:
     """
     if scaling.peak is not None:
         return keras.layers.Rescaling(1.0 / scaling.peak, name="scale_to_unit")
-    from zoo.core.columns import CATEGORICAL, NUMERIC, constant_columns
     from zoo.core.layers import TabularPreparation
+    from zoo.core.schema import CATEGORICAL, NUMERIC, constant_columns
 
     assert scaling.mean is not None and scaling.variance is not None  # tabular statistics
     kinds = scaling.kinds or (NUMERIC,) * len(scaling.mean)

@@ -6,7 +6,7 @@ about 6.2 on housing is for that whole 80 %). A linear model (linear or logistic
 standardized inputs) and gradient boosting, scored by the same NumPy metrics as every zoo run,
 so a leaderboard shows at once whether a network beats a one-line baseline.
 
-Tabular inputs arrive raw (``zoo.core.columns``): NaN for a missing number, a category's code
+Tabular inputs arrive raw (``zoo.core.schema``): NaN for a missing number, a category's code
 (-1 unknown) in a categorical column. The linear model imputes (the median, plus a missing-value
 indicator), one-hot encodes the codes and standardizes; gradient boosting takes NaN as it is and
 the codes as categories (histogram gradient boosting: the exact variant accepts neither).
@@ -18,8 +18,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from zoo import Registry, RunConfig, plan
-from zoo.core.columns import UNKNOWN_CODE, categorical_mask
 from zoo.core.parts import TEST, TRAIN, VALIDATION, SplitSpec
+from zoo.core.schema import UNKNOWN_CODE, categorical_mask
 from zoo.train.loading import load_checked
 from zoo.train.scoring import score
 

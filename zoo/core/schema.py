@@ -1,21 +1,27 @@
-"""What each model input column of a tabular data set holds, as its schema records it.
+"""What a data set's schema says: its input columns and their kinds, the preparation statistics
+fitted by them, and the model's outputs decoded back to its labels.
 
 A tabular data set's rows reach the model raw: a numeric column may hold NaN (a missing
 value), a categorical column holds the index of its value in the schema's ``categories``
 (-1 for a value the schema does not list). The model's own preparation layer, fitted on the
 training part, imputes, standardizes and one-hot encodes them (``zoo.train.preparation``).
 Scikit-learn baselines read the same kinds to prepare the same columns their own way.
+
+A model's outputs are turned back into the data set's own terms (its class labels, its
+targets' units) by the schema a run saved.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from zoo.core.parts import Scaling
+from zoo.core.tasks import BINARY, TASK_TABLE
 
 if TYPE_CHECKING:
     import numpy as np
+
 
 NUMERIC: Final = "numeric"
 CATEGORICAL: Final = "categorical"
@@ -100,3 +106,25 @@ def target_statistics(y: np.ndarray, task: str) -> tuple[float | None, float | N
     values = y.astype("float64")
     std = float(values.std())
     return float(values.mean()), std if std > 0 else 1.0
+
+
+def class_labels(indices: Sequence[int] | np.ndarray, schema: dict[str, Any]) -> list[Any]:
+    """The target's own labels for class indices (the indices themselves without labels)."""
+    labels = schema.get("classes") or []
+    return [labels[int(i)] if int(i) < len(labels) else int(i) for i in indices]
+
+
+def decode_outputs(outputs: np.ndarray, schema: dict[str, Any]) -> list[Any]:
+    """Predictions in the data set's terms from raw model outputs.
+
+    Regression gives floats; binary thresholds the probability at 0.5; multiclass takes the
+    most probable class; classes map back to their labels.
+    """
+    import numpy as np
+
+    outputs = np.asarray(outputs)
+    if not TASK_TABLE[schema["task"]].classification:
+        return [float(v) for v in outputs.reshape(len(outputs))]
+    if schema["task"] == BINARY:
+        return class_labels((outputs.reshape(len(outputs)) >= 0.5).astype(int), schema)
+    return class_labels(outputs.argmax(axis=1), schema)
