@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.core.optional import import_extra
+from zoo.core.imports import import_extra
 
 if TYPE_CHECKING:
     from zoo import Plan, RunResult

@@ -31,8 +31,8 @@ from zoo.core.errors import (
     ZooError,
     did_you_mean,
 )
+from zoo.core.imports import import_keras_quietly
 from zoo.core.params import check_overrides
-from zoo.core.quiet import import_keras_quietly
 from zoo.core.spec import ModelSpec
 
 HOOKS = {kind: f"register_{kind}" for kind in KINDS}

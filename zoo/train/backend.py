@@ -9,11 +9,11 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from zoo.core import quiet
+from zoo.core import imports
 from zoo.core.switches import FALSE_WORDS
 
 # Re-exported: callers here have always imported it from this module.
-native_stderr_silenced = quiet.native_stderr_silenced
+native_stderr_silenced = imports.native_stderr_silenced
 
 
 def import_backend_quietly() -> None:

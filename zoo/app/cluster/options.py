@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zoo.core.errors import InvalidParameterError
-from zoo.core.optional import import_extra
+from zoo.core.imports import import_extra
 
 LOCAL, AUTO = "local", "auto"
 RESOURCE_KEYS = {"cpu": "num_cpus", "gpu": "num_gpus"}

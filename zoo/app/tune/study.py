@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.core.errors import InvalidParameterError, RunFolderError
-from zoo.core.optional import import_extra
+from zoo.core.imports import import_extra
 from zoo.runs.files import write_text
 
 RECORD_FILE = "tune.json"

@@ -1,4 +1,6 @@
-"""Keeping TensorFlow's native start-up notices off the terminal, from any layer.
+"""Importing packages that are optional or heavy: an optional dependency (an extra, such as
+Ray, MLflow or Optuna) or one line saying how to install it; Keras with TensorFlow's native
+start-up notices kept off the terminal, from any layer.
 
 TensorFlow's native libraries write start-up notices (oneDNN, CUDA probing, CPU features)
 straight to the process's stderr while they load, before any log-level setting of theirs
@@ -8,9 +10,33 @@ applies; Python code cannot catch them any other way than at the file descriptor
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import sys
 from collections.abc import Iterator
+from types import ModuleType
+
+from zoo.core.errors import IncompatibleError
+
+
+def import_extra(module: str, needed_by: str, extra: str) -> ModuleType:
+    """Import ``module``, which ``keras-zoo[extra]`` installs.
+
+    Args:
+        module: the module to import, e.g. ``"ray"``.
+        needed_by: what needs it, as the message's subject, e.g. ``"--cluster"``.
+        extra: the extra that installs it, e.g. ``"ray"``.
+
+    Raises:
+        IncompatibleError: it is not installed; the line names the pip command.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise IncompatibleError(
+            f"{needed_by} needs the {module} package, which is not installed; run: "
+            f"pip install 'keras-zoo[{extra}]'."
+        ) from None
 
 
 @contextlib.contextmanager
