@@ -1,7 +1,10 @@
-"""A run's full configuration: every choice explicit, so a run folder can repeat it."""
+"""A run's full configuration: every choice explicit, so a run folder can repeat it; and the
+words that switch a setting on or off, in ``--set`` values and environment variables.
+"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -203,3 +206,12 @@ class RunConfig:
 def _whole(value: Any, low: int, high: int) -> bool:
     """Whether ``value`` is an int (not a bool) from ``low`` to ``high``."""
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
+FALSE_WORDS = frozenset({"false", "no", "off", "0"})
+
+
+def switched_off(variable: str) -> bool:
+    """Whether the environment variable ``variable`` says off (``off``, ``0``, ``no``...)."""
+    return os.environ.get(variable, "").strip().lower() in FALSE_WORDS

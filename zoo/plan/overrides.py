@@ -7,10 +7,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from typing import Any
 
-from zoo.core.config import RunConfig
+from zoo.core.config import FALSE_WORDS, TRUE_WORDS, RunConfig
 from zoo.core.errors import InvalidParameterError, did_you_mean
 from zoo.core.params import Param
-from zoo.core.switches import FALSE_WORDS, TRUE_WORDS
 
 SECTIONS = ("model", "data", "preset")
 

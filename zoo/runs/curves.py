@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from zoo.core.switches import switched_off
+from zoo.core.config import switched_off
 from zoo.runs.files import atomic_file
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from zoo.core import imports
-from zoo.core.switches import FALSE_WORDS
+from zoo.core.config import FALSE_WORDS
 
 # Re-exported: callers here have always imported it from this module.
 native_stderr_silenced = imports.native_stderr_silenced
