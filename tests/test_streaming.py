@@ -55,7 +55,17 @@ def test_split_is_per_row_deterministic_and_proportional():
     assert (other != parts).mean() > 0.2
 
 
-@pytest.mark.parametrize("make", [mixed_file, numeric_label_file, regression_file])
+def missing_file(folder: Path, rows: int = 300) -> Path:
+    """Missing numbers spelled NA, left empty and written inf; an empty category."""
+    lines = ["a,colour,b,y"]
+    for i in range(rows):
+        a = ("NA", "", "inf")[i % 3] if i % 10 == 0 else f"{i % 17 * 0.5}"
+        colour = ("red", "", "blue")[i % 3]
+        lines.append(f"{a},{colour},{'' if i % 7 == 0 else (i * 7) % 13},{i * 0.5}")
+    return write(folder, lines)
+
+
+@pytest.mark.parametrize("make", [mixed_file, numeric_label_file, regression_file, missing_file])
 def test_tf_pipeline_yields_exactly_the_scanned_rows(tmp_path, make):
     from zoo.plugins.csv_files import pipeline as streaming
 
@@ -65,6 +75,8 @@ def test_tf_pipeline_yields_exactly_the_scanned_rows(tmp_path, make):
     memory = csvdata.load_csv(str(path), target)  # same encoding, all rows, file order
     lines = np.concatenate([c.lines for c in csvdata.iter_chunks(parts.stream.layout)])
     which = part_of_lines(lines, SPLIT)
+    # Only a column with a missing value spelled out is read as text first.
+    assert parts.spelled_missing == ({"a"} if make is missing_file else set())
     for part in (TRAIN, VALIDATION, TEST):
         blocks = list(streaming.part_pipeline(parts, part).as_numpy_iterator())
         x = np.concatenate([b[0] for b in blocks])

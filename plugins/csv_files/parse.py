@@ -259,6 +259,9 @@ class Problems:
     def __init__(self, path: str) -> None:
         self.path = path
         self.found: dict[str, list[object]] = {}  # key -> [count, first line, message]
+        # Not a problem: numeric columns where a missing value is spelled out (NA, null),
+        # which the streamed reader must read as text first.
+        self.spelled_missing: set[str] = set()
 
     def add(
         self, key: str, line: int, message: str, count: int = 1, column: str | None = None
@@ -343,7 +346,11 @@ def to_numbers(
     import numpy as np
 
     cleaned = np.char.strip(table)
-    cleaned[np.isin(np.char.lower(cleaned), [*MISSING_NUMBER_WORDS, ""])] = "nan"
+    missing = np.isin(np.char.lower(cleaned), [*MISSING_NUMBER_WORDS, ""])
+    if problems is not None and missing.any():
+        spelled = (missing & (cleaned != "")).any(axis=0)
+        problems.spelled_missing.update(n for n, s in zip(names, spelled, strict=True) if s)
+    cleaned[missing] = "nan"
     try:
         return cleaned.astype("float64")
     except ValueError:

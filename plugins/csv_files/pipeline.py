@@ -48,6 +48,9 @@ class ScannedParts(Protocol):
     @property
     def blocks(self) -> list[Block]: ...
 
+    @property
+    def spelled_missing(self) -> frozenset[str]: ...
+
 
 # -- tf.data ------------------------------------------------------------------------------
 
@@ -81,7 +84,7 @@ def _permuted(xy: tuple[tf.Tensor, tf.Tensor], seed: int, index: tf.Tensor) -> A
 def part_pipeline(parts: ScannedParts, part: int) -> tf.data.Dataset:
     """Blocks of (inputs, targets) for the rows of one part, in file order."""
     layout = parts.stream.layout
-    decode = _decoder(parts.schema, layout)
+    decode = _decoder(parts.schema, layout, parts.spelled_missing)
     where = np.asarray([astuple(block) for block in parts.blocks], dtype="int64").reshape(-1, 3)
 
     def block(spot: tf.Tensor) -> Any:
@@ -109,19 +112,28 @@ def part_lines(path: str, block: Block, split: RowSplit, part: int) -> np.ndarra
     return np.array([lines[i] for i in np.flatnonzero(keep)], dtype=object)
 
 
-def _decoder(schema: dict[str, Any], layout: Any) -> Any:
-    """A graph function from CSV lines to (float32 inputs, targets) by the schema."""
+def _decoder(schema: dict[str, Any], layout: Any, spelled: frozenset[str]) -> Any:
+    """A graph function from CSV lines to (float32 inputs, targets) by the schema.
+
+    Numbers are parsed as numbers (an empty field is NaN), except in the columns where the
+    scan found a missing value spelled out (``spelled``): those are read as text first,
+    which costs about 2.5 times as much.
+    """
     target = layout.target
     numeric_target = layout.kinds[target] == "number"
-    # Features are read as text (a missing number may be spelled NA); a numeric target as
-    # a number.
-    defaults: list[Any] = [[""] for _ in layout.kinds]
+    defaults: list[Any] = [
+        [NAN] if kind == "number" and name not in spelled else [""]
+        for name, kind in zip(layout.columns, layout.kinds, strict=True)
+    ]
     if numeric_target:
         defaults[target] = [0.0]
     if numeric_target and schema["task"] != REGRESSION:
         defaults[target] = [tf.constant(0.0, tf.float64)]  # exact class values
     index = {name: i for i, name in enumerate(layout.columns)}
-    encoders = [_feature_encoder(feature, index[feature["name"]]) for feature in schema["features"]]
+    encoders = [
+        _feature_encoder(feature, index[feature["name"]], feature["name"] in spelled)
+        for feature in schema["features"]
+    ]
     to_target = _target_encoder(schema, numeric_target)
 
     def decode(lines: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -132,11 +144,12 @@ def _decoder(schema: dict[str, Any], layout: Any) -> Any:
     return decode
 
 
-def _feature_encoder(feature: dict[str, Any], column: int) -> Any:
-    """Numbers with NaN where missing, or category codes (-1 for an unlisted value): the
-    in-memory reader's encoding (``encode.encode_chunk``)."""
+def _feature_encoder(feature: dict[str, Any], column: int, as_text: bool) -> Any:
+    """Numbers with NaN where missing (infinities too), or category codes (-1 for an
+    unlisted value): the in-memory reader's encoding (``encode.encode_chunk``)."""
     if feature["kind"] == "numeric":
-        return lambda fields: tf.reshape(_numbers(fields[column]), (-1, 1))
+        parse = _numbers if as_text else _finite_or_missing
+        return lambda fields: tf.reshape(parse(fields[column]), (-1, 1))
     table = _lookup(feature["categories"])
 
     def codes(fields: Any) -> tf.Tensor:
@@ -146,7 +159,12 @@ def _feature_encoder(feature: dict[str, Any], column: int) -> Any:
     return codes
 
 
+NAN = float("nan")
 _MISSING_WORDS = tf.constant(sorted({"", *MISSING_NUMBER_WORDS}))
+
+
+def _finite_or_missing(values: tf.Tensor) -> tf.Tensor:
+    return tf.where(tf.math.is_inf(values), tf.constant(NAN, values.dtype), values)
 
 
 def _numbers(text: tf.Tensor) -> tf.Tensor:
@@ -154,8 +172,8 @@ def _numbers(text: tf.Tensor) -> tf.Tensor:
     text = tf.strings.strip(text)
     lowered = tf.strings.lower(text)
     missing = tf.reduce_any(tf.equal(lowered[:, None], _MISSING_WORDS[None, :]), axis=1)
-    numbers = tf.strings.to_number(tf.where(missing, "0", text), tf.float32)
-    return tf.where(missing, tf.constant(float("nan"), tf.float32), numbers)
+    numbers = _finite_or_missing(tf.strings.to_number(tf.where(missing, "0", text), tf.float32))
+    return tf.where(missing, tf.constant(NAN, tf.float32), numbers)
 
 
 def _target_encoder(schema: dict[str, Any], numeric: bool) -> Any:

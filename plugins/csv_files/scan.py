@@ -89,6 +89,7 @@ class StreamSplit:
     counts: tuple[int, int, int]
     scaled: Scaling
     blocks: list[Block] = field(default_factory=list)  # where the rows are, for re-reading
+    spelled_missing: frozenset[str] = frozenset()  # numeric columns holding NA, null, ...
 
     @property
     def info(self) -> DataInfo:
@@ -253,7 +254,8 @@ class _Gather:
             self._check_counts()
         counts = (int(self.counts[0]), int(self.counts[1]), int(self.counts[2]))
         scaled = self._scaling(schema, task)
-        return StreamSplit(stream, self.split, schema, counts, scaled, self.blocks)
+        spelled = frozenset(self.problems.spelled_missing)
+        return StreamSplit(stream, self.split, schema, counts, scaled, self.blocks, spelled)
 
     def _check_counts(self) -> None:
         train, _, test = (int(c) for c in self.counts)
