@@ -325,7 +325,7 @@ def test_the_estimators_prepare_each_kind_of_column():
     assert type(boosting).__name__ == "HistGradientBoostingRegressor"
     assert list(boosting.categorical_features) == mask
     for rows, missing in ((100, True), (EXACT_BOOSTING_ROWS + 1, False)):
-        chosen = make_estimator("sklearn-gboost", "binary", 0, rows, [False], missing)
+        chosen = make_estimator("sklearn-gboost", "binary", 0, rows, [False], missing=missing)
         assert type(chosen).__name__ == "HistGradientBoostingClassifier"
     exact = make_estimator("sklearn-gboost", "binary", 0, 100, [False, False])
     assert type(exact).__name__ == "GradientBoostingClassifier"  # clean numbers, few rows

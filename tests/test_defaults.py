@@ -110,7 +110,7 @@ def test_early_stopping_needs_a_validation_part_and_a_patience():
     from zoo.train.callbacks import EarlyStopping, optional_callbacks
 
     def stopping(patience, has_validation):
-        found = optional_callbacks(patience, False, None, has_validation)
+        found = optional_callbacks(patience, None, reduce_lr=False, has_validation=has_validation)
         return [c for c in found if isinstance(c, EarlyStopping)]
 
     (early,) = stopping(20, True)
@@ -332,6 +332,7 @@ WEIGHTED_LIKE_FIT = """
 import json
 import keras, numpy as np
 from zoo.train.epoch_loop import fit_arrays
+from zoo.train.options import FitOptions
 
 rng = np.random.default_rng(0)
 x = rng.normal(size=(40, 3)).astype("float32")
@@ -344,10 +345,11 @@ def trained(train):
     model.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy")
     return model, train(model)
 
-ours, mine = trained(lambda m: fit_arrays(m, (x, y), None, 64, 5, 0, [], class_weight=weights))
+weighted = FitOptions(5, 64, 0, class_weight=weights)
+ours, mine = trained(lambda m: fit_arrays(m, (x, y), None, weighted, []))
 fit, theirs = trained(lambda m: m.fit(x, y, batch_size=64, epochs=5, shuffle=False,
                                       class_weight=weights, verbose=0).history)
-plain, _ = trained(lambda m: fit_arrays(m, (x, y), None, 64, 5, 0, []))
+plain, _ = trained(lambda m: fit_arrays(m, (x, y), None, FitOptions(5, 64, 0), []))
 gap = lambda a, b: max(float(np.abs(u - v).max()) for u, v in zip(a.get_weights(), b.get_weights()))
 print(json.dumps({"ours": mine["loss"], "fit": theirs["loss"], "same": gap(ours, fit),
                   "unweighted": gap(ours, plain)}))

@@ -44,6 +44,7 @@ COMPARE_WITH_FIT = """
 import json
 import keras, numpy as np
 from zoo.train.epoch_loop import fit_arrays
+from zoo.train.options import FitOptions
 
 rng = np.random.default_rng(0)
 x = rng.normal(size=(40, 3)).astype("float32")
@@ -58,7 +59,7 @@ def trained(train):
     return model, train(model)
 
 # One batch per epoch, so that shuffling cannot change the steps: the two loops must agree.
-ours, mine = trained(lambda m: fit_arrays(m, (x, y), (xv, yv), 64, 5, 0, []))
+ours, mine = trained(lambda m: fit_arrays(m, (x, y), (xv, yv), FitOptions(5, 64, 0), []))
 keras_fit, theirs = trained(lambda m: m.fit(x, y, batch_size=64, epochs=5, shuffle=False,
                             validation_data=(xv, yv), verbose=0).history)
 weights = max(float(np.abs(a - b).max())
@@ -103,13 +104,14 @@ def test_training_leaves_no_traced_graph_behind():
     from tensorflow.python.framework import ops
 
     from zoo.train.epoch_loop import fit_arrays
+    from zoo.train.options import FitOptions
 
     registry = ops._gradient_registry._registry
     before = set(registry)
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse")
     x = np.ones((10, 2), "float32")
-    history = fit_arrays(model, (x, x[:, 0]), None, 4, 2, 0, [])
+    history = fit_arrays(model, (x, x[:, 0]), None, FitOptions(2, 4, 0), [])
     assert len(history["loss"]) == 2
     # Tracing registered a custom gradient holding the graph; it must be gone again.
     assert set(registry) == before

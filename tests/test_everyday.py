@@ -140,9 +140,11 @@ def test_early_stop_note_names_the_kept_epoch():
 
 def test_start_line_counts_epochs_and_what_is_left():
     config = RunConfig(model="mlp", data="housing", epochs=1)
-    assert report.start_line(config, 0, False) == "zoo: training mlp on housing for 1 epoch..."
+    assert (
+        report.start_line(config, 0, resumed=False) == "zoo: training mlp on housing for 1 epoch..."
+    )
     config = RunConfig(model="mlp", data="housing", epochs=60)
-    line = report.start_line(config, 43, True)
+    line = report.start_line(config, 43, resumed=True)
     assert "after epoch 43 of 60" in line and "17 epochs left" in line
 
 

@@ -122,7 +122,7 @@ def bench_command(ctx: click.Context, **options: Any) -> None:
     registry = _registry()
     if not options["quiet"]:
         click.echo("zoo: planning the bench...", err=True)
-    progress = _Progress(options["quiet"], options["jobs"])
+    progress = _Progress(options["jobs"], quiet=options["quiet"])
     try:
         outcome = run_bench(
             spec,
@@ -137,7 +137,7 @@ def bench_command(ctx: click.Context, **options: Any) -> None:
         )
     finally:
         progress.close()
-    _report(outcome, options["as_json"])
+    _report(outcome, as_json=options["as_json"])
 
 
 def _spec_values(ctx: click.Context, options: dict[str, Any]) -> dict[str, Any]:
@@ -217,7 +217,7 @@ class _Progress:
     """A progress bar over the grid on stderr (done / total, elapsed, time left), or one line
     per finished combination when stderr is not a terminal."""
 
-    def __init__(self, quiet: bool, jobs: int) -> None:
+    def __init__(self, jobs: int, *, quiet: bool) -> None:
         self.quiet, self.jobs, self.bar = quiet, jobs, None
         self.terminal = sys.stderr.isatty()
 
@@ -264,7 +264,7 @@ def describe(record: dict[str, Any]) -> str:
     return f"{line} (MLflow: {tracking})" if tracking.startswith("not logged") else line
 
 
-def _report(outcome: Any, as_json: bool) -> None:
+def _report(outcome: Any, *, as_json: bool) -> None:
     from zoo.app.bench.export import leaderboards_text, to_json
     from zoo.core.errors import RunInterrupted, ZooError
 

@@ -96,7 +96,7 @@ IGNORE_HELP = (
 GRID_NOTE = " In a bench: given to each data set that takes it."
 
 
-def data_options(grid: bool = False) -> Decorator:
+def data_options(*, grid: bool = False) -> Decorator:
     """``--target``, ``--task`` and ``--ignore``: what a data set that takes them (a CSV file)
     gets as its parameters; with ``grid``, the help says that a bench gives them to each data
     set of its grid that takes them."""

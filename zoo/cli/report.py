@@ -18,7 +18,7 @@ def epochs_text(count: int) -> str:
     return f"{count} epoch{'' if count == 1 else 's'}"
 
 
-def start_line(config: RunConfig, first_epoch: int, resumed: bool) -> str:
+def start_line(config: RunConfig, first_epoch: int, *, resumed: bool) -> str:
     """``zoo: training mlp on housing for 100 epochs...``; a resume counts the epochs left."""
     what = f"{config.model} on {config.data}"
     if config.cross_validated:

@@ -19,6 +19,7 @@ from zoo.cli.options import BATCH_SIZE, data_options, folds, patience, resume, r
 from zoo.cli.track import TRACK
 
 if TYPE_CHECKING:
+    from zoo.app.run import ExecuteOptions
     from zoo.catalog.registry import Registry
 
 
@@ -177,17 +178,11 @@ def run(
     if dry_run:
         _show_plan(checked)
         return
+    from zoo.app.run import ExecuteOptions
+
     tracker = _open_tracker(track)
-    _train_and_report(
-        checked,
-        registry,
-        as_json=as_json,
-        quiet=quiet,
-        save=not no_save,
-        resume=resume,
-        tracker=tracker,
-        allow_unverified=allow_unverified,
-    )
+    options = ExecuteOptions(save=not no_save, resume=resume, allow_unverified=allow_unverified)
+    _train_and_report(checked, registry, options, as_json=as_json, quiet=quiet, tracker=tracker)
 
 
 def _run_values(ctx: click.Context, registry: Any, values: dict[str, Any]) -> dict[str, Any]:
@@ -261,34 +256,30 @@ def _show_plan(checked: Any) -> None:
 def _train_and_report(
     checked: Any,
     registry: Any,
+    options: ExecuteOptions,
     *,
     as_json: bool,
     quiet: bool,
-    save: bool,
-    resume: str | None,
     tracker: Any = None,
-    allow_unverified: bool = False,
 ) -> None:
-    from zoo.app.run import ExecuteOptions, train_plan
+    """Train the plan (``options`` saying whether to save, what to resume), report as asked:
+    the start line, progress on a terminal, the metrics, the tracker's run."""
+    from dataclasses import replace
+
+    from zoo.app.run import train_plan
     from zoo.cli import render, report
 
     config = checked.config
 
     def announce(first_epoch: int) -> None:  # once training really starts, not before
-        click.echo(report.start_line(config, first_epoch, bool(resume)), err=True)
+        click.echo(report.start_line(config, first_epoch, resumed=bool(options.resume)), err=True)
 
     if not quiet:  # columns left out and rows dropped: never silently
         for line in render.data_notes(dict(checked.data.metadata)):
             click.echo(line, err=True)
 
     progress = None if quiet or not sys.stderr.isatty() else _progress
-    options = ExecuteOptions(
-        progress=progress,
-        save=save,
-        resume=resume,
-        on_start=announce,
-        allow_unverified=allow_unverified,
-    )
+    options = replace(options, progress=progress, on_start=announce)
     result = train_plan(checked, registry, options)
     if tracker:
         run_id = tracker.log_result(checked, result)

@@ -30,7 +30,7 @@ class Param:
         return f"{self.name}: {self.type_name} = {self.default!r}"
 
 
-def read_params(factory: Callable[..., Any], skip_first: bool = False) -> tuple[Param, ...]:
+def read_params(factory: Callable[..., Any], *, skip_first: bool = False) -> tuple[Param, ...]:
     """List the keyword parameters (with defaults) of ``factory``.
 
     Args:

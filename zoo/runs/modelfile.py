@@ -85,10 +85,10 @@ def load_keras_model(
         )
     if not expected_sha256:
         verify(path, allow_unverified=allow_unverified)
-    return _keras_load(path, allow_unsafe)
+    return _keras_load(path, allow_unsafe=allow_unsafe)
 
 
-def _keras_load(path: Path, allow_unsafe: bool) -> keras.Model:
+def _keras_load(path: Path, *, allow_unsafe: bool) -> keras.Model:
     import zipfile
 
     if not zipfile.is_zipfile(path):  # Keras would call it "not found"

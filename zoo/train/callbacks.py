@@ -107,7 +107,7 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
 
 
 def optional_callbacks(
-    patience: int | None, reduce_lr: bool, tensorboard_dir: str | None, has_validation: bool
+    patience: int | None, tensorboard_dir: str | None, *, reduce_lr: bool, has_validation: bool
 ) -> list[keras.callbacks.Callback]:
     """Early stopping, learning-rate reduction and TensorBoard, as asked for.
 

@@ -16,12 +16,13 @@ to the validation part.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 import keras
 import numpy as np
 
+from zoo.train.options import FitOptions
 from zoo.train.step_inputs import Arrays, row_weights
 
 # Steps per compiled call: long enough to amortize a dispatch, short enough that a stop
@@ -37,7 +38,7 @@ class Steps(Protocol):
     def start_epoch(self) -> None:
         """Before an epoch's first block (metrics reset, state gathered)."""
 
-    def block(self, full: Any, tail: Any, validate: bool) -> tuple[dict, dict]:
+    def block(self, full: Any, tail: Any, *, validate: bool) -> tuple[dict, dict]:
         """Train on ``full`` batches of row indices then the ``tail`` ones (either None);
         score the validation part when asked. Returns (train logs, validation logs)."""
 
@@ -57,12 +58,8 @@ def fit_arrays(
     model: keras.Model,
     train: Arrays,
     validation: Arrays | None,
-    batch_size: int,
-    epochs: int,
-    seed: int,
+    options: FitOptions,
     callbacks: Sequence[keras.callbacks.Callback],
-    initial_epoch: int = 0,
-    class_weight: Mapping[int, float] | None = None,
 ) -> dict[str, list[float]]:
     """Train a compiled model on arrays; returns the per-epoch history, as ``fit`` would.
 
@@ -70,12 +67,10 @@ def fit_arrays(
         model: compiled (``model.compile``), under the TensorFlow or JAX backend.
         train: inputs and targets.
         validation: inputs and targets scored after each epoch, or None.
-        batch_size: rows per step; the last step of an epoch takes the rest.
-        epochs: the epoch to stop after (counting from 0, as ``fit``'s ``epochs``).
-        seed: seeds the per-epoch shuffling.
+        options: the batch size (the last step of an epoch takes the rest), the epoch to
+            stop after and the one to start from, the seed (plus the initial epoch) of the
+            per-epoch shuffling, the class weights of the training rows.
         callbacks: Keras callbacks, called as ``fit`` calls them.
-        initial_epoch: the epoch to start from (resuming).
-        class_weight: class index -> weight of its training rows, as ``fit`` takes it.
     """
     # Build the model, its compiled metrics and the optimizer, as fit does first.
     model._symbolic_build(data_batch=(train[0][:1], train[1][:1]))
@@ -84,10 +79,11 @@ def fit_arrays(
     else:
         from zoo.train.tf_steps import TfSteps as Backend  # type: ignore[assignment]
     with traced_gradients_released():
-        weights = row_weights(train[1], class_weight)
-        steps = Backend(model, train, validation, batch_size, weights)
-        loop = EpochLoop(model, steps, len(train[0]), batch_size, seed)
-        return loop.run(epochs, initial_epoch, callbacks)
+        weights = row_weights(train[1], options.class_weight)
+        steps = Backend(model, train, validation, options.batch_size, weights)
+        seed = options.seed + options.initial_epoch
+        loop = EpochLoop(model, steps, len(train[0]), options.batch_size, seed)
+        return loop.run(options.epochs, options.initial_epoch, callbacks)
 
 
 @contextlib.contextmanager

@@ -97,16 +97,15 @@ def fit(
     parts: DataParts,
     options: FitOptions,
     callbacks: list[Any],
-    initial_epoch: int = 0,
-    class_weight: dict[int, float] | None = None,
 ) -> dict[str, list[float]]:
     """Compile with the preset's settings and train; returns this call's per-epoch history.
 
-    ``class_weight`` (class index -> weight) weighs the training rows' losses, never the
-    validation part's, on every feed.
+    ``options.class_weight`` (class index -> weight) weighs the training rows' losses, never
+    the validation part's, on every feed.
     """
     steps = steps_for(parts.rows(TRAIN), options.batch_size)
     compile_args = settings.resolve()
+    initial_epoch, class_weight = options.initial_epoch, options.class_weight
     if initial_epoch and getattr(model, "optimizer", None) is not None:
         # Resuming: keep the optimizer the saved model came with, and its state.
         compile_args["optimizer"] = model.optimizer
@@ -117,18 +116,7 @@ def fit(
         train = parts.arrays(TRAIN)
         assert train is not None  # _epoch_loop_fits checked it
         validation = parts.arrays(VALIDATION) if parts.rows(VALIDATION) else None
-        seed = options.seed + initial_epoch
-        return fit_arrays(
-            model,
-            train,
-            validation,
-            options.batch_size,
-            options.epochs,
-            seed,
-            callbacks,
-            initial_epoch,
-            class_weight,
-        )
+        return fit_arrays(model, train, validation, options, callbacks)
     # One compiled call per epoch (capped, so that a stop request is seen often enough):
     # the per-step Python overhead is the main cost on small data.
     # Under tf.distribute, Keras 3 fails to feed a multi-step call (a placeholder without a

@@ -51,7 +51,7 @@ class JaxSteps:
         trainable, non_trainable, optimizer, _ = _read_state(self.model)
         self.state = (trainable, non_trainable, optimizer, self.fresh_metrics)
 
-    def block(self, full: Any, tail: Any, validate: bool) -> tuple[dict, dict]:
+    def block(self, full: Any, tail: Any, *, validate: bool) -> tuple[dict, dict]:
         validation = self.validation if validate else None
         self.state, train_logs, val_logs = self._run(
             self.state, self.x, self.y, self.weights, full, tail, validation, self.fresh_metrics

@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -129,11 +130,11 @@ class Job:
         if self.folder and self.resumed:
             # The run continues with these settings (--epochs may have changed): say so.
             self.folder.write_config(self.checked.to_dict())
-        weights = self.class_weights()
+        options = replace(
+            self.options, initial_epoch=self.initial_epoch, class_weight=self.class_weights()
+        )
         return self._guarded(
-            lambda callbacks: training.fit(
-                model, settings, self.parts, self.options, callbacks, self.initial_epoch, weights
-            ),
+            lambda callbacks: training.fit(model, settings, self.parts, options, callbacks),
             model,
             progress,
             config.epochs,
@@ -202,7 +203,10 @@ class Job:
             str(self.folder.path / "tensorboard") if (config.tensorboard and self.folder) else None
         )
         return optional_callbacks(
-            config.patience, config.reduce_lr, tensorboard, self._has_validation
+            config.patience,
+            tensorboard,
+            reduce_lr=config.reduce_lr,
+            has_validation=self._has_validation,
         )
 
     @property

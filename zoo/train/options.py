@@ -11,11 +11,15 @@ from typing import Any
 
 @dataclass(frozen=True)
 class FitOptions:
-    """How long and in what batches one training phase runs."""
+    """How long and in what batches one training phase runs: up to ``epochs`` (counting
+    from 0, as Keras's ``fit``), from ``initial_epoch`` (resuming), the training rows' losses
+    weighed by ``class_weight`` (class index -> weight)."""
 
     epochs: int
     batch_size: int
     seed: int
+    initial_epoch: int = 0
+    class_weight: dict[int, float] | None = None
 
 
 @dataclass(frozen=True)

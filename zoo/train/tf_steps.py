@@ -47,7 +47,7 @@ class TfSteps:
         # several small dispatches, as much as a small model's whole epoch.
         self._first = True
 
-    def block(self, full: Any, tail: Any, validate: bool) -> tuple[dict, dict]:
+    def block(self, full: Any, tail: Any, *, validate: bool) -> tuple[dict, dict]:
         parts = [np.ravel(rows) for rows in (full, tail) if rows is not None]
         rows = np.concatenate(parts) if parts else np.zeros(0, "int32")
         first, self._first = self._first, False

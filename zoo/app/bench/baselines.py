@@ -81,7 +81,7 @@ def fit_and_score(
     missing = bool(np.isnan(x_train).any() or np.isnan(x_test).any())
     if name == "sklearn-gboost":
         mask = _boosting_categories(x_train, mask)
-    estimator = make_estimator(name, info.task, seed, len(x_train), mask, missing)
+    estimator = make_estimator(name, info.task, seed, len(x_train), mask, missing=missing)
     with _threads(len(x_train)):
         fit_started = time.perf_counter()
         estimator.fit(x_train, train[1])
@@ -101,6 +101,7 @@ def make_estimator(
     seed: int,
     rows: int,
     categorical: list[bool] | None = None,
+    *,
     missing: bool = False,
 ) -> Any:
     """The scikit-learn estimator behind baseline ``name`` for ``task``.

@@ -54,8 +54,9 @@ def leaderboards_text(summary: dict[str, Any], width: int = WIDTH) -> str:
 
 def _board_text(board: dict[str, Any], width: int) -> str:
     title = _title(board)
-    for variant in _variants(board):
-        table = tabulate(_table_rows(board, *variant), headers="firstrow", disable_numparse=True)
+    for names, every_std in _variants(board):
+        rows = _table_rows(board, names, every_std=every_std)
+        table = tabulate(rows, headers="firstrow", disable_numparse=True)
         if max(len(line) for line in table.splitlines()) <= width:
             break
     return f"{title}\n{table}"
@@ -82,7 +83,7 @@ def _metric_names(board: dict[str, Any]) -> list[str]:
     return ([key] if key in names else []) + [m for m in names if m != key]
 
 
-def _table_rows(board: dict[str, Any], metrics: list[str], every_std: bool) -> list[list[str]]:
+def _table_rows(board: dict[str, Any], metrics: list[str], *, every_std: bool) -> list[list[str]]:
     label = _labeler(board)
     rows = [["#", "model", *metrics, "fit s", "params"]]
     for row in board["rows"]:
@@ -119,7 +120,7 @@ def _labeler(board: dict[str, Any]) -> Any:
     return label
 
 
-def number(stats: dict[str, Any], std: bool = True) -> str:
+def number(stats: dict[str, Any], *, std: bool = True) -> str:
     """``13.85±0.52``: four significant digits, the spread in two."""
     mean = stats.get("mean")
     if mean is None:
@@ -174,7 +175,7 @@ def to_markdown(summary: dict[str, Any], charts: dict[str, str]) -> str:
         names = _metric_names(board)
         lines += [
             tabulate(
-                _table_rows(board, names, True),
+                _table_rows(board, names, every_std=True),
                 headers="firstrow",
                 tablefmt="github",
                 disable_numparse=True,

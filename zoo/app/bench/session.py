@@ -105,7 +105,7 @@ def _cluster_session(cluster: Any, registry: Registry) -> Any:
     if cluster is None:
         return None
     from zoo.app.cluster import ClusterSession
-    from zoo.app.cluster.versions import registry_versions
+    from zoo.app.cluster.options import registry_versions
 
     return ClusterSession(cluster, registry_versions(registry))
 
@@ -138,7 +138,7 @@ class _Runner:
                 self._in_process(todo)
         except (RunInterrupted, KeyboardInterrupt):
             interrupted = True
-        return self._finish(grid, spec, interrupted)
+        return self._finish(grid, spec, interrupted=interrupted)
 
     def _keep(self, record: dict[str, Any]) -> None:
         self.folder.save_result(record)
@@ -198,7 +198,7 @@ class _Runner:
             self._keep(record)
         return False
 
-    def _finish(self, grid: Grid, spec: BenchSpec, interrupted: bool) -> BenchOutcome:
+    def _finish(self, grid: Grid, spec: BenchSpec, *, interrupted: bool) -> BenchOutcome:
         from .summary import summarize
 
         results = self.folder.results()

@@ -55,7 +55,7 @@ def leaderboard(data: str, records: list[dict[str, Any]]) -> dict[str, Any]:
     board["higher_is_better"] = higher if key else None
     if balance is not None:
         board[CLASS_BALANCE] = balance  # why balanced accuracy ranks (under 0.2), if it does
-    return {**board, "rows": rank(rows, key, higher)}
+    return {**board, "rows": rank(rows, key, higher_is_better=higher)}
 
 
 def _class_balance(rows: list[dict[str, Any]]) -> float | None:
@@ -69,7 +69,7 @@ def _class_balance(rows: list[dict[str, Any]]) -> float | None:
     return balance
 
 
-def rank(rows: list[dict[str, Any]], key: str | None, higher_is_better: bool) -> list[dict]:
+def rank(rows: list[dict[str, Any]], key: str | None, *, higher_is_better: bool) -> list[dict]:
     """Rows with a key metric first, best first (NaN last); then the rows that all failed."""
     scored = [r for r in rows if key and key in r["metrics"]]
     unscored = [r for r in rows if r not in scored]

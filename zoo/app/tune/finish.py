@@ -33,7 +33,7 @@ class NoTrialCompleted(ZooError):
 
 
 def finish(
-    prepared: Prepared, registry: Registry, tracking: Any, score: bool = True
+    prepared: Prepared, registry: Registry, tracking: Any, *, score: bool = True
 ) -> dict[str, Any]:
     """Write the tables, plots, best.toml and summary; with ``score``, the test comparison."""
     import optuna

@@ -80,7 +80,7 @@ def open_tracking(prepared: Prepared, registry: Registry | None = None) -> TuneT
 
 
 def tracking_for(
-    uri: str | None, folder: Path, record: dict[str, Any], several: bool = False
+    uri: str | None, folder: Path, record: dict[str, Any], *, several: bool = False
 ) -> TuneTracking:
     if not uri:
         return TuneTracking(None, folder, record)
