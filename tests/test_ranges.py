@@ -6,7 +6,7 @@ import pytest
 
 import zoo
 from zoo import InvalidParameterError, Registry, hookimpl
-from zoo.catalog.ranges import check_ranges, is_ranges, parse_interval
+from zoo.catalog.entries import check_ranges, is_ranges, parse_interval
 
 
 @pytest.mark.parametrize(

@@ -18,10 +18,9 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from zoo.catalog.entries import KINDS, Entry, make_entry
+from zoo.catalog.entries import KINDS, Entry, check_ranges, make_entry
 from zoo.catalog.hookspecs import DataChoice
 from zoo.catalog.manager import LoadedPlugins, PluginRecord, load_plugins
-from zoo.catalog.ranges import check_ranges
 from zoo.core.errors import (
     AmbiguousNameError,
     IncompatibleError,

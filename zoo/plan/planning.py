@@ -16,9 +16,8 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from zoo.catalog.entries import INFERRED, Entry, factory_role
+from zoo.catalog.entries import INFERRED, Entry, check_ranges, factory_role
 from zoo.catalog.keras_names import check_settings_names
-from zoo.catalog.ranges import check_ranges
 from zoo.core.compile import CompileSettings
 from zoo.core.config import RunConfig
 from zoo.core.errors import IncompatibleError, PluginError, ZooError

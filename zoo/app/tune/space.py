@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.app.tune.dimension import Dimension, label, make_dimension
-from zoo.catalog.ranges import parse_interval
+from zoo.catalog.entries import parse_interval
 from zoo.core.errors import InvalidParameterError, did_you_mean
 from zoo.core.params import Param
 from zoo.plan.configfile import read_toml
