@@ -61,7 +61,7 @@ def task_overhead(count: int) -> tuple[float, list[float]]:
     """Seconds to start a local two-CPU runtime, and each empty task's round trip."""
     from zoo import Registry
     from zoo.app.cluster import ClusterOptions, ClusterSession
-    from zoo.app.cluster.versions import registry_versions
+    from zoo.app.cluster.options import registry_versions
 
     started = time.perf_counter()
     session = ClusterSession(ClusterOptions("local"), registry_versions(Registry.discover()))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from zoo.app.cluster import ClusterOptions, parse_resources
-from zoo.app.cluster.versions import mismatch
+from zoo.app.cluster.options import mismatch
 from zoo.app.cluster.worker import pack, unpack
 from zoo.core.errors import IncompatibleError, InvalidParameterError
 
@@ -269,7 +269,7 @@ def test_the_bench_command_runs_on_the_cluster(ray_runtime, tmp_path, zoo_cli):
 @pytest.mark.slow
 def test_workers_with_other_versions_are_refused_before_anything_runs(ray_runtime):
     from zoo.app.cluster import ClusterSession
-    from zoo.app.cluster.versions import registry_versions
+    from zoo.app.cluster.options import registry_versions
 
     driver = registry_versions(_registry())
     session = ClusterSession(ClusterOptions("local"), driver)  # the same versions: accepted

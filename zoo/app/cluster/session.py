@@ -11,8 +11,9 @@ from typing import Any
 
 from zoo.core.errors import IncompatibleError
 
-from . import versions, worker
+from . import worker
 from .options import LOCAL, ClusterOptions, require_ray
+from .options import check as check_versions
 
 # A task whose worker process dies is run once more (Ray's own retry), then given up.
 RETRIES = 1
@@ -39,7 +40,7 @@ class ClusterSession:
 
     Args:
         options: where to connect and what each task asks for.
-        driver: the driver's versions (:func:`zoo.app.cluster.versions.registry_versions`).
+        driver: the driver's versions (:func:`zoo.app.cluster.options.registry_versions`).
     """
 
     def __init__(self, options: ClusterOptions, driver: dict[str, str | None]) -> None:
@@ -92,7 +93,7 @@ class ClusterSession:
             if node.get("Alive")
         ]
         for found in self.ray.get(refs):
-            versions.check(driver or self.driver, found["versions"], found["node"])
+            check_versions(driver or self.driver, found["versions"], found["node"])
 
     def slots(self) -> int:
         """How many tasks the cluster can run at once with the resources each asks for."""

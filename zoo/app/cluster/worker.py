@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import versions
+from .options import mismatch, registry_versions
 
 TaskFunction = Callable[[dict[str, Any], Path], dict[str, Any]]
 
@@ -42,7 +42,7 @@ def run_task(
     for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
         os.environ.setdefault(name, str(threads))
     node = node_name()
-    problem = versions.mismatch(driver, local_versions(), node)
+    problem = mismatch(driver, local_versions(), node)
     if problem:
         return {"error": problem, "node": node}
     with tempfile.TemporaryDirectory(prefix="zoo-ray-") as scratch:
@@ -60,7 +60,7 @@ def local_versions() -> dict[str, str | None]:
     """The versions of this worker's packages and plugins (discovered once per process)."""
     from zoo.catalog.registry import Registry
 
-    return versions.registry_versions(Registry.discover(warn=False))
+    return registry_versions(Registry.discover(warn=False))
 
 
 def node_name() -> str:

@@ -35,7 +35,7 @@ def connect(request: Any, registry: Registry) -> Any:
     if request.cluster is None:
         return None
     from zoo.app.cluster import ClusterSession
-    from zoo.app.cluster.versions import registry_versions
+    from zoo.app.cluster.options import registry_versions
 
     return ClusterSession(request.cluster, registry_versions(registry))
 
