@@ -140,7 +140,7 @@ def test_folds_and_distribute_are_refused_together():
 
 @pytest.mark.slow
 def test_a_cluster_trial_trains_every_fold_and_reports_each_history(tmp_path):
-    from zoo.app.tune.on_cluster import train_trial
+    from zoo.app.tune.parallel import train_trial
 
     config = zoo.RunConfig(
         model="mlp", data="regression", data_params={"rows": 120}, epochs=2, folds=3

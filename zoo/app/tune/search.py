@@ -76,7 +76,7 @@ def tune(
         RunInterrupted: Ctrl-C; every finished trial is kept and reported.
     """
     from zoo.app.tune.finish import finish
-    from zoo.app.tune.on_cluster import connect
+    from zoo.app.tune.parallel import connect
     from zoo.app.tune.tracking import open_tracking
 
     session = connect(request, registry)  # --cluster: connected and checked before the folder
@@ -102,12 +102,12 @@ def _optimize(
 ) -> None:
     request = prepared.request
     if session is not None:
-        from zoo.app.tune.on_cluster import run_on_cluster
+        from zoo.app.tune.parallel import run_on_cluster
 
         run_on_cluster(session, prepared, tracking, on_trial)
         return
     if request.jobs > 1:
-        from zoo.app.tune.workers import run_workers
+        from zoo.app.tune.parallel import run_workers
 
         run_workers(prepared, on_trial)
         return
