@@ -346,9 +346,15 @@ def to_numbers(
     import numpy as np
 
     cleaned = np.char.strip(table)
-    missing = np.isin(np.char.lower(cleaned), [*MISSING_NUMBER_WORDS, ""])
-    if problems is not None and missing.any():
-        spelled = (missing & (cleaned != "")).any(axis=0)
+    cleaned[cleaned == ""] = "nan"
+    try:
+        return cleaned.astype("float64")  # the common case: numbers and empty fields
+    except ValueError:
+        pass
+    lowered = np.char.lower(cleaned)
+    missing = np.isin(lowered, MISSING_NUMBER_WORDS)
+    if problems is not None:  # "nan" itself parses everywhere; NA, null, ... do not
+        spelled = (missing & (lowered != "nan")).any(axis=0)
         problems.spelled_missing.update(n for n, s in zip(names, spelled, strict=True) if s)
     cleaned[missing] = "nan"
     try:
