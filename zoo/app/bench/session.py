@@ -18,9 +18,8 @@ from zoo.catalog.registry import Registry
 from zoo.core.errors import RunInterrupted
 from zoo.plan.planning import Plan
 
-from .chart import draw_charts
 from .execute import FAILED, INTERRUPTED, OK, SKIPPED, execute, init_worker, registry_for, work
-from .export import SUMMARY_FILES, write_exports
+from .export import SUMMARY_FILES, draw_charts, write_exports
 from .grid import Grid, expand
 from .spec import BenchSpec
 from .store import BenchFolder
@@ -147,7 +146,7 @@ class _Runner:
             self.on_result(record, self.count, self.total)
 
     def _on_cluster(self, todo: list[dict[str, Any]]) -> None:
-        from .on_cluster import run_on_cluster
+        from .execute import run_on_cluster
 
         try:
             run_on_cluster(self.cluster, todo, self.folder.runs_dir, self._keep, self.tracking)
