@@ -286,3 +286,19 @@ def test_column_roles_from_a_sample(name, values, role, words):
 
     found = decide(name, values, None, 50)
     assert found.role == role and words in found.note
+
+
+def test_zoo_info_and_dry_run_show_the_roles_table_without_tensorflow(tmp_path):
+    path = write(tmp_path, ROLES_FILE)
+    script = PLAN_ONLY.format(args=["info", str(path), "--target", "price", "--ignore", "size"])
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    lines = done.stdout.splitlines()
+    assert "EXIT" not in done.stdout and lines[-1] == "HEAVY []", done.stdout + done.stderr
+    table = {line.split()[0]: line.split()[1] for line in lines[2:-1]}
+    assert table["row_id"] == "id" and table["when"] == "date" and table["size"] == "ignored"
+    args = ["run", "-m", "mlp", "-d", str(path), "-t", "price", "--dry-run"]
+    done = subprocess.run(
+        [sys.executable, "-c", PLAN_ONLY.format(args=args)], capture_output=True, text=True
+    )
+    assert "EXIT" not in done.stdout and "HEAVY []" in done.stdout, done.stderr
+    assert "row_id" in done.stderr and "left out: a row key counting up" in done.stderr
