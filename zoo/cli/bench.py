@@ -208,9 +208,9 @@ def _quiet_backend(jobs: int) -> None:
         return  # the workers import the framework, not this process
     context = click.get_current_context(silent=True)
     if not (context and (context.find_root().obj or {}).get("debug")):
-        from zoo.train.backend import import_backend_quietly
+        from zoo.app.backend import quiet_backend
 
-        import_backend_quietly()
+        quiet_backend()
 
 
 class _Progress:

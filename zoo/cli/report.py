@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from zoo.app.run import RunResult
     from zoo.core.config import RunConfig
     from zoo.plan.planning import Plan
-    from zoo.train.runner import RunResult
 
 
 def epochs_text(count: int) -> str:
@@ -37,7 +37,7 @@ def start_line(config: RunConfig, first_epoch: int, *, resumed: bool) -> str:
 
 def notes(checked: Plan, result: RunResult) -> list[str]:
     """One line each: how early stopping ended the run, and results no better than trivial."""
-    from zoo.train.progress import early_stop_note
+    from zoo.app.backend import early_stop_note
 
     lines = []
     stopped = early_stop_note(result.history, checked.config.epochs, checked.config.patience)

@@ -43,9 +43,9 @@ def _quiet_backend() -> None:
     """Import Keras now, without TensorFlow's native start-up notices (unless debugging)."""
     context = click.get_current_context(silent=True)
     if not (context and (context.find_root().obj or {}).get("debug")):
-        from zoo.train.backend import import_backend_quietly
+        from zoo.app.backend import quiet_backend
 
-        import_backend_quietly()
+        quiet_backend()
 
 
 def _echo_json(payload: Any) -> None:
@@ -295,9 +295,9 @@ def _train_and_report(
 
 
 def _progress(epochs: int) -> Any:
-    from zoo.train.progress import EpochProgress
+    from zoo.app.backend import progress_bar
 
-    return EpochProgress(epochs)
+    return progress_bar(epochs)
 
 
 @click.command()

@@ -249,9 +249,9 @@ def _run(request: Any, registry: Any, options: dict[str, Any]) -> None:
 def _quiet_backend() -> None:
     context = click.get_current_context(silent=True)
     if not (context and (context.find_root().obj or {}).get("debug")):
-        from zoo.train.backend import import_backend_quietly
+        from zoo.app.backend import quiet_backend
 
-        import_backend_quietly()
+        quiet_backend()
 
 
 class _Progress:
