@@ -282,7 +282,7 @@ def test_a_column_that_gives_the_target_away_is_flagged(tmp_path, zoo_cli):
     ],
 )
 def test_column_roles_from_a_sample(name, values, role, words):
-    from zoo.plugins.csv_files.roles import decide
+    from zoo.plugins.csv_files.columns import decide
 
     found = decide(name, values, None, 50)
     assert found.role == role and words in found.note

@@ -59,8 +59,8 @@ def inspect_csv(
     A file that will be loaded in memory is checked whole here, so that every problem in
     it is reported at once before the run starts (the loaded rows are kept for training).
     """
+    from zoo.plugins.csv_files.columns import roles_table
     from zoo.plugins.csv_files.data import load_csv as load
-    from zoo.plugins.csv_files.roles import roles_table
 
     found = load(path, target, task, delimiter, stream, max_categories, ignore, roles)
     layout = getattr(found, "layout", None)

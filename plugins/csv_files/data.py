@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from zoo.plugins.csv_files.columns import DATE, TargetSummary
 from zoo.plugins.csv_files.encode import (
     CSV_SCHEMA_VERSION,
     _chunk_columns,
@@ -39,8 +40,6 @@ from zoo.plugins.csv_files.parse import (
     open_text,
     split_fields,
 )
-from zoo.plugins.csv_files.roles import DATE
-from zoo.plugins.csv_files.target import TargetSummary
 
 from zoo.plugin import REGRESSION, DataError, Dataset, did_you_mean
 

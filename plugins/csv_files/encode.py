@@ -7,9 +7,9 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from zoo.plugins.csv_files.columns import DATE, roles_table
 from zoo.plugins.csv_files.layout import CsvLayout
 from zoo.plugins.csv_files.parse import Problems, RawChunk, line_batches, parse_batch
-from zoo.plugins.csv_files.roles import DATE, roles_table
 
 from zoo.plugin import REGRESSION, Dataset
 

@@ -11,6 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from zoo.plugins.csv_files.columns import (
+    CATEGORICAL,
+    MISSING_WORDS,
+    NUMERIC,
+    TARGET,
+    USED,
+    ColumnRole,
+    TargetSummary,
+    decide,
+    parse_choices,
+)
 from zoo.plugins.csv_files.parse import (
     check_readable,
     check_widths,
@@ -20,17 +31,6 @@ from zoo.plugins.csv_files.parse import (
     split_fields,
     where,
 )
-from zoo.plugins.csv_files.roles import (
-    CATEGORICAL,
-    MISSING_WORDS,
-    NUMERIC,
-    TARGET,
-    USED,
-    ColumnRole,
-    decide,
-    parse_choices,
-)
-from zoo.plugins.csv_files.target import TargetSummary
 
 from zoo.plugin import MULTICLASS, REGRESSION, TASKS, DataError, did_you_mean
 
@@ -52,7 +52,7 @@ class CsvLayout:
         task: the task, forced or inferred from a sample of the target.
         task_inferred: whether ``task`` was inferred (and so must hold over the whole file).
         sampled_all: whether the sample was the whole file.
-        roles: per column, its role (``roles.ColumnRole``); empty for prediction inputs.
+        roles: per column, its role (``columns.ColumnRole``); empty for prediction inputs.
     """
 
     path: str

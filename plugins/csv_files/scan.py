@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from zoo.plugins.csv_files.columns import DATE, TargetSummary
 from zoo.plugins.csv_files.encode import (
     build_schema,
     dataset_for,
@@ -24,9 +25,7 @@ from zoo.plugins.csv_files.encode import (
 )
 from zoo.plugins.csv_files.layout import CsvLayout, problem_lines
 from zoo.plugins.csv_files.parse import FLOAT32_MAX, Block, Problems, RawChunk
-from zoo.plugins.csv_files.roles import DATE
 from zoo.plugins.csv_files.rows import TRAIN, RowSplit, part_of_lines
-from zoo.plugins.csv_files.target import TargetSummary
 
 from zoo.plugin import PART_NAMES, REGRESSION, DataError, DataInfo, Scaling, SplitSpec
 
