@@ -15,8 +15,14 @@ See docs/plugins.md for every check and how to declare expected failures.
 
 from __future__ import annotations
 
-from zoo.testing.checks import PluginCheckError
-from zoo.testing.kit import Check, Report, check_plugin, parametrize_plugin_checks, plugin_checks
+from zoo.testing.kit import (
+    Check,
+    PluginCheckError,
+    Report,
+    check_plugin,
+    parametrize_plugin_checks,
+    plugin_checks,
+)
 
 __all__ = [
     "Check",
