@@ -165,3 +165,14 @@ def test_debug_shows_the_traceback(zoo_cli):
 def test_version(zoo_cli):
     code, out, _ = zoo_cli("--version")
     assert code == 0 and "keras-zoo" in out
+
+
+def test_every_command_comes_from_the_one_commands_tuple():
+    from pathlib import Path
+
+    from zoo.cli import main
+    from zoo.cli.commands import COMMANDS
+
+    assert sorted(cli.commands) == sorted(command.name for command in COMMANDS)
+    source = Path(main.__file__).read_text()
+    assert "__import__" not in source and "E402" not in source

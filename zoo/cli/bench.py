@@ -280,3 +280,6 @@ def _report(outcome: Any, *, as_json: bool) -> None:
             f"Bench {outcome.status}: {missing} combination(s) not run; the finished ones are "
             f"kept. Continue with 'zoo bench --resume {outcome.folder}'."
         )
+
+
+COMMANDS = (bench_command,)

@@ -300,3 +300,6 @@ def _text(summary: dict[str, Any]) -> str:
         lines += ["", tabulate(rows, headers=["test part", metric], colalign=("left", "right"))]
     lines += [f"note: {n}" for n in summary.get("notes", [])]
     return "\n".join(lines)
+
+
+COMMANDS = (tune,)
