@@ -195,7 +195,7 @@ def _parts(labels: list[int]):
 def test_prediction_batches_are_sized_by_the_model_s_memory():
     import keras
 
-    from zoo.train.batching import BUDGET_BYTES, MAX_BATCH, activation_values, predict_batch
+    from zoo.train.fitting import BUDGET_BYTES, MAX_BATCH, activation_values, predict_batch
 
     small = keras.Sequential([keras.Input((13,)), keras.layers.Dense(32), keras.layers.Dense(1)])
     assert activation_values(small) == 33 and predict_batch(small) == MAX_BATCH

@@ -63,7 +63,7 @@ def test_an_in_memory_run_never_imports_tensorflow(tmp_path):
 SEEDING = """
 import json, sys
 import keras
-from zoo.train.seeding import seed_everything
+from zoo.train.fitting import seed_everything
 
 def first_weights(seed):
     seed_everything(seed)

@@ -1,12 +1,27 @@
-"""The Keras side of a run: input scaling inside the model, the fastest feeds, prediction.
+"""The Keras side of a run: seeding, input scaling inside the model, the fastest feeds,
+prediction in batches sized by memory.
 
 Everything here imports Keras, so only the runner imports this module, and only once it is
 about to train. It sees data only through the data protocol (``zoo.core.parts``): parts that
 hold arrays get the fast in-memory feeds, the others are fed their batches.
+
+Seeding covers Python, NumPy and the Keras backend without importing TensorFlow needlessly:
+``keras.utils.set_random_seed`` also seeds TensorFlow whenever it is installed, which imports
+it: seconds of start-up under JAX or PyTorch for a run that never touches it. Under those
+backends, and while nothing has imported TensorFlow, the same seeding is done here without it.
+
+Prediction and validation batches are sized by memory, not by a fixed count of examples. A
+fixed count is wrong both ways: 4,096 rows of a small MLP take a few megabytes, while 4,096
+digits resized to 96x96x3 for a MobileNet backbone take gigabytes of activations. The size of
+one example's activations is read off the model itself (every layer's output, nested models
+included), so a batch stays within a fixed budget whatever the data set's size.
 """
 
 from __future__ import annotations
 
+import math
+import random
+import sys
 from typing import TYPE_CHECKING, Any
 
 import keras
@@ -15,11 +30,11 @@ import numpy as np
 from zoo.core.dataset import steps_for
 from zoo.core.parts import TEST, TRAIN, VALIDATION, DataParts, Scaling
 from zoo.train import distribute
-from zoo.train.batching import predict_batch
 from zoo.train.options import FitOptions
 
 if TYPE_CHECKING:
     from zoo.core.compile import CompileSettings
+
 
 MAX_STEPS_PER_EXECUTION = 256
 FAST_VALIDATION_MAX_VALUES = 50_000_000
@@ -82,13 +97,6 @@ def with_preparation(
         )
         outputs = scale(outputs)
     return keras.Model(inputs, outputs, name=name)
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and the backend (see ``zoo.train.seeding``)."""
-    from zoo.train.seeding import seed_everything as seed_all
-
-    seed_all(seed)
 
 
 def fit(
@@ -243,3 +251,78 @@ class OneCallValidation(keras.callbacks.Callback):
         results = self._step(self.x, self.y)
         if logs is not None:
             logs.update({f"val_{k}": float(v) for k, v in results.items()})
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and the backend, and ask TensorFlow for deterministic kernels."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow" or "tensorflow" in sys.modules or not _seed_keras_only(seed):
+        # TensorFlow already runs (a streamed file's tf.data pipeline): seed it too.
+        keras.utils.set_random_seed(seed)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+
+
+def _seed_keras_only(seed: int) -> bool:
+    """What ``set_random_seed`` does, minus TensorFlow; False if Keras's internals moved.
+
+    Keras keeps the seed in its global state, where initializers and ``keras.random`` find
+    it, and drops its global seed generator so that the next one starts from this seed.
+    """
+    try:
+        from keras.src.backend.common import global_state
+        from keras.src.random import seed_generator
+        from keras.src.utils.rng_utils import GLOBAL_RANDOM_SEED
+    except ImportError:  # a Keras without these internals: take the public way
+        return False
+    global_state.set_global_attribute(GLOBAL_RANDOM_SEED, seed)
+    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
+    random.seed(seed)
+    np.random.seed(seed)
+    if keras.backend.backend() == "torch":
+        import torch
+
+        torch.manual_seed(seed)
+    return True
+
+
+MAX_BATCH = 4096  # beyond this, a bigger batch saves no measurable time on a small model
+BUDGET_BYTES = 256 * 2**20  # activations of one prediction batch, summed over all layers
+BYTES_PER_VALUE = 4  # float32
+
+
+def predict_batch(model: Any, budget_bytes: int = BUDGET_BYTES) -> int:
+    """The largest batch (at most ``MAX_BATCH``) whose activations fit ``budget_bytes``.
+
+    The sum over all layers over-counts what a compiled graph keeps alive at once, so the
+    real peak is well under the budget; a model whose layers cannot be read gets a batch
+    sized by its inputs alone.
+    """
+    per_example = activation_values(model) * BYTES_PER_VALUE
+    return max(1, min(MAX_BATCH, budget_bytes // max(per_example, 1)))
+
+
+def activation_values(model: Any) -> int:
+    """Values one example produces across every layer of ``model`` (nested models too)."""
+    total = 0
+    for layer in getattr(model, "layers", []):
+        if getattr(layer, "layers", None):
+            total += activation_values(layer)
+            continue
+        total += sum(_values(tensor) for tensor in _outputs(layer))
+    return total or sum(_values(t) for t in getattr(model, "inputs", None) or [])
+
+
+def _outputs(layer: Any) -> list[Any]:
+    try:
+        output = layer.output
+    except (AttributeError, ValueError):  # a layer called more than once, or never built
+        return []
+    return list(output) if isinstance(output, (list, tuple)) else [output]
+
+
+def _values(tensor: Any) -> int:
+    dims = tuple(getattr(tensor, "shape", ()))[1:]
+    return math.prod(int(d) for d in dims if d is not None)
