@@ -129,7 +129,7 @@ def test_the_best_weights_come_back_only_when_the_validation_loss_clearly_rose()
 
 
 def test_the_note_says_where_training_stopped_and_whose_weights_were_kept():
-    from zoo.train.progress import early_stop_note
+    from zoo.train.callbacks import early_stop_note
 
     rising = {"loss": [5, 4, 3, 2, 1, 0.5], "val_loss": [5, 3, 3.2, 3.4, 3.6, 3.8]}
     note = early_stop_note(rising, planned=100, patience=4)

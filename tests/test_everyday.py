@@ -100,7 +100,7 @@ def test_progress_line_fits_the_width_with_short_names():
     import keras
     import numpy as np
 
-    from zoo.train.progress import EpochProgress
+    from zoo.train.callbacks import EpochProgress
 
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile("adam", "mse", metrics=["mae", keras.metrics.RootMeanSquaredError()])
@@ -117,7 +117,7 @@ def test_progress_line_fits_the_width_with_short_names():
 
 
 def test_metric_text_keeps_whole_metrics_and_the_losses_first():
-    from zoo.train.progress import metrics_text, short_name
+    from zoo.train.callbacks import metrics_text, short_name
 
     logs = {"mae": 2.5, "loss": 13.0, "root_mean_squared_error": 3.6, "val_loss": 14.0}
     assert short_name("val_root_mean_squared_error") == "val_rmse"
@@ -127,7 +127,7 @@ def test_metric_text_keeps_whole_metrics_and_the_losses_first():
 
 
 def test_early_stop_note_names_the_kept_epoch():
-    from zoo.train.progress import early_stop_note
+    from zoo.train.callbacks import early_stop_note
 
     history = {"loss": [5, 4, 3, 2, 1], "val_loss": [5, 3, 3.2, 3.4, 3.6]}  # a steady rise
     note = early_stop_note(history, planned=100, patience=3)

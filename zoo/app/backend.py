@@ -19,7 +19,7 @@ def quiet_backend() -> None:
 
 def progress_bar(epochs: int) -> Any:
     """The Keras callback that draws a progress bar over ``epochs`` on stderr."""
-    from zoo.train.progress import EpochProgress
+    from zoo.train.callbacks import EpochProgress
 
     return EpochProgress(epochs)
 
@@ -28,7 +28,7 @@ def early_stop_note(
     history: dict[str, list[float]], planned: int, patience: int | None
 ) -> str | None:
     """One line saying that early stopping ended the run (see
-    :func:`zoo.train.progress.early_stop_note`), or None."""
-    from zoo.train.progress import early_stop_note as note
+    :func:`zoo.train.callbacks.early_stop_note`), or None."""
+    from zoo.train.callbacks import early_stop_note as note
 
     return note(history, planned, patience)
