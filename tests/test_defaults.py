@@ -18,7 +18,7 @@ from zoo.core.config import RunConfig, default_patience
 from zoo.core.dataset import split_dataset
 from zoo.core.errors import InvalidParameterError
 from zoo.core.tasks import BINARY, MULTICLASS, REGRESSION, class_balance, ranking_metric
-from zoo.train import sanity
+from zoo.train import scoring
 from zoo.train.job import class_weights
 from zoo.train.scoring import score
 
@@ -221,7 +221,7 @@ def test_an_imbalanced_binary_leaderboard_ranks_by_balanced_accuracy():
 
 def test_a_trivial_classifier_on_imbalanced_classes_is_told_about_the_imbalance():
     metrics = {"accuracy": 0.95, "balanced_accuracy": 0.5, "class_balance": 0.1}
-    (line,) = sanity.review(BINARY, metrics, {"loss": [0.3, 0.2, 0.2]})
+    (line,) = scoring.review(BINARY, metrics, {"loss": [0.3, 0.2, 0.2]})
     assert "balanced accuracy 0.5000 is no better than always answering one class" in line
     assert "imbalanced" in line and "class_weight=balanced" in line
     assert "judge runs by balanced_accuracy" in line and "learning_rate" not in line
@@ -230,14 +230,14 @@ def test_a_trivial_classifier_on_imbalanced_classes_is_told_about_the_imbalance(
 def test_weighted_classes_that_lose_accuracy_but_not_balanced_accuracy_pass():
     # Class weights trade accuracy (below the common class's 0.95) for the rare class.
     metrics = {"accuracy": 0.82, "balanced_accuracy": 0.9, "class_balance": 0.1}
-    assert sanity.review(BINARY, metrics, {"loss": [0.3, 0.2, 0.2]}) == []
+    assert scoring.review(BINARY, metrics, {"loss": [0.3, 0.2, 0.2]}) == []
 
 
 def test_a_trivial_classifier_that_overfits_is_told_so():
     rising = [0.7] * 5 + [0.7 + n * 0.05 for n in range(25)]
     history = {"loss": [1.0 / n for n in range(1, 31)], "val_loss": rising}
     metrics = {"accuracy": 0.5, "balanced_accuracy": 0.5, "class_balance": 1.0}
-    (line,) = sanity.review(BINARY, metrics, history)
+    (line,) = scoring.review(BINARY, metrics, history)
     assert "overfitting" in line and "--patience" in line and "dropout" in line
     assert "learning_rate" not in line
 
@@ -245,7 +245,7 @@ def test_a_trivial_classifier_that_overfits_is_told_so():
 def test_a_trivial_classifier_with_a_flat_loss_gets_the_learning_rate_advice():
     flat = [0.7, 0.69, 0.69] + [0.69] * 20
     metrics = {"accuracy": 0.5, "balanced_accuracy": 0.5, "class_balance": 1.0}
-    trivial, stopped = sanity.review(BINARY, metrics, {"loss": flat})
+    trivial, stopped = scoring.review(BINARY, metrics, {"loss": flat})
     assert "went flat" in trivial and "learning_rate" in trivial
     assert "stopped learning early" in stopped
 
@@ -253,10 +253,10 @@ def test_a_trivial_classifier_with_a_flat_loss_gets_the_learning_rate_advice():
 def test_a_useless_regression_names_the_likely_causes_most_likely_first():
     rising = [1.0] * 5 + [1.0 + n * 0.1 for n in range(25)]
     overfit = {"loss": [1.0 / n for n in range(1, 31)], "val_loss": rising}
-    (line,) = sanity.review(REGRESSION, {"r2": -0.1}, overfit)
+    (line,) = scoring.review(REGRESSION, {"r2": -0.1}, overfit)
     assert "likely causes, most likely first: 1) overfitting" in line
     assert line.index("overfitting") < line.index("learning_rate")
-    (line,) = sanity.review(REGRESSION, {"r2": -0.1}, {"loss": [3.0, 2.0, 1.0]})
+    (line,) = scoring.review(REGRESSION, {"r2": -0.1}, {"loss": [3.0, 2.0, 1.0]})
     assert "1) too few epochs" in line and "\n" not in line
 
 

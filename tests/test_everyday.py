@@ -14,7 +14,7 @@ from zoo.cli import render, report
 from zoo.cli.main import cli
 from zoo.core.config import RunConfig
 from zoo.core.tasks import BINARY, MULTICLASS, REGRESSION
-from zoo.train import sanity
+from zoo.train import scoring
 
 
 def _commands() -> list[tuple[str, ...]]:
@@ -158,25 +158,25 @@ def test_start_line_counts_epochs_and_what_is_left():
     ],
 )
 def test_trivial_results_get_one_line_of_advice(task, metrics, expected):
-    warnings = sanity.review(task, metrics, {"loss": [3.0, 2.0, 1.0]}, _parts([0, 0, 1, 1]))
+    warnings = scoring.review(task, metrics, {"loss": [3.0, 2.0, 1.0]}, _parts([0, 0, 1, 1]))
     assert len(warnings) == 1 and expected in warnings[0]
     assert "learning_rate" in warnings[0] and "\n" not in warnings[0]
 
 
 def test_useful_results_get_no_advice():
     falling = [10.0 / (n + 1) for n in range(30)]
-    assert sanity.review(REGRESSION, {"r2": 0.8}, {"loss": falling}) == []
-    assert sanity.review(MULTICLASS, {"accuracy": 0.6}, {}, _parts([0, 0, 1, 2, 2])) == []
+    assert scoring.review(REGRESSION, {"r2": 0.8}, {"loss": falling}) == []
+    assert scoring.review(MULTICLASS, {"accuracy": 0.6}, {}, _parts([0, 0, 1, 2, 2])) == []
     # Without the test part in memory the majority share is unknown: no guess.
-    assert sanity.review(MULTICLASS, {"accuracy": 0.1}, {}, None) == []
+    assert scoring.review(MULTICLASS, {"accuracy": 0.1}, {}, None) == []
 
 
 def test_a_flat_loss_is_noticed_after_the_first_epochs():
     flat = [200.0, 120.0, 89.0] + [89.0 - 0.001 * n for n in range(97)]
-    (warning,) = sanity.review(REGRESSION, {"r2": 0.5}, {"loss": flat})
+    (warning,) = scoring.review(REGRESSION, {"r2": 0.5}, {"loss": flat})
     assert "stayed at 89 from epoch 3 to 100" in warning
     short = flat[:9]  # too few epochs to call it flat
-    assert sanity.review(REGRESSION, {"r2": 0.5}, {"loss": short}) == []
+    assert scoring.review(REGRESSION, {"r2": 0.5}, {"loss": short}) == []
 
 
 def _parts(labels: list[int]):

@@ -21,7 +21,7 @@ from zoo.runs.folder import RunFolder
 from zoo.train.job import Job
 from zoo.train.loading import load_checked, split_for_training
 from zoo.train.options import ExecuteOptions
-from zoo.train.sanity import review
+from zoo.train.scoring import review
 
 if TYPE_CHECKING:
     import keras

@@ -1,19 +1,32 @@
-"""Test metrics computed from predictions with NumPy, so every model is scored the same way.
+"""Test metrics computed from predictions with NumPy, so every model is scored the same way,
+and the results that should not pass silently: a run no better than a trivial baseline.
 
 Classification adds ``balanced_accuracy`` (the mean recall over the classes present: always
 answering one class scores 1 / classes, however imbalanced the data) and ``class_balance``,
 the test part's rarest class share times the number of classes (1: even; a binary 10 %
 minority: 0.2), which says whether accuracy can be trusted (``zoo.core.tasks``).
+
+A model whose test R² is at or below 0 does no better than predicting the mean; a classifier
+whose accuracy is at or below the share of the most common class does no better than always
+answering that class; a training loss that stopped moving after the first epochs means the
+model stopped learning. Each gives one line of advice (``review``), shown by the CLI and
+recorded in metrics.json, so that a useless model is never mistaken for a result. The advice
+names the cause the run shows: imbalanced classes, overfitting, a flat loss (the learning
+rate).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import math
+from typing import TYPE_CHECKING, Any
 
+from zoo.core.parts import TEST
 from zoo.core.tasks import BALANCED_ACCURACY, BINARY, CLASS_BALANCE, TASK_TABLE, class_balance
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from zoo.core.parts import DataParts
 
 
 def score(task: str, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
@@ -80,3 +93,185 @@ def classification_metrics(task: str, y_true: np.ndarray, y_pred: np.ndarray) ->
     if task == BINARY and len(np.unique(y_true)) == 2:
         metrics["auc"] = float(roc_auc_score(y_true, probs[:, 1]))
     return metrics
+
+
+# The loss counts as flat when, from this epoch on, it never improved by this fraction.
+FLAT_FROM_EPOCH = 3
+FLAT_IMPROVEMENT = 0.01
+FLAT_MIN_EPOCHS = 10
+
+ADVICE = (
+    "try another learning rate (--set learning_rate=0.0001, or 0.01), more epochs, or "
+    "another preset, and check that the inputs are on comparable scales"
+)
+# Overfitting: the validation loss ended at least this fraction above its lowest, at least
+# OVERFIT_MIN_EPOCHS after it, while the training loss went on falling.
+OVERFIT_RISE = 0.1
+OVERFIT_MIN_EPOCHS = 3
+# A classifier no better than the common class blames the imbalance when the test part's
+# class balance (zoo.core.tasks.class_balance) is under this: its rarest class holds under
+# half the share an even split gives (binary: a minority under 25 %).
+SKEWED_BELOW = 0.5
+
+
+def review(
+    task: str,
+    metrics: dict[str, float],
+    history: dict[str, list[float]],
+    parts: DataParts | None = None,
+) -> list[str]:
+    """One line of advice for each way the run did no better than a trivial baseline.
+
+    The advice names the likely cause: imbalanced classes (class weights, balanced accuracy),
+    overfitting (the validation loss rose while the training loss fell: early stopping,
+    fewer epochs, regularisation), a flat training loss (the learning rate).
+
+    Args:
+        task: the run's task.
+        metrics: its test metrics.
+        history: its per-epoch training history.
+        parts: its data parts, for the share of the most common class in the test part
+            (skipped when the test part is not held in memory).
+
+    Returns:
+        The warnings, empty for a run that learned something.
+    """
+    found = []
+    if TASK_TABLE[task].classification:
+        found.append(_accuracy_warning(task, metrics, history, parts))
+    else:
+        found.append(_r2_warning(metrics, history))
+    found.append(_flat_loss_warning(history.get("loss", [])))
+    return [w for w in found if w]
+
+
+def _r2_warning(metrics: dict[str, float], history: dict[str, list[float]]) -> str | None:
+    r2 = metrics.get("r2")
+    if r2 is None or math.isnan(r2) or r2 > 0:
+        return None
+    causes = [cause for cause in (_overfitting(history), _flat(history)) if cause]
+    if _still_falling(history.get("loss", [])) and not causes:
+        causes.append("too few epochs: the training loss was still falling; give more --epochs")
+    causes += [
+        "inputs on very different scales or a target with extreme values: check the data",
+        "a learning rate that does not fit: try --set learning_rate=0.0001, or 0.01",
+        "inputs that do not predict the target",
+    ]
+    listed = "; ".join(f"{n}) {cause}" for n, cause in enumerate(dict.fromkeys(causes), 1))
+    return (
+        f"test R² is {r2:.4f}: no better than always predicting the mean; likely causes, "
+        f"most likely first: {listed}."
+    )
+
+
+def _accuracy_warning(
+    task: str, metrics: dict[str, float], history: dict[str, list[float]], parts: Any
+) -> str | None:
+    """On balanced classes: accuracy against always answering the most common class. On
+    imbalanced ones, balanced accuracy against always answering one class (1 / classes):
+    class weights trade accuracy for the rare class's recall, which is no failure."""
+    accuracy = metrics.get("accuracy")
+    balance = metrics.get(CLASS_BALANCE)
+    share = majority_share(parts)
+    if share is None and task == BINARY and balance is not None:
+        share = 1.0 - balance / 2  # the minority's share is half the balance
+    if balance is None:
+        counts = _test_counts(parts)
+        balance = class_balance(counts.tolist()) if counts is not None else None
+    skewed = balance is not None and balance < SKEWED_BELOW
+    balanced, chance = metrics.get(BALANCED_ACCURACY), _chance(task, parts)
+    if skewed and balanced is not None and chance is not None:
+        if balanced > chance:
+            return None
+        return (
+            f"test balanced accuracy {balanced:.4f} is no better than always answering one "
+            f"class ({chance:.4f}): the classes are imbalanced, and accuracy (here "
+            f"{accuracy:.4f}) rewards always answering the common class; weigh the classes "
+            "(--set class_weight=balanced; auto does it for a binary minority under 10 %) "
+            "and judge runs by balanced_accuracy."
+        )
+    if accuracy is None or share is None or accuracy > share:
+        return None
+    trivial = (
+        f"test accuracy {accuracy:.4f} is no better than always answering the most common "
+        f"class ({share:.4f} of the test part)"
+    )
+    if skewed:  # no balanced accuracy to judge by
+        return f"{trivial}: the classes are imbalanced; try --set class_weight=balanced."
+    cause = _overfitting(history) or _flat(history)
+    return f"{trivial}; {cause or ADVICE}."
+
+
+def _chance(task: str, parts: Any) -> float | None:
+    """Balanced accuracy of a constant answer: 1 / classes (None when the count is unknown)."""
+    info = getattr(parts, "info", None)
+    classes = info.n_classes if info is not None else (2 if task == BINARY else 0)
+    return 1.0 / classes if classes else None
+
+
+def _overfitting(history: dict[str, list[float]]) -> str | None:
+    """The overfitting advice when the validation loss rose well above its lowest while the
+    training loss went on falling."""
+    val, loss = history.get("val_loss", []), history.get("loss", [])
+    if len(val) != len(loss) or not val or not all(map(math.isfinite, val + loss)):
+        return None
+    best = min(range(len(val)), key=val.__getitem__)
+    rose = val[-1] > val[best] + abs(val[best]) * OVERFIT_RISE
+    if len(val) - 1 - best < OVERFIT_MIN_EPOCHS or not rose or not loss[-1] < loss[best]:
+        return None
+    return (
+        f"overfitting: the validation loss rose from {val[best]:.4g} (epoch {best + 1}) to "
+        f"{val[-1]:.4g} (epoch {len(val)}) while the training loss kept falling; keep early "
+        "stopping on (--patience), train fewer --epochs, or regularise (dropout, l2, where "
+        "the model takes them, e.g. --set dropout=0.2)"
+    )
+
+
+def _flat(history: dict[str, list[float]]) -> str | None:
+    """The learning-rate advice when the training loss went flat (see _flat_loss_warning)."""
+    if not _flat_loss_warning(history.get("loss", [])):
+        return None
+    return (
+        "the training loss went flat: try another learning rate (--set learning_rate=0.0001, "
+        "or 0.01) or another preset"
+    )
+
+
+def _still_falling(losses: list[float]) -> bool:
+    """Whether the training loss still improved by 1 % over the last tenth of the epochs."""
+    if len(losses) < 2 or not all(map(math.isfinite, losses)):
+        return False
+    back = max(1, len(losses) // 10)
+    return losses[-1] < losses[-1 - back] - abs(losses[-1 - back]) * FLAT_IMPROVEMENT
+
+
+def _flat_loss_warning(losses: list[float]) -> str | None:
+    if len(losses) < FLAT_MIN_EPOCHS or not all(map(math.isfinite, losses)):
+        return None
+    start = losses[FLAT_FROM_EPOCH - 1]
+    later = min(losses[FLAT_FROM_EPOCH:])
+    if later < start - abs(start) * FLAT_IMPROVEMENT:
+        return None
+    return (
+        f"the training loss stayed at {start:.4g} from epoch {FLAT_FROM_EPOCH} to "
+        f"{len(losses)}: the model stopped learning early; {ADVICE}."
+    )
+
+
+def majority_share(parts: DataParts | None) -> float | None:
+    """The fraction of the test part in its most common class; None when not in memory."""
+    counts = _test_counts(parts)
+    return None if counts is None else float(counts.max() / counts.sum())
+
+
+def _test_counts(parts: Any) -> Any:
+    """The rows of each class found in the test part (NumPy), or None when not in memory."""
+    import numpy as np
+
+    arrays = parts.arrays(TEST) if parts is not None else None
+    if arrays is None or not len(arrays[1]):
+        return None
+    _, counts = np.unique(
+        np.asarray(arrays[1]).reshape(len(arrays[1]), -1)[:, 0], return_counts=True
+    )
+    return counts
