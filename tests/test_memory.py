@@ -1,4 +1,4 @@
-"""Many runs in one process stay flat: zoo.train.memory gives back what a run leaves behind
+"""Many runs in one process stay flat: zoo.train.backend gives back what a run leaves behind
 (its garbage, the custom gradients TensorFlow registers while tracing), and leaves nothing
 frozen out of the garbage collector."""
 
@@ -9,7 +9,7 @@ import weakref
 
 import pytest
 
-from zoo.train import memory
+from zoo.train import backend
 
 
 class _Node:
@@ -18,7 +18,7 @@ class _Node:
 
 def test_a_run_s_garbage_is_collected_and_nothing_stays_frozen():
     frozen_before = gc.get_freeze_count()
-    with memory.released_after_run():
+    with backend.released_after_run():
         assert gc.get_freeze_count() > frozen_before  # what lived before is left alone
         node = _Node()
         node.itself = node  # a cycle: only the collector frees it
@@ -30,7 +30,7 @@ def test_a_run_s_garbage_is_collected_and_nothing_stays_frozen():
 
 def test_the_collector_is_unfrozen_when_the_run_fails():
     frozen_before = gc.get_freeze_count()
-    with pytest.raises(RuntimeError), memory.released_after_run():
+    with pytest.raises(RuntimeError), backend.released_after_run():
         raise RuntimeError("a failing run")
     assert gc.get_freeze_count() == frozen_before
 
@@ -50,13 +50,13 @@ def test_a_released_run_leaves_no_custom_gradient_behind():
     from zoo.train.backend import import_backend_quietly
 
     import_backend_quietly()
-    before = memory.custom_gradient_names()
+    before = backend.custom_gradient_names()
     assert before is not None  # TensorFlow's registry is there to look at
     _trace_a_custom_gradient()
-    left = memory.custom_gradient_names()
+    left = backend.custom_gradient_names()
     assert left is not None and left - before, "tracing registers a custom gradient"
-    memory.release(before)  # what the bench and tune do after each run
-    assert memory.custom_gradient_names() == before
-    with memory.released_after_run():
+    backend.release(before)  # what the bench and tune do after each run
+    assert backend.custom_gradient_names() == before
+    with backend.released_after_run():
         _trace_a_custom_gradient()
-    assert memory.custom_gradient_names() == before
+    assert backend.custom_gradient_names() == before

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from zoo import Plan, Registry, RunConfig, plan, run
+from zoo.app.tracking import ChildTracking, RunLog, Tracker
 from zoo.core.errors import RunInterrupted, ZooError
-from zoo.train import memory
+from zoo.train.backend import released_after_run
 
 from .baselines import BaselineSkipped, run_baseline
 from .grid import BASELINE
@@ -42,7 +43,7 @@ def registry_for(plugins: list[list[str]] | tuple = ()) -> Registry:
 def execute(
     item: dict[str, Any],
     registry: Registry,
-    tracking: dict[str, Any] | None = None,
+    tracking: ChildTracking | None = None,
     checked: Plan | None = None,
 ) -> dict[str, Any]:
     """Train (or fit the baseline of) one combination and return its record.
@@ -50,7 +51,7 @@ def execute(
     Args:
         item: a :meth:`Combination.to_dict` with ``runs_dir`` (where its run folder goes).
         registry: where names resolve.
-        tracking: ``{"tracker": Tracker, "parent_run_id": str}`` to log the run to MLflow.
+        tracking: the tracker and the bench's parent run, to log the run to.
         checked: the combination's plan when it was made in this process; else ``config``
             is planned here (a worker process, a cluster node).
 
@@ -61,7 +62,7 @@ def execute(
     record["seed"] = item["config"].get("seed", 0)
     started = time.perf_counter()
     try:
-        with memory.released_after_run():
+        with released_after_run():
             if item["kind"] == BASELINE:
                 record.update(status=OK, **run_baseline(item["model"], item["config"], registry))
                 if tracking:
@@ -83,7 +84,7 @@ def execute(
 def _train(
     item: dict[str, Any],
     registry: Registry,
-    tracking: dict[str, Any] | None,
+    tracking: ChildTracking | None,
     checked: Plan | None,
 ) -> dict[str, Any]:
     # Many models in one process make TensorFlow warn about retracing: expected here.
@@ -106,31 +107,31 @@ def _train(
     return record
 
 
-def _track(tracking: dict[str, Any], checked: Any, result: Any, item: dict[str, Any]) -> str:
+def _track(tracking: ChildTracking, checked: Any, result: Any, item: dict[str, Any]) -> str:
     """Log the run as a child of the bench's parent run; a tracking failure is noted only."""
     tags = {"zoo.repeat": item["repeat"], "zoo.preset": item["preset"]}
     try:
-        return tracking["tracker"].log_result(
-            checked, result, parent_run_id=tracking["parent_run_id"], tags=tags
+        return tracking.tracker.log_result(
+            checked, result, parent_run_id=tracking.parent_run_id, tags=tags
         )
     except Exception as exc:  # noqa: BLE001 - the run itself succeeded
         return f"not logged: {_one_line(f'{type(exc).__name__}: {exc}')}"
 
 
-def _track_baseline(tracking: dict[str, Any], record: dict[str, Any], item: dict[str, Any]) -> str:
+def _track_baseline(tracking: ChildTracking, record: dict[str, Any], item: dict[str, Any]) -> str:
     keys = ("data", "data_params", "seed", "split_seed", "test_size", "validation_size")
     config = {"baseline": item["model"], **{k: item["config"].get(k) for k in keys}}
     tags = {"zoo.kind": "baseline", "zoo.data": item["data"], "zoo.repeat": item["repeat"]}
     try:
-        return tracking["tracker"].log_run(
+        run = RunLog(
             f"{item['model']}-{item['data']}",
             config,
             {},
             record["metrics"],
-            parent_run_id=tracking["parent_run_id"],
             tags=tags,
             extra_metrics=record["timings"],
         )
+        return tracking.tracker.log_run(run, parent_run_id=tracking.parent_run_id)
     except Exception as exc:  # noqa: BLE001 - the baseline itself succeeded
         return f"not logged: {_one_line(f'{type(exc).__name__}: {exc}')}"
 
@@ -160,7 +161,7 @@ def work(item: dict[str, Any]) -> dict[str, Any]:
     if item.get("track"):
         track = item["track"]
         tracker = _worker_tracker(track["factory"], track["uri"], track["lock"])
-        tracking = {"tracker": tracker, "parent_run_id": item["track"]["parent_run_id"]}
+        tracking = ChildTracking(tracker, item["track"]["parent_run_id"])
     try:
         return execute(item, registry, tracking)
     except (RunInterrupted, KeyboardInterrupt):
@@ -173,7 +174,7 @@ def _worker_registry(plugins: tuple[tuple[str, str], ...]) -> Registry:
 
 
 @lru_cache(maxsize=4)
-def _worker_tracker(factory: Any, uri: str, lock: str) -> Any:
+def _worker_tracker(factory: Any, uri: str, lock: str) -> Tracker:
     """The worker's own tracker; writes take turns with the other workers' (a lock file)."""
     return factory(uri, lock=Path(lock))
 
@@ -192,7 +193,11 @@ def work_on_cluster(item: dict[str, Any], scratch: Path) -> dict[str, Any]:
 
 
 def run_on_cluster(
-    session: Any, todo: list[dict[str, Any]], runs_dir: Path, keep: Keep, tracking: Any
+    session: Any,
+    todo: list[dict[str, Any]],
+    runs_dir: Path,
+    keep: Keep,
+    tracking: ChildTracking | None,
 ) -> None:
     """Run ``todo`` on the cluster; ``keep`` gets each record as it comes back.
 
@@ -207,7 +212,7 @@ def run_on_cluster(
 
 
 def gathered(
-    item: dict[str, Any], outcome: Any, runs_dir: Path, tracking: Any = None
+    item: dict[str, Any], outcome: Any, runs_dir: Path, tracking: ChildTracking | None = None
 ) -> dict[str, Any]:
     """The record of one task: its run folder unpacked under ``runs_dir`` and logged, or a
     failed record with the reason the task gave none."""
@@ -229,7 +234,7 @@ def gathered(
     return record
 
 
-def _track_gathered(tracking: dict[str, Any], record: dict[str, Any], item: dict[str, Any]) -> str:
+def _track_gathered(tracking: ChildTracking, record: dict[str, Any], item: dict[str, Any]) -> str:
     """Log as a local bench does: a child run with the folder's files and the model."""
     if item["kind"] == BASELINE:
         return _track_baseline(tracking, record, item)
@@ -242,16 +247,16 @@ def _track_gathered(tracking: dict[str, Any], record: dict[str, Any], item: dict
         short = {k: str(config[k]).rsplit(":", 1)[-1] for k in ("model", "data")}
         tags = {"zoo.model": short["model"], "zoo.data": short["data"]}
         tags.update({"zoo.repeat": item["repeat"], "zoo.preset": item["preset"]})
-        return tracking["tracker"].log_run(
+        run = RunLog(
             f"{short['model']}-{short['data']}",
             config,
             folder.read_history(),
             record["metrics"],
             folder.path,
             model=load_keras_model(folder.model_path),
-            parent_run_id=tracking["parent_run_id"],
             tags=tags,
             extra_metrics=record.get("timings"),
         )
+        return tracking.tracker.log_run(run, parent_run_id=tracking.parent_run_id)
     except Exception as exc:  # noqa: BLE001 - the run itself succeeded
         return f"not logged: {_one_line(f'{type(exc).__name__}: {exc}')}"

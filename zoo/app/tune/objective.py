@@ -89,7 +89,7 @@ def train(
 ) -> RunResult:
     """Plan and run ``config``; the Keras session is cleared afterwards for the next trial."""
     from zoo import plan, run
-    from zoo.train.memory import released_after_run
+    from zoo.train.backend import released_after_run
 
     checked = plan(config, registry)
     with released_after_run():
