@@ -143,7 +143,7 @@ def test_a_grid_on_ray_matches_a_local_one_and_survives_dying_workers(
     ray_runtime, tmp_path, monkeypatch
 ):
     from zoo.app.bench import BenchSpec, run_bench
-    from zoo.app.tracking import Tracker
+    from zoo.app.tracking import MlflowTracker
 
     monkeypatch.chdir(tmp_path)  # MLflow puts a SQLite store's artifacts under ./mlruns
     store = f"sqlite:///{tmp_path}/mlflow.db"
@@ -158,7 +158,7 @@ def test_a_grid_on_ray_matches_a_local_one_and_survives_dying_workers(
     )
     options = ClusterOptions("local", parse_resources("cpu=1"))
     outcome = run_bench(
-        spec, registry=_registry(), runs_dir=tmp_path, cluster=options, tracker=Tracker(store)
+        spec, registry=_registry(), runs_dir=tmp_path, cluster=options, tracker=MlflowTracker(store)
     )
     counts = {"combinations": 4, "ok": 3, "failed": 1, "skipped": 0, "missing": 0}
     assert outcome.summary["counts"] == counts

@@ -208,11 +208,8 @@ OWNED_BY_THE_PLANNING_REFACTOR = {
     ("zoo/core/dataset.py", "_split"),
     ("zoo/core/dataset.py", "_check_fraction"),
 }
-# Still to fix: the bench's public keyword API, and the tracker (see zoo/app/tracking.py).
-SIGNATURE_TO_FIX = {
-    ("zoo/app/bench/session.py", "run_bench"),
-    ("zoo/app/tracking.py", "log_run"),
-}
+# Still to fix: the bench's public keyword API.
+SIGNATURE_TO_FIX = {("zoo/app/bench/session.py", "run_bench")}
 
 
 def _is_click_function(node: ast.FunctionDef | ast.AsyncFunctionDef, callbacks: set[str]) -> bool:

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from zoo.app.bench import BenchSpec, run_bench
-from zoo.app.tracking import Tracker, flatten
+from zoo.app.tracking import MlflowTracker, flatten
 
 BLOCKED = """
 import sys
@@ -94,7 +94,7 @@ def test_zoo_run_logs_params_epoch_metrics_test_metrics_artifacts_and_model(stor
 @pytest.mark.slow
 def test_a_bench_is_a_parent_run_with_one_child_per_combination(store, tmp_path):
     spec = BenchSpec(models=["linear"], data=["iris"], base={"epochs": 2})
-    outcome = run_bench(spec, runs_dir=tmp_path / "runs", tracker=Tracker(store))
+    outcome = run_bench(spec, runs_dir=tmp_path / "runs", tracker=MlflowTracker(store))
     assert outcome.status == "complete"
     client = _client(store)
     runs = _runs(client)
@@ -113,3 +113,13 @@ def test_a_bench_is_a_parent_run_with_one_child_per_combination(store, tmp_path)
     assert trained.data.metrics["test_accuracy"] == linear["metrics"]["accuracy"]["mean"]
     parent_files = {a.path for a in client.list_artifacts(parent.info.run_id)}
     assert {"summary.json", "summary.csv", "summary.md", "chart-iris.png"} <= parent_files
+
+
+def test_mlflow_is_one_tracker_and_a_second_is_one_class():
+    import inspect
+
+    from zoo.app.tracking import Tracker
+
+    for name in ("parent", "log_run", "log_result", "log_artifacts"):
+        ours = inspect.signature(getattr(MlflowTracker, name)).parameters
+        assert list(ours) == list(inspect.signature(getattr(Tracker, name)).parameters), name

@@ -1,10 +1,10 @@
-"""Logging runs to MLflow, where users already compare experiments.
+"""Logging runs to a tracker: :class:`Tracker` is what the use cases call, MLflow (where
+users already compare experiments) its implementation. A second tracker is one class with
+these methods. ``zoo run``, ``zoo bench`` and ``zoo tune`` share it::
 
-A small API that ``zoo run``, ``zoo bench`` (and later ``zoo tune``) share::
-
-    tracker = Tracker.from_uri("sqlite:///mlflow.db")      # None when no URI is given
+    tracker = open_tracker("sqlite:///mlflow.db")      # None when no URI is given
     with tracker.parent("bench-20260101-120000", {"epochs": 20}) as parent_id:
-        tracker.log_run("mlp-housing", config, history, metrics, folder, model=model,
+        tracker.log_run(RunLog("mlp-housing", config, history, metrics, folder, model=model),
                         parent_run_id=parent_id)
 
 MLflow is an optional extra (``pip install 'keras-zoo[mlflow]'``) and is imported only here,
@@ -18,8 +18,10 @@ import logging
 import os
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from zoo.core.imports import import_extra
 
@@ -44,8 +46,74 @@ def require_mlflow() -> Any:
     return mlflow
 
 
-class Tracker:
-    """Logs runs to one MLflow tracking URI (a server, or a store such as ``sqlite:///...``)."""
+@dataclass(frozen=True)
+class RunLog:
+    """One finished run as a tracker logs it: its parameters (``config``, logged flattened),
+    per-epoch ``history``, test ``metrics``, other numbers (``extra_metrics``: timings), its
+    folder's files, its model (a Keras model) and tags."""
+
+    name: str
+    config: Mapping[str, Any]
+    history: Mapping[str, list[float]]
+    metrics: Mapping[str, float]
+    folder: str | Path | None = None
+    model: Any = None
+    tags: Mapping[str, Any] | None = None
+    extra_metrics: Mapping[str, float] | None = None
+
+
+class Tracker(Protocol):
+    """What the use cases log to: parent runs (a bench, a study) and the runs under them."""
+
+    uri: str
+
+    def parent(
+        self, name: str, params: Mapping[str, Any], run_id: str | None = None
+    ) -> AbstractContextManager[str]:
+        """A parent run for the duration (``run_id``: one to reopen); yields its id."""
+        ...
+
+    def log_run(self, run: RunLog, *, parent_run_id: str | None = None) -> str:
+        """Log one finished run (under ``parent_run_id``); returns its id."""
+        ...
+
+    def log_result(
+        self,
+        checked: Plan,
+        result: RunResult,
+        *,
+        tags: Mapping[str, Any] | None = None,
+        parent_run_id: str | None = None,
+    ) -> str:
+        """Log a :class:`zoo.RunResult` with its resolved configuration; returns its id."""
+        ...
+
+    def log_artifacts(self, run_id: str, paths: list[Path]) -> None:
+        """Attach files (a bench's summary and charts) to an existing run."""
+        ...
+
+
+@dataclass(frozen=True)
+class ChildTracking:
+    """Where a bench's runs log: the tracker, under the bench's parent run."""
+
+    tracker: Tracker
+    parent_run_id: str
+
+
+def open_tracker(uri: str | None = None, *, lock: Path | None = None) -> Tracker | None:
+    """The MLflow tracker for ``uri`` (or ``$MLFLOW_TRACKING_URI``), or None when neither is
+    set; ``lock``: a file that serializes writes from several processes.
+
+    Raises:
+        IncompatibleError: MLflow is not installed.
+    """
+    return MlflowTracker.from_uri(uri, lock=lock)
+
+
+class MlflowTracker:
+    """Logs runs to one MLflow tracking URI (a server, or a store such as ``sqlite:///...``);
+    a :class:`Tracker`."""
 
     def __init__(self, uri: str, experiment: str | None = None, lock: Path | None = None) -> None:
         self.uri = uri
@@ -56,7 +124,7 @@ class Tracker:
         self.lock = lock
 
     @classmethod
-    def from_uri(cls, uri: str | None = None, **options: Any) -> Tracker | None:
+    def from_uri(cls, uri: str | None = None, **options: Any) -> MlflowTracker | None:
         """A tracker for ``uri`` (or ``$MLFLOW_TRACKING_URI``), or None when neither is set."""
         uri = uri or os.environ.get(URI_ENV)
         return cls(uri, **options) if uri else None
@@ -80,19 +148,7 @@ class Tracker:
                 self._log_params(run.info.run_id, params)
             yield run.info.run_id
 
-    def log_run(
-        self,
-        name: str,
-        config: Mapping[str, Any],
-        history: Mapping[str, list[float]],
-        metrics: Mapping[str, float],
-        folder: str | Path | None = None,
-        *,
-        model: Any = None,
-        parent_run_id: str | None = None,
-        tags: Mapping[str, Any] | None = None,
-        extra_metrics: Mapping[str, float] | None = None,
-    ) -> str:
+    def log_run(self, run: RunLog, *, parent_run_id: str | None = None) -> str:
         """Log one finished run: params, per-epoch metrics (step = epoch), test metrics
         (``test_<name>``), the run folder as artifacts (under ``run/``) and the model.
 
@@ -101,13 +157,14 @@ class Tracker:
         """
         with self._locked():
             client = self.mlflow.tracking.MlflowClient(self.uri)
-            all_tags = {"zoo.kind": "run", **{k: str(v) for k, v in (tags or {}).items()}}
+            all_tags = {"zoo.kind": "run", **{k: str(v) for k, v in (run.tags or {}).items()}}
             if parent_run_id:
                 all_tags["mlflow.parentRunId"] = parent_run_id
-            run_id = client.create_run(self.experiment_id, run_name=name, tags=all_tags).info.run_id
+            created = client.create_run(self.experiment_id, run_name=run.name, tags=all_tags)
+            run_id = created.info.run_id
             try:
-                self._log_contents(client, run_id, config, history, metrics, extra_metrics)
-                self._log_files(run_id, folder, model)
+                self._log_contents(client, run_id, run)
+                self._log_files(run_id, run.folder, run.model)
             except BaseException:
                 client.set_terminated(run_id, status="FAILED")
                 raise
@@ -118,23 +175,24 @@ class Tracker:
         self,
         checked: Plan,
         result: RunResult,
+        *,
         tags: Mapping[str, Any] | None = None,
-        **options: Any,
+        parent_run_id: str | None = None,
     ) -> str:
         """Log a :class:`zoo.RunResult` with its resolved configuration (``checked.to_dict()``)."""
         name = f"{checked.model.name}-{checked.data.name}"
         tags = {"zoo.model": checked.model.name, "zoo.data": checked.data.name, **(tags or {})}
-        return self.log_run(
+        run = RunLog(
             name,
             checked.to_dict(),
             result.history,
             result.metrics,
             result.folder,
             model=result.model,
-            extra_metrics=result.timings,
             tags=tags,
-            **options,
+            extra_metrics=result.timings,
         )
+        return self.log_run(run, parent_run_id=parent_run_id)
 
     def log_artifacts(self, run_id: str, paths: list[Path]) -> None:
         """Attach files (a bench's summary and charts) to an existing run."""
@@ -146,18 +204,18 @@ class Tracker:
 
     # -- inside ----------------------------------------------------------------------------
 
-    def _log_contents(self, client, run_id, config, history, metrics, extra) -> None:  # type: ignore[no-untyped-def]
+    def _log_contents(self, client: Any, run_id: str, run: RunLog) -> None:
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
         rows = [
             Metric(key, float(value), now, epoch)
-            for key, values in history.items()
+            for key, values in run.history.items()
             for epoch, value in enumerate(values, 1)
         ]
-        rows += [Metric(f"test_{k}", float(v), now, 0) for k, v in metrics.items()]
-        rows += [Metric(k, float(v), now, 0) for k, v in (extra or {}).items()]
-        self._log_params(run_id, config, client)
+        rows += [Metric(f"test_{k}", float(v), now, 0) for k, v in run.metrics.items()]
+        rows += [Metric(k, float(v), now, 0) for k, v in (run.extra_metrics or {}).items()]
+        self._log_params(run_id, run.config, client)
         client.log_batch(run_id, metrics=rows)
 
     def _log_params(self, run_id: str, params: Mapping[str, Any], client: Any = None) -> None:

@@ -6,7 +6,7 @@ Like the rest of the CLI, importing this module imports nothing heavy.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
@@ -25,6 +25,9 @@ from zoo.cli.options import (
     runs_dir,
 )
 from zoo.cli.track import TRACK
+
+if TYPE_CHECKING:
+    from zoo.app.tracking import Tracker
 
 RUN_OPTIONS = ("epochs", "batch_size", "seed", "split_seed", "test_size", "validation_size")
 RUN_OPTIONS += ("target", "task", "patience", "folds")
@@ -172,13 +175,13 @@ def _spec_values(ctx: click.Context, options: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def _open_tracker(uri: str | None) -> Any:
+def _open_tracker(uri: str | None) -> Tracker | None:
     """MLflow tracking, checked before anything runs (a missing mlflow is a one-line error)."""
     if not uri:
         return None
-    from zoo.app.tracking import Tracker
+    from zoo.app.tracking import open_tracker
 
-    return Tracker(uri)
+    return open_tracker(uri)
 
 
 def _check_resume(ctx: click.Context) -> None:

@@ -20,6 +20,7 @@ from zoo.cli.track import TRACK
 
 if TYPE_CHECKING:
     from zoo.app.run import ExecuteOptions
+    from zoo.app.tracking import Tracker
     from zoo.catalog.registry import Registry
 
 
@@ -205,13 +206,13 @@ def _run_values(ctx: click.Context, registry: Any, values: dict[str, Any]) -> di
     return values
 
 
-def _open_tracker(uri: str | None) -> Any:
+def _open_tracker(uri: str | None) -> Tracker | None:
     """MLflow tracking, checked before training (a missing mlflow is a one-line error)."""
     if not uri:
         return None
-    from zoo.app.tracking import Tracker
+    from zoo.app.tracking import open_tracker
 
-    return Tracker(uri)
+    return open_tracker(uri)
 
 
 def _starting_values(
@@ -260,7 +261,7 @@ def _train_and_report(
     *,
     as_json: bool,
     quiet: bool,
-    tracker: Any = None,
+    tracker: Tracker | None = None,
 ) -> None:
     """Train the plan (``options`` saying whether to save, what to resume), report as asked:
     the start line, progress on a terminal, the metrics, the tracker's run."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zoo.app.tracking import ChildTracking, Tracker
 from zoo.catalog.registry import Registry
 from zoo.core.errors import RunInterrupted
 from zoo.plan.planning import Plan
@@ -45,7 +46,7 @@ def run_bench(
     runs_dir: str | Path = "runs",
     resume: str | Path | None = None,
     jobs: int = 1,
-    tracker: Any = None,
+    tracker: Tracker | None = None,
     on_start: Callable[[int, int], None] | None = None,
     on_result: OnResult | None = None,
     cluster: Any = None,
@@ -58,8 +59,8 @@ def run_bench(
         runs_dir: where the bench folder is created.
         resume: an earlier bench folder: only its missing combinations run.
         jobs: worker processes; 1 trains in this process.
-        tracker: a :class:`zoo.app.tracking.Tracker`: the bench becomes a parent run in
-            MLflow, each combination a child run.
+        tracker: a :class:`zoo.app.tracking.Tracker` (MLflow's: ``open_tracker(uri)``): the
+            bench becomes a parent run, each combination a child run.
         on_start: called with (combinations to run, all combinations) before the first.
         on_result: called with each finished record, the count done and the count to do.
         cluster: a :class:`zoo.app.cluster.ClusterOptions`: each combination runs as a Ray
@@ -92,7 +93,7 @@ def run_bench(
     previous = folder.manifest().get("parent_run_id")
     with tracker.parent(folder.path.name, spec.to_dict(), previous) as parent_id:
         folder.write_manifest(parent_run_id=parent_id, tracking_uri=tracker.uri)
-        runner.tracking = {"tracker": tracker, "parent_run_id": parent_id}
+        runner.tracking = ChildTracking(tracker, parent_id)
         outcome = runner.run(todo, grid, spec)
         files = [folder.path / n for n in SUMMARY_FILES] + sorted(folder.path.glob("chart-*.png"))
         tracker.log_artifacts(parent_id, files)
@@ -122,7 +123,7 @@ class _Runner:
     ) -> None:
         self.folder, self.registry, self.jobs = folder, registry, jobs
         self.on_result, self.total, self.count = on_result, total, 0
-        self.tracking: dict[str, Any] | None = None
+        self.tracking: ChildTracking | None = None
         self.cluster: Any = None  # a zoo.app.cluster.ClusterSession
         self.plans: dict[str, Plan] = {}  # the grid's plans, for runs in this process
 
@@ -161,12 +162,12 @@ class _Runner:
     def _in_workers(self, todo: list[dict[str, Any]]) -> bool:
         """Returns whether a worker's run was interrupted; Ctrl-C here propagates."""
         if self.tracking:
-            tracker = self.tracking["tracker"]
+            tracker = self.tracking.tracker
             track = {
                 "factory": type(tracker),  # pickled by reference: each worker makes its own
                 "uri": tracker.uri,
                 "lock": str(self.folder.path / ".tracking.lock"),
-                "parent_run_id": self.tracking["parent_run_id"],
+                "parent_run_id": self.tracking.parent_run_id,
             }
             todo = [{**item, "track": track} for item in todo]
         jobs = min(self.jobs, len(todo))

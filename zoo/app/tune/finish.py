@@ -23,6 +23,7 @@ from zoo.runs.files import write_text
 if TYPE_CHECKING:
     from zoo import Registry
     from zoo.app.tune.request import Prepared
+    from zoo.app.tune.tracking import TuneTracking
 
 SUMMARY_FILE = "summary.json"
 BASELINES = ("sklearn-linear", "sklearn-gboost")
@@ -33,7 +34,7 @@ class NoTrialCompleted(ZooError):
 
 
 def finish(
-    prepared: Prepared, registry: Registry, tracking: Any, *, score: bool = True
+    prepared: Prepared, registry: Registry, tracking: TuneTracking, *, score: bool = True
 ) -> dict[str, Any]:
     """Write the tables, plots, best.toml and summary; with ``score``, the test comparison."""
     import optuna
@@ -112,7 +113,7 @@ def _counts(prepared: Prepared, rows: list[dict[str, Any]]) -> dict[str, Any]:
 def _score(
     prepared: Prepared,
     registry: Registry,
-    tracking: Any,
+    tracking: TuneTracking,
     config: Any,
     best: Any,
     summary: dict[str, Any],

@@ -38,6 +38,7 @@ from zoo.core.errors import RunInterrupted, ZooError
 if TYPE_CHECKING:
     from zoo import Registry
     from zoo.app.tune.request import Prepared, TrialNotice
+    from zoo.app.tune.tracking import TuneTracking
 
 
 POLL_S = 0.5
@@ -182,7 +183,7 @@ def _registry() -> Registry:
 
 
 def run_on_cluster(
-    session: Any, prepared: Prepared, tracking: Any, on_trial: TrialNotice | None
+    session: Any, prepared: Prepared, tracking: TuneTracking, on_trial: TrialNotice | None
 ) -> None:
     """Run ``prepared.request.trials`` trials on the cluster; the study records each.
 
@@ -204,7 +205,9 @@ def run_on_cluster(
 class _Trials:
     """Asks the study for trials while the budget lasts; tells it how each one ended."""
 
-    def __init__(self, prepared: Prepared, tracking: Any, on_trial: TrialNotice | None) -> None:
+    def __init__(
+        self, prepared: Prepared, tracking: TuneTracking, on_trial: TrialNotice | None
+    ) -> None:
         self.prepared, self.tracking, self.on_trial = prepared, tracking, on_trial
         self.study = prepared.study
         self.asked = 0

@@ -18,6 +18,7 @@ from zoo.core.errors import RunInterrupted, TrainingDiverged
 
 if TYPE_CHECKING:
     from zoo import Registry, RunConfig
+    from zoo.app.tune.tracking import TuneTracking
 
 
 def prepare(request: TuneRequest, registry: Registry, resume: Path | None = None) -> Prepared:
@@ -98,7 +99,11 @@ def tune(
 
 
 def _optimize(
-    prepared: Prepared, registry: Registry, tracking: Any, on_trial: Any, session: Any = None
+    prepared: Prepared,
+    registry: Registry,
+    tracking: TuneTracking,
+    on_trial: Any,
+    session: Any = None,
 ) -> None:
     request = prepared.request
     if session is not None:

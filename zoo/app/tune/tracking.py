@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zoo.app.tracking import RunLog, Tracker, open_tracker
+
 if TYPE_CHECKING:
     from zoo import Registry, RunResult
     from zoo.app.tune.request import Prepared
@@ -22,7 +24,7 @@ LOCK_FILE = "mlflow.lock"
 class TuneTracking:
     """Logs a study to MLflow, or does nothing when no tracking URI was given."""
 
-    def __init__(self, tracker: Any, folder: Path, record: dict[str, Any]) -> None:
+    def __init__(self, tracker: Tracker | None, folder: Path, record: dict[str, Any]) -> None:
         self.tracker = tracker
         self.folder = folder
         self.record = record
@@ -46,29 +48,29 @@ class TuneTracking:
     def log_trial(self, trial: Any, result: RunResult) -> None:
         if self.tracker is None:
             return
-        self.tracker.log_run(
+        run = RunLog(
             f"trial-{trial.number}",
             {"trial": trial.number, **trial.params},
             result.history,
             {},
-            parent_run_id=self.parent_id,
             tags={"zoo.kind": "trial", "zoo.trial": trial.number},
         )
+        self.tracker.log_run(run, parent_run_id=self.parent_id)
 
     def log_best(self, result: RunResult, files: list[Path]) -> None:
         """The best trial's re-run (with its test metrics and model) and the study's files."""
         if self.tracker is None:
             return
-        self.tracker.log_run(
+        run = RunLog(
             "best",
             result.config.to_dict(),
             result.history,
             result.metrics,
             result.folder,
             model=result.model,
-            parent_run_id=self.parent_id,
             tags={"zoo.kind": "best"},
         )
+        self.tracker.log_run(run, parent_run_id=self.parent_id)
         if self.parent_id:
             self.tracker.log_artifacts(self.parent_id, files)
 
@@ -84,9 +86,7 @@ def tracking_for(
 ) -> TuneTracking:
     if not uri:
         return TuneTracking(None, folder, record)
-    from zoo.app.tracking import Tracker
-
     record["mlflow_uri"] = uri
     # Worker processes writing to one store take turns (SQLite allows one writer).
-    tracker = Tracker(uri, lock=folder / LOCK_FILE if several else None)
+    tracker = open_tracker(uri, lock=folder / LOCK_FILE if several else None)
     return TuneTracking(tracker, folder, record)
