@@ -142,7 +142,7 @@ def _registry():
 def test_a_grid_on_ray_matches_a_local_one_and_survives_dying_workers(
     ray_runtime, tmp_path, monkeypatch
 ):
-    from zoo.app.bench import BenchSpec, run_bench
+    from zoo.app.bench import BenchServices, BenchSpec, run_bench
     from zoo.app.tracking import MlflowTracker
 
     monkeypatch.chdir(tmp_path)  # MLflow puts a SQLite store's artifacts under ./mlruns
@@ -158,7 +158,10 @@ def test_a_grid_on_ray_matches_a_local_one_and_survives_dying_workers(
     )
     options = ClusterOptions("local", parse_resources("cpu=1"))
     outcome = run_bench(
-        spec, registry=_registry(), runs_dir=tmp_path, cluster=options, tracker=MlflowTracker(store)
+        spec,
+        registry=_registry(),
+        runs_dir=tmp_path,
+        services=BenchServices(cluster=options, tracker=MlflowTracker(store)),
     )
     counts = {"combinations": 4, "ok": 3, "failed": 1, "skipped": 0, "missing": 0}
     assert outcome.summary["counts"] == counts
@@ -205,7 +208,7 @@ def _check_logged(store: str, outcome) -> None:
 
 @pytest.mark.slow
 def test_ctrl_c_on_the_driver_cancels_the_rest_and_keeps_what_finished(ray_runtime, tmp_path):
-    from zoo.app.bench import BenchSpec, run_bench
+    from zoo.app.bench import BenchServices, BenchSpec, run_bench
 
     def interrupt(record, done, total):
         raise KeyboardInterrupt  # as Ctrl-C would, once the first result is in
@@ -213,7 +216,9 @@ def test_ctrl_c_on_the_driver_cancels_the_rest_and_keeps_what_finished(ray_runti
     spec = BenchSpec(models=["linear"], data=["iris"], repeats=4, base={"epochs": 1})
     spec.baselines = False
     outcome = run_bench(
-        spec, runs_dir=tmp_path, cluster=ClusterOptions("local"), on_result=interrupt
+        spec,
+        runs_dir=tmp_path,
+        services=BenchServices(cluster=ClusterOptions("local"), on_result=interrupt),
     )
     counts = outcome.summary["counts"]
     assert outcome.status == "interrupted" and counts["ok"] >= 1 and counts["missing"] >= 1

@@ -208,8 +208,7 @@ OWNED_BY_THE_PLANNING_REFACTOR = {
     ("zoo/core/dataset.py", "_split"),
     ("zoo/core/dataset.py", "_check_fraction"),
 }
-# Still to fix: the bench's public keyword API.
-SIGNATURE_TO_FIX = {("zoo/app/bench/session.py", "run_bench")}
+SIGNATURE_TO_FIX: set[tuple[str, str]] = set()  # none left
 
 
 def _is_click_function(node: ast.FunctionDef | ast.AsyncFunctionDef, callbacks: set[str]) -> bool:

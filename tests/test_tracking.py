@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from zoo.app.bench import BenchSpec, run_bench
+from zoo.app.bench import BenchServices, BenchSpec, run_bench
 from zoo.app.tracking import MlflowTracker, flatten
 
 BLOCKED = """
@@ -94,7 +94,8 @@ def test_zoo_run_logs_params_epoch_metrics_test_metrics_artifacts_and_model(stor
 @pytest.mark.slow
 def test_a_bench_is_a_parent_run_with_one_child_per_combination(store, tmp_path):
     spec = BenchSpec(models=["linear"], data=["iris"], base={"epochs": 2})
-    outcome = run_bench(spec, runs_dir=tmp_path / "runs", tracker=MlflowTracker(store))
+    services = BenchServices(tracker=MlflowTracker(store))
+    outcome = run_bench(spec, runs_dir=tmp_path / "runs", services=services)
     assert outcome.status == "complete"
     client = _client(store)
     runs = _runs(client)

@@ -114,7 +114,7 @@ def bench_command(ctx: click.Context, **options: Any) -> None:
     --target, --task and --ignore go to each data set of the grid that takes them (a CSV
     file), and are an error only when none does.
     """
-    from zoo.app.bench import BenchSpec, run_bench
+    from zoo.app.bench import BenchServices, BenchSpec, run_bench
 
     if options["resume"]:
         _check_resume(ctx)
@@ -133,10 +133,12 @@ def bench_command(ctx: click.Context, **options: Any) -> None:
             runs_dir=options["runs_dir"],
             resume=options["resume"],
             jobs=options["jobs"],
-            tracker=_open_tracker(options["track"]),
-            on_start=progress.start,
-            on_result=progress.update,
-            cluster=cluster,
+            services=BenchServices(
+                tracker=_open_tracker(options["track"]),
+                cluster=cluster,
+                on_start=progress.start,
+                on_result=progress.update,
+            ),
         )
     finally:
         progress.close()

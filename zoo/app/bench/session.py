@@ -39,6 +39,25 @@ class BenchOutcome:
     ran: int
 
 
+@dataclass(frozen=True)
+class BenchServices:
+    """What a bench reports to and runs on beyond this process.
+
+    Attributes:
+        tracker: a :class:`zoo.app.tracking.Tracker` (MLflow's: ``open_tracker(uri)``): the
+            bench becomes a parent run, each combination a child run.
+        cluster: a :class:`zoo.app.cluster.ClusterOptions`: each combination runs as a Ray
+            task there (``jobs`` is then ignored).
+        on_start: called with (combinations to run, all combinations) before the first.
+        on_result: called with each finished record, the count done and the count to do.
+    """
+
+    tracker: Tracker | None = None
+    cluster: Any = None
+    on_start: Callable[[int, int], None] | None = None
+    on_result: OnResult | None = None
+
+
 def run_bench(
     spec: BenchSpec | None = None,
     *,
@@ -46,10 +65,7 @@ def run_bench(
     runs_dir: str | Path = "runs",
     resume: str | Path | None = None,
     jobs: int = 1,
-    tracker: Tracker | None = None,
-    on_start: Callable[[int, int], None] | None = None,
-    on_result: OnResult | None = None,
-    cluster: Any = None,
+    services: BenchServices | None = None,
 ) -> BenchOutcome:
     """Run a bench (or the missing part of an earlier one) and summarize it.
 
@@ -59,16 +75,13 @@ def run_bench(
         runs_dir: where the bench folder is created.
         resume: an earlier bench folder: only its missing combinations run.
         jobs: worker processes; 1 trains in this process.
-        tracker: a :class:`zoo.app.tracking.Tracker` (MLflow's: ``open_tracker(uri)``): the
-            bench becomes a parent run, each combination a child run.
-        on_start: called with (combinations to run, all combinations) before the first.
-        on_result: called with each finished record, the count done and the count to do.
-        cluster: a :class:`zoo.app.cluster.ClusterOptions`: each combination runs as a Ray
-            task there (``jobs`` is then ignored).
+        services: a tracker, a cluster, progress callbacks (:class:`BenchServices`).
 
     Raises:
         ZooError: a bad spec (unknown name, bad --set, ...), before anything runs.
     """
+    services = services or BenchServices()
+    tracker, on_start = services.tracker, services.on_start
     folder = BenchFolder.open(resume) if resume else None
     spec = folder.spec() if folder else spec
     if spec is None:
@@ -76,7 +89,9 @@ def run_bench(
     if registry is None or spec.plugins:
         registry = registry_for(spec.plugins)
     grid = expand(spec, registry)  # every name and override checked before anything is written
-    session = _cluster_session(cluster, registry)  # connected and checked, before writing too
+    session = _cluster_session(
+        services.cluster, registry
+    )  # connected and checked, before writing too
     folder = folder or BenchFolder.create(runs_dir, spec)
     done = folder.results()
     todo = [c.to_dict() for c in grid.combinations if c.key not in done]
@@ -85,7 +100,7 @@ def run_bench(
     folder.write_manifest(status="running", combinations=len(grid.combinations))
     if on_start:
         on_start(len(todo), len(grid.combinations))
-    runner = _Runner(folder, registry, jobs, on_result, len(todo))
+    runner = _Runner(folder, registry, jobs, services.on_result, len(todo))
     runner.cluster = session
     runner.plans = {c.key: c.plan for c in grid.combinations if c.plan is not None}
     if tracker is None:
