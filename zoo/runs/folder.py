@@ -29,7 +29,7 @@ from zoo.runs.files import (
     writing,
 )
 from zoo.runs.modelfile import CHECKSUM_FILE, MODEL_FILE, recorded_digest
-from zoo.runs.records import alive, own_identity, with_absolute_paths
+from zoo.runs.records import alive, own_identity, read_environment, with_absolute_paths
 
 if TYPE_CHECKING:
     import keras
@@ -80,10 +80,57 @@ class RunFolder:
     def model_path(self) -> Path:
         return self.path / MODEL_FILE
 
+    def log_dir(self, name: str) -> str | None:
+        """A sub-folder for a tool's logs (TensorBoard's)."""
+        return str(self.path / name)
+
+    def resume_hint(self) -> str:
+        """What an interrupted run's message says of where it was kept."""
+        return f" Kept in {self.path}; continue with 'zoo run --resume {self.path}'."
+
     # -- status ----------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
         return read_status(self.path)
+
+    def resumable(self, fingerprint: str) -> tuple[dict[str, list[float]], int]:
+        """The history and the epochs done of an interrupted run that can continue on data
+        with this ``fingerprint``.
+
+        Raises:
+            RunFolderError: not interrupted, no model, other data, a damaged record.
+        """
+        status = self.status()
+        if status.get("status") == "broken":
+            raise RunFolderError(f"Cannot resume {self.path}: {status.get('problem')}")
+        if status.get("status") != "interrupted" or not self.model_path.exists():
+            raise RunFolderError(
+                f"Cannot resume {self.path}: its status is {status.get('status')!r}"
+                f"{'' if self.model_path.exists() else ' and it holds no model.keras'}; only "
+                "an interrupted run with a saved model can be resumed. Start a new run instead."
+            )
+        done = status.get("epochs_done", 0)
+        if isinstance(done, bool) or not isinstance(done, int) or done < 0:
+            raise RunFolderError(
+                f"Cannot resume {self.path}: {self.file('status')} holds epochs_done="
+                f"{done!r}, not a count of epochs; the run folder is damaged."
+            )
+        recorded = read_environment(self.file("environment")).get("data_fingerprint")
+        if recorded != fingerprint:
+            raise RunFolderError(
+                f"Cannot resume {self.path}: the data set differs from the one it was trained "
+                "on (fingerprint changed). Resume with the same data, or start a new run."
+            )
+        history = self.read_history()
+        recorded_epochs = len(next(iter(history.values()), []))
+        if done and not self.file("history").exists():
+            raise damaged(self.file("history"), "is missing")
+        if recorded_epochs != done:
+            raise damaged(
+                self.file("history"),
+                f"holds {recorded_epochs} epochs where status.json says {done} were done",
+            )
+        return history, done
 
     def set_status(self, status: str, **details: Any) -> None:
         """Record ``status`` (and details) atomically, keeping what earlier statuses said."""
@@ -146,6 +193,21 @@ class RunFolder:
             partial.unlink(missing_ok=True)
         write_json(self.path / CHECKSUM_FILE, {MODEL_FILE: digest})
 
+    def save_weights(self, model: keras.Model, weights: list[Any]) -> None:
+        """Save ``weights`` (the best epoch's) through a partial file, leaving the model's
+        own weights as they were (Keras wants the .weights.h5 suffix)."""
+        path = self.path / BEST_WEIGHTS_FILE
+        last = model.get_weights()
+        partial = path.with_name(f".{os.getpid()}.partial.{path.name}")
+        model.set_weights(weights)
+        try:
+            with writing(path):
+                model.save_weights(partial)
+                os.replace(partial, path)
+        finally:
+            model.set_weights(last)
+            partial.unlink(missing_ok=True)
+
     def model_digest(self) -> str | None:
         """The recorded sha256 of model.keras; None when model.sha256.json is missing.
 
@@ -176,6 +238,43 @@ class RunFolder:
             plotting.join()
         plotting.wait()
         self.set_status("complete", epochs_done=len(next(iter(history.values()), [])))
+
+
+class NoFolder:
+    """The folder of a run that keeps none (``--no-save``, a cross-validated run's fold): the
+    same calls as :class:`RunFolder`, writing nothing, so that a job never asks whether it
+    has a folder."""
+
+    path: Path | None = None
+
+    def log_dir(self, name: str) -> str | None:
+        return None
+
+    def resume_hint(self) -> str:
+        return ""
+
+    def status(self) -> dict[str, Any]:
+        return {}
+
+    def set_status(self, status: str, **details: Any) -> None:
+        """Nothing to record."""
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        """Nothing to record."""
+
+    def write_history(self, history: dict[str, list[float]]) -> None:
+        """Nothing to record."""
+
+    def save_model(self, model: keras.Model) -> None:
+        """Nothing to record."""
+
+    def save_weights(self, model: keras.Model, weights: list[Any]) -> None:
+        """Nothing to record."""
+
+    def complete(
+        self, history: dict[str, list[float]], metrics: dict[str, Any], model: keras.Model
+    ) -> None:
+        """Nothing to record."""
 
 
 def _new_folder(runs: Path, name: str) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -14,9 +13,8 @@ from typing import TYPE_CHECKING, Any
 from zoo.core.errors import RunFolderError, RunInterrupted, TrainingDiverged, ZooError
 from zoo.core.parts import TRAIN, VALIDATION
 from zoo.core.tasks import TASK_TABLE, class_balance, imbalanced
-from zoo.runs.files import damaged, disk_failure, writing
-from zoo.runs.folder import BEST_WEIGHTS_FILE, RunFolder, folder_name
-from zoo.runs.records import read_environment
+from zoo.runs.files import disk_failure
+from zoo.runs.folder import NoFolder, RunFolder, folder_name
 from zoo.train.options import FitOptions
 
 if TYPE_CHECKING:
@@ -45,18 +43,19 @@ class Job:
         self.parts = parts
         config = checked.config
         self.options = FitOptions(config.epochs, config.batch_size, config.seed)
-        self.folder = resume_from
+        self.folder: RunFolder | NoFolder = resume_from or NoFolder()
         self.previous_history: dict[str, list[float]] = {}
         self.initial_epoch = 0
         self.resumed = resume_from is not None
         self._class_weights: dict[int, float] | None = None
         self._weights_known = False
         if resume_from is not None:
-            self._check_resumable(resume_from)
+            fingerprint = self.parts.fingerprint()
+            self.previous_history, self.initial_epoch = resume_from.resumable(fingerprint)
 
     @property
     def folder_path(self) -> Path | None:
-        return self.folder.path if self.folder else None
+        return self.folder.path
 
     # -- starting --------------------------------------------------------------------------
 
@@ -68,44 +67,11 @@ class Job:
         record = environment_record(plugin_versions, self.parts.fingerprint(), config.seed)
         self.folder.write_start(self.checked.to_dict(), data_record(self.parts.info), record)
 
-    def _check_resumable(self, folder: RunFolder) -> None:
-        status = folder.status()
-        if status.get("status") == "broken":
-            raise RunFolderError(f"Cannot resume {folder.path}: {status.get('problem')}")
-        if status.get("status") != "interrupted" or not folder.model_path.exists():
-            raise RunFolderError(
-                f"Cannot resume {folder.path}: its status is {status.get('status')!r}"
-                f"{'' if folder.model_path.exists() else ' and it holds no model.keras'}; only "
-                "an interrupted run with a saved model can be resumed. Start a new run instead."
-            )
-        done = status.get("epochs_done", 0)
-        if isinstance(done, bool) or not isinstance(done, int) or done < 0:
-            raise RunFolderError(
-                f"Cannot resume {folder.path}: {folder.file('status')} holds epochs_done="
-                f"{done!r}, not a count of epochs; the run folder is damaged."
-            )
-        recorded = read_environment(folder.file("environment")).get("data_fingerprint")
-        if recorded != self.parts.fingerprint():
-            raise RunFolderError(
-                f"Cannot resume {folder.path}: the data set differs from the one it was trained "
-                "on (fingerprint changed). Resume with the same data, or start a new run."
-            )
-        self.previous_history = folder.read_history()
-        recorded_epochs = len(next(iter(self.previous_history.values()), []))
-        if done and not folder.file("history").exists():
-            raise damaged(folder.file("history"), "is missing")
-        if recorded_epochs != done:
-            raise damaged(
-                folder.file("history"),
-                f"holds {recorded_epochs} epochs where status.json says {done} were done",
-            )
-        self.initial_epoch = done
-
     def previous_model(self) -> keras.Model:
         """The interrupted run's model, verified, taking the inputs the data set has."""
         from zoo.runs.modelfile import load_keras_model
 
-        if self.folder is None:
+        if not isinstance(self.folder, RunFolder):
             raise RunFolderError("Only a resumed run has a previous model.")
         path = self.folder.model_path
         model = load_keras_model(path, allow_unverified=self.allow_unverified)
@@ -127,7 +93,7 @@ class Job:
         from zoo.train import fitting as training
 
         config = self.checked.config
-        if self.folder and self.resumed:
+        if self.resumed:
             # The run continues with these settings (--epochs may have changed): say so.
             self.folder.write_config(self.checked.to_dict())
         options = replace(
@@ -175,15 +141,14 @@ class Job:
         guard = RunGuard("val_loss" if self._has_validation else "loss")
         callbacks = [*self._optional_callbacks(), *([progress(epochs)] if progress else [])]
         callbacks.append(guard)  # last, so it sees a stop requested during the epoch
-        if self.folder:
-            self.folder.set_status("running", **self._training_record())
+        self.folder.set_status("running", **self._training_record())
         try:
             with stop_requests(guard.request_stop):
                 new = phase(callbacks)
         except BaseException as exc:
             # A callback's file (TensorBoard's event files) hit a full disk or a size limit:
             # the framework words it as its own error; say what it is.
-            failure = disk_failure(exc, self.folder.path if self.folder else Path("."))
+            failure = disk_failure(exc, self.folder.path or Path("."))
             self.mark_ended(failure or exc)
             if failure is not None:
                 raise failure from None
@@ -199,9 +164,7 @@ class Job:
         from zoo.train.callbacks import optional_callbacks
 
         config = self.checked.config
-        tensorboard = (
-            str(self.folder.path / "tensorboard") if (config.tensorboard and self.folder) else None
-        )
+        tensorboard = self.folder.log_dir("tensorboard") if config.tensorboard else None
         return optional_callbacks(
             config.patience,
             tensorboard,
@@ -264,7 +227,7 @@ class Job:
         Best effort: on a full disk even the status may not be writable, and the error that
         ended the run matters more than this one.
         """
-        if not self.folder or self.folder.status().get("status") != "running":
+        if self.folder.status().get("status") != "running":
             return  # already says what happened (interrupted, failed) or is not ours
         with contextlib.suppress(ZooError, OSError):
             if isinstance(exc, KeyboardInterrupt):
@@ -281,29 +244,24 @@ class Job:
         self, model: keras.Model, history: dict[str, list[float]], guard: RunGuard
     ) -> None:
         done = len(history.get("loss", []))
-        where = ""
-        if self.folder:
-            self.folder.write_history(history)
-            self.folder.save_model(model)
-            if guard.best_weights is not None:
-                _save_best(model, guard.best_weights, self.folder.path / BEST_WEIGHTS_FILE)
-            self.folder.set_status(
-                "interrupted",
-                epochs_done=done,
-                best_epoch=guard.best_epoch,
-                interrupted_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
-            )
-            where = (
-                f" Kept in {self.folder.path}; continue with 'zoo run --resume {self.folder.path}'."
-            )
+        self.folder.write_history(history)
+        self.folder.save_model(model)
+        if guard.best_weights is not None:
+            self.folder.save_weights(model, guard.best_weights)
+        self.folder.set_status(
+            "interrupted",
+            epochs_done=done,
+            best_epoch=guard.best_epoch,
+            interrupted_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
+        )
+        where = self.folder.resume_hint()
         raise RunInterrupted(
             f"Training interrupted after epoch {done} of {self.checked.config.epochs}.{where}"
         )
 
     def _diverged(self, history: dict[str, list[float]], epoch: int) -> None:
-        if self.folder:
-            self.folder.write_history(history)
-            self.folder.set_status("failed", error=f"loss became NaN at epoch {epoch}")
+        self.folder.write_history(history)
+        self.folder.set_status("failed", error=f"loss became NaN at epoch {epoch}")
         raise TrainingDiverged(
             f"Training stopped at epoch {epoch}: the loss became NaN or infinite. Try a lower "
             "learning rate (--set learning_rate=0.0001), a smaller batch, or another preset; "
@@ -316,20 +274,6 @@ def _joined(
 ) -> dict[str, list[float]]:
     keys = list(dict.fromkeys([*before, *after]))
     return {k: [*before.get(k, []), *after.get(k, [])] for k in keys}
-
-
-def _save_best(model: keras.Model, best: list[Any], path: Path) -> None:
-    """Save the best weights through a partial file (Keras wants the .weights.h5 suffix)."""
-    last = model.get_weights()
-    partial = path.with_name(f".{os.getpid()}.partial.{path.name}")
-    model.set_weights(best)
-    try:
-        with writing(path):
-            model.save_weights(partial)
-            os.replace(partial, path)
-    finally:
-        model.set_weights(last)
-        partial.unlink(missing_ok=True)
 
 
 def data_record(info: DataInfo) -> dict[str, Any]:

@@ -111,10 +111,10 @@ def _execute(
             model, fine_tune = build_model(checked, parts)
         distribute.defer_build(model, distribution)
         try:
-            if options.save and job.folder is None:
+            if options.save and not job.resumed:
                 job.open_folder(options.plugin_versions)
-                if distribution and job.folder:
-                    distribute.record_in(job.folder.path, distribution, config.batch_size)
+                if distribution and job.folder_path:
+                    distribute.record_in(job.folder_path, distribution, config.batch_size)
             return _train_and_save(job, model, fine_tune, options, started)
         except BaseException as exc:
             job.mark_ended(exc)  # the folder must never keep saying "running"
@@ -192,10 +192,9 @@ def _finish(
         checked.config, checked.task, metrics, history, model, job.folder_path, timings
     )
     result.warnings = review(checked.task, metrics, history, job.parts)
-    if job.folder:
-        record = {"task": result.task, "test": metrics, "timings": timings}
-        record["warnings"] = result.warnings
-        job.folder.complete(history, record, model)
+    record = {"task": result.task, "test": metrics, "timings": timings}
+    record["warnings"] = result.warnings
+    job.folder.complete(history, record, model)
     return result
 
 
