@@ -13,7 +13,7 @@ from zoo.plan.planning import Plan, plan
 from zoo.train.options import ExecuteOptions
 from zoo.train.runner import RunResult, execute
 
-__all__ = ["ExecuteOptions", "RunResult", "plugin_versions", "run", "train_plan"]
+__all__ = ["ExecuteOptions", "RunResult", "plan_run", "plugin_versions", "run", "train_plan"]
 
 
 def run(
@@ -49,6 +49,22 @@ def run(
 def train_plan(checked: Plan, registry: Registry, options: ExecuteOptions) -> RunResult:
     """Execute a plan, recording the registry's plugin versions with it."""
     return execute(checked, replace(options, plugin_versions=plugin_versions(registry)))
+
+
+def plan_run(
+    config: RunConfig,
+    registry: Registry,
+    sets: tuple[str, ...] = (),
+    resume: str | Path | None = None,
+) -> Plan:
+    """The plan of a run; for one to ``resume`` (``config``: its config.json with the changes
+    allowed), settings read back are checked like a saved run's
+    (:func:`zoo.app.saved.resumed_plan`)."""
+    if resume is None:
+        return plan(config, registry, sets)
+    from zoo.app.saved import resumed_plan
+
+    return resumed_plan(resume, config, registry, sets)
 
 
 def plugin_versions(registry: Registry) -> dict[str, dict[str, str]]:

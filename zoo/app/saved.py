@@ -160,19 +160,12 @@ def saved_plan(run: SavedRun, values: dict[str, Any], registry: Registry) -> Pla
     return _checked_plan(run.folder.file("config"), RunConfig(**values), registry)
 
 
-def plan_run(
-    config: RunConfig,
-    registry: Registry,
-    sets: tuple[str, ...] = (),
-    resume: str | Path | None = None,
+def resumed_plan(
+    folder: str | Path, config: RunConfig, registry: Registry, sets: tuple[str, ...] = ()
 ) -> Plan:
-    """The plan of a run; for one to ``resume`` (``config``: its config.json with the changes
-    allowed), settings read back are checked like :func:`saved_plan`'s."""
-    if resume is None:
-        from zoo.plan.planning import plan
-
-        return plan(config, registry, sets)
-    return _checked_plan(RunFolder(Path(resume)).file("config"), config, registry, sets)
+    """The plan of an interrupted run to resume (``config``: its config.json with the changes
+    allowed), its settings read back checked like :func:`saved_plan`'s."""
+    return _checked_plan(RunFolder(Path(folder)).file("config"), config, registry, sets)
 
 
 def _checked_plan(

@@ -166,7 +166,7 @@ def run(
       zoo run -m mlp -d housing --folds 5 --patience 20
       zoo run --resume runs/20260101-120000-mlp-housing
     """
-    from zoo.app.saved import plan_run
+    from zoo.app.run import plan_run
     from zoo.core.config import RunConfig
 
     given = {
