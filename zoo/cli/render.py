@@ -222,4 +222,3 @@ def data_notes(metadata: dict[str, Any]) -> list[str]:
     noted = [c for c in columns if c.get("note") and c["role"] not in ("date", "target")]
     lines = [f"zoo: column {c['name']!r}: {c['note']}" for c in noted]
     return lines + [f"zoo: {note}" for note in metadata.get("notes") or ()]
-
