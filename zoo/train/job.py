@@ -213,13 +213,6 @@ class Job:
             "class_weights": {names[c]: w for c, w in weights.items()} if weights else None,
         }
 
-    def score(self, model: keras.Model) -> dict[str, float]:
-        """The test metrics of ``model``."""
-        from zoo.train.fitting import part_outputs
-        from zoo.train.scoring import score
-
-        return score(self.checked.task, *part_outputs(model, self.parts))
-
     def mark_ended(self, exc: BaseException) -> None:
         """Record how a run that is still ``running`` ended: ``interrupted`` for a second
         Ctrl-C (which stops at once, without saving), else ``failed`` with the reason.

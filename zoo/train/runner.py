@@ -21,7 +21,7 @@ from zoo.runs.folder import RunFolder
 from zoo.train.job import Job
 from zoo.train.loading import load_checked, split_for_training
 from zoo.train.options import ExecuteOptions
-from zoo.train.scoring import review
+from zoo.train.scoring import review, score
 
 if TYPE_CHECKING:
     import keras
@@ -185,8 +185,10 @@ def _finish(
 ) -> RunResult:
     """Score the trained model, review the result, and complete the folder, if any: the one
     ending of a single and of a cross-validated run."""
+    from zoo.train import fitting
+
     checked = job.checked
-    metrics = job.score(model)
+    metrics = score(checked.task, *fitting.part_outputs(model, job.parts))
     timings["total_s"] = _since(started)
     result = RunResult(
         checked.config, checked.task, metrics, history, model, job.folder_path, timings
