@@ -171,7 +171,7 @@ def test_every_command_comes_from_the_one_commands_tuple():
     from pathlib import Path
 
     from zoo.cli import main
-    from zoo.cli.commands import COMMANDS
+    from zoo.cli.main import COMMANDS
 
     assert sorted(cli.commands) == sorted(command.name for command in COMMANDS)
     source = Path(main.__file__).read_text()

@@ -15,7 +15,7 @@ import pytest
 
 from zoo.app.cluster import ClusterOptions, parse_resources
 from zoo.app.cluster.options import mismatch
-from zoo.app.cluster.worker import pack, unpack
+from zoo.app.cluster.session import pack, unpack
 from zoo.core.errors import IncompatibleError, InvalidParameterError
 
 # One test process runs this module, so that one local Ray runtime serves all of it.

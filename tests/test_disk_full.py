@@ -95,7 +95,7 @@ from pathlib import Path
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
 resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
 from zoo.app.bench.export import write_exports
-from zoo.app.tune import report
+from zoo.app.tune import finish as report
 from zoo.core.errors import WriteFailed
 
 folder = Path(sys.argv[1])

@@ -10,7 +10,7 @@ import zoo
 from zoo.core.dataset import split_dataset
 from zoo.core.errors import DataError, InvalidParameterError
 from zoo.core.parts import SplitSpec
-from zoo.train.loading import load_checked, split_for_training
+from zoo.train.runner import load_checked, split_for_training
 
 
 def parts_of(data: str, **options):

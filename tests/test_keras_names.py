@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from zoo.catalog.keras_names import LOSSES, METRICS, OPTIMIZERS, check_settings_names
-from zoo.core.compile import CompileSettings
 from zoo.core.errors import PluginError
+from zoo.core.spec import CompileSettings
 from zoo.plugin import ZooError
 
 # Base classes Keras registers but that are no optimizer a preset can name.

@@ -161,11 +161,11 @@ def test_no_package_has_an_import_cycle_counting_lazy_imports(package):
 def _cross_layer_callables():
     from zoo.plan import planning
     from zoo.runs import folder
-    from zoo.train import finetune, fitting, job, loading, runner
+    from zoo.train import finetune, fitting, job, runner
 
     yield planning.plan
-    yield from (runner.execute, runner.build_model, loading.split_for_training)
-    yield loading.load_checked
+    yield from (runner.execute, runner.build_model, runner.split_for_training)
+    yield runner.load_checked
     yield from (fitting.fit, fitting.with_preparation, fitting.part_outputs)
     yield finetune.fine_tune
     for cls in (job.Job, folder.RunFolder):
@@ -197,16 +197,6 @@ SIGNATURE_EXEMPT = {
     # Traced by tf.function / jax.jit: the positional arguments are the traced signature.
     ("zoo/train/tf_steps.py", "_run_block"),
     ("zoo/train/jax_steps.py", "_run_block"),
-}
-# Owned by the planning refactor (zoo/plan, zoo/catalog and zoo/core/dataset.py are being
-# changed by another session): to fix there.
-OWNED_BY_THE_PLANNING_REFACTOR = {
-    ("zoo/catalog/contract.py", "_classes"),
-    ("zoo/catalog/contract.py", "check_features"),
-    ("zoo/catalog/keras_names.py", "_check_one"),
-    ("zoo/core/dataset.py", "_fold_rows"),
-    ("zoo/core/dataset.py", "_split"),
-    ("zoo/core/dataset.py", "_check_fraction"),
 }
 SIGNATURE_TO_FIX: set[tuple[str, str]] = set()  # none left
 
@@ -249,7 +239,7 @@ def _signature_problems(path: Path) -> list[str]:
 )
 def test_functions_take_few_parameters_and_no_positional_booleans(path):
     name = str(path.relative_to(ROOT))
-    exempt = SIGNATURE_EXEMPT | OWNED_BY_THE_PLANNING_REFACTOR | SIGNATURE_TO_FIX
+    exempt = SIGNATURE_EXEMPT | SIGNATURE_TO_FIX
     found = [p for p in _signature_problems(path) if (name, p.split()[0]) not in exempt]
     assert not found, f"{name}: {found}; bundle options in a dataclass, make booleans keyword-only"
 

@@ -10,7 +10,7 @@ import pytest
 from zoo.plugins.presets import custom
 
 import zoo
-from zoo.core.compile import check_loss_fits, loss_name
+from zoo.core.spec import check_loss_fits, loss_name
 from zoo.core.tasks import TASKS
 
 REGISTRY = zoo.Registry.discover(entry_points=False)

@@ -11,7 +11,7 @@ import tomllib
 from tune_plugin import registry_with_tinynet
 
 from zoo import InvalidParameterError, Registry, RunConfig, hookimpl, plan
-from zoo.app.tune.report import toml_value
+from zoo.app.tune.finish import toml_value
 from zoo.app.tune.space import build_space
 from zoo.cli.tune import parse_duration
 
@@ -239,7 +239,7 @@ def test_help_and_listing_do_not_import_optuna_or_a_framework():
 def test_importances_are_skipped_with_a_note_before_two_completed_trials(tmp_path):
     import optuna
 
-    from zoo.app.tune.report import IMPORTANCES_PNG, plot_importances
+    from zoo.app.tune.finish import IMPORTANCES_PNG, plot_importances
 
     study = optuna.create_study()
     study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=1)

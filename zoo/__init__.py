@@ -19,7 +19,6 @@ from zoo.app.run import run
 from zoo.app.saved import SavedRun, load_run
 from zoo.catalog.hookspecs import hookimpl
 from zoo.catalog.registry import Registry
-from zoo.core.compile import CompileSettings
 from zoo.core.config import RunConfig
 from zoo.core.dataset import Dataset
 from zoo.core.errors import (
@@ -32,7 +31,7 @@ from zoo.core.errors import (
     UnknownNameError,
     ZooError,
 )
-from zoo.core.spec import ModelSpec
+from zoo.core.spec import CompileSettings, ModelSpec
 from zoo.plan.planning import Plan, plan
 from zoo.train.runner import RunResult
 

@@ -10,7 +10,6 @@ What is here is the plugin API; its version is :data:`PLUGIN_API_VERSION`.
 from __future__ import annotations
 
 from zoo.catalog.hookspecs import PLUGIN_API_VERSION, DataChoice, hookimpl
-from zoo.core.compile import CompileSettings
 from zoo.core.dataset import SCHEMA_VERSION, ArrayParts, Dataset, default_schema
 from zoo.core.errors import (
     DataError,
@@ -33,7 +32,7 @@ from zoo.core.parts import (
     SplitSpec,
 )
 from zoo.core.schema import class_labels, decode_outputs
-from zoo.core.spec import BuiltModel, FineTune, ModelSpec
+from zoo.core.spec import BuiltModel, CompileSettings, FineTune, ModelSpec
 from zoo.core.tasks import (
     BINARY,
     IMAGE,
@@ -44,7 +43,7 @@ from zoo.core.tasks import (
     TASK_TABLE,
     TASKS,
 )
-from zoo.runs.modelfile import MODEL_FILE, load_run_model
+from zoo.runs.files import MODEL_FILE, load_run_model
 
 __all__ = [
     "BINARY",

@@ -1,4 +1,7 @@
-"""``zoo run`` as a use case: plan a configuration (once), then execute the plan."""
+"""``zoo run`` as a use case: plan a configuration (once), then execute the plan; and what
+the CLI needs of the execution layer beside a run (the backend imported quietly, the progress
+bar while training, the early-stopping note after it), each imported lazily so that
+``zoo list`` and ``zoo --help`` load no Keras or TensorFlow."""
 
 from __future__ import annotations
 
@@ -73,3 +76,27 @@ def plugin_versions(registry: Registry) -> dict[str, dict[str, str]]:
         name: {"version": record.version, "status": record.status}
         for name, record in registry.plugins.items()
     }
+
+
+def quiet_backend() -> None:
+    """Import Keras now, without TensorFlow's native start-up notices."""
+    from zoo.train.backend import import_backend_quietly
+
+    import_backend_quietly()
+
+
+def progress_bar(epochs: int) -> Any:
+    """The Keras callback that draws a progress bar over ``epochs`` on stderr."""
+    from zoo.train.callbacks import EpochProgress
+
+    return EpochProgress(epochs)
+
+
+def early_stop_note(
+    history: dict[str, list[float]], planned: int, patience: int | None
+) -> str | None:
+    """One line saying that early stopping ended the run (see
+    :func:`zoo.train.callbacks.early_stop_note`), or None."""
+    from zoo.train.callbacks import early_stop_note as note
+
+    return note(history, planned, patience)

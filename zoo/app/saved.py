@@ -1,15 +1,19 @@
-"""Saved runs loaded back: the model (safely), its configuration, and predictions."""
+"""Saved runs used again: loaded back (the model safely, its configuration checked),
+``zoo predict`` (predictions written to a file or stdout) and ``zoo evaluate`` (the saved
+model scored again)."""
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.core.errors import RunFolderError, ZooError
-from zoo.runs.files import damaged
+from zoo.core.errors import IncompatibleError, RunFolderError, ZooError
+from zoo.core.tasks import BINARY, MULTICLASS
+from zoo.plan.data_choice import data_entry
+from zoo.runs.files import STDOUT, damaged, load_keras_model, write_output
 from zoo.runs.folder import RunFolder
-from zoo.runs.modelfile import load_keras_model
 from zoo.runs.records import read_config, read_data, read_metrics
 
 if TYPE_CHECKING:
@@ -19,7 +23,6 @@ if TYPE_CHECKING:
     from zoo.catalog.registry import Registry
     from zoo.core.config import RunConfig
     from zoo.plan.planning import Plan
-
 
 # What reading a damaged schema raises in code that trusts it.
 SCHEMA_ERRORS = (TypeError, KeyError, AttributeError, ValueError, IndexError)
@@ -247,3 +250,112 @@ def _same_kind(value: Any, default: Any) -> bool:
     if isinstance(default, (list, tuple)):
         return isinstance(value, (list, tuple))
     return isinstance(value, type(default)) if isinstance(default, (str, dict)) else True
+
+
+def write_predictions(
+    path: Path | None, labels: list[Any], outputs: np.ndarray, run: SavedRun
+) -> str | None:
+    """Write one row per input: the prediction, plus class probabilities for classifiers.
+
+    Returns the CSV text when ``path`` is None or ``-`` (for stdout); see
+    :func:`zoo.runs.files.write_output` for how each kind of path is written.
+    """
+    import io
+
+    names, extra = probability_columns(run, outputs)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["prediction", *names])
+    writer.writerows(
+        [_shown(label), *map(_shown, probs)] for label, probs in zip(labels, extra, strict=True)
+    )
+    if path is None or str(path) == STDOUT:
+        return buffer.getvalue()
+    write_output(path, buffer.getvalue())  # never replaces a device, a pipe or a symlink
+    return None
+
+
+def probability_columns(run: SavedRun, outputs: np.ndarray) -> tuple[list[str], list[list[float]]]:
+    """One ``p_LABEL`` column per class, named by the labels the predictions use (binary
+    too: a lone ``p_positive`` would not say which class is positive); none for regression.
+    """
+    import numpy as np
+
+    task = run.data["task"]
+    if task not in (BINARY, MULTICLASS):
+        return [], [[] for _ in range(len(outputs))]
+    if task == BINARY:
+        positive = np.asarray(outputs, dtype="float64").reshape(len(outputs), 1)
+        outputs = np.hstack([1.0 - positive, positive])
+    names = run.schema.get("classes") or list(range(outputs.shape[1]))
+    return [f"p_{n}" for n in names], np.asarray(outputs, dtype="float64").tolist()
+
+
+def _shown(value: Any) -> Any:
+    # Model outputs are float32: digits beyond the 7th are noise, not information.
+    return f"{value:.6g}" if isinstance(value, float) else value
+
+
+def predict_file(
+    run: SavedRun, registry: Registry, input_path: Path, output: Path | None
+) -> str | None:
+    """Predict for every row of a file of raw inputs (read by the plugin that takes it, CSV
+    by default); returns CSV text when ``output`` is None."""
+    outputs = run.predict(run.read_inputs(registry, input_path))
+    return write_predictions(output, run.labels(outputs), outputs, run)
+
+
+def evaluate_run(
+    run: SavedRun, registry: Registry, data: str | None = None, target: str | None = None
+) -> tuple[str, dict[str, float]]:
+    """Score a saved model on its own test part, or on all rows of another data set.
+
+    Returns:
+        A description of the rows scored, and the metrics.
+    """
+    from zoo.train.backend import import_backend_quietly
+
+    values = dict(run.config)
+    if data is not None:
+        values.update(data=data, data_params={}, **_data_options(run, registry, data, target))
+    checked = saved_plan(run, values, registry)  # settings from disk: checked, one line
+    import_backend_quietly()  # before the imports below load Keras, so that it loads quietly
+    from zoo.train.fitting import part_outputs
+    from zoo.train.runner import load_checked, split_for_training
+    from zoo.train.scoring import score
+
+    source = load_checked(checked)
+    parts = split_for_training(source, checked.config) if data is None else source.whole()
+    _check_same_inputs(run, parts.info.input_shape, checked.config.data)
+    y, outputs = part_outputs(run.model, parts)
+    name = checked.config.data
+    part = (
+        f"the test part of {name} ({len(y)} rows)"
+        if data is None
+        else f"all {len(y)} rows of {name}"
+    )
+    return part, score(checked.task, y, outputs)
+
+
+def _data_options(
+    run: SavedRun, registry: Registry, data: str, target: str | None
+) -> dict[str, str | None]:
+    """``target`` and ``task`` for another data set: by default the run's own, when that data
+    set takes them (a CSV file), since the model was trained to predict that column."""
+    entry, _ = data_entry(registry, data)
+    takes = {p.name for p in entry.params}
+    options: dict[str, str | None] = {"target": target, "task": None}
+    if target is None and "target" in takes:
+        options["target"] = run.data.get("target_name") or None
+    if "task" in takes:
+        options["task"] = run.data.get("task") or None
+    return options
+
+
+def _check_same_inputs(run: SavedRun, shape: tuple[int, ...], name: str) -> None:
+    expected = list(run.data.get("input_shape", shape))
+    if list(shape) != expected:
+        raise IncompatibleError(
+            f"The model takes inputs of shape {tuple(expected)} but {name} has "
+            f"{tuple(shape)}; evaluate on data with the same features."
+        )

@@ -24,7 +24,7 @@ from zoo.core.tasks import TASK_TABLE
 if TYPE_CHECKING:
     import keras
 
-    from zoo.core.compile import CompileSettings
+    from zoo.core.spec import CompileSettings
 
 # Keras trains in float32: larger finite values become infinite there.
 FLOAT32_MAX = float(np.finfo("float32").max)
@@ -89,7 +89,7 @@ def check_data(entry: Entry, source: Any, params: Mapping[str, Any]) -> DataSour
         if describes and meta.get("rows"):
             _same(entry, "rows", meta["rows"], len(x))
         check_features(entry, x, missing_ok=info.input_kind == "tabular")
-        check_targets(entry, y, _classes(entry, info, describes))
+        check_targets(entry, y, _classes(entry, info, describes=describes))
     return source
 
 
@@ -101,14 +101,14 @@ def _same(entry: Entry, what: str, declared: Any, returned: Any) -> None:
         )
 
 
-def _classes(entry: Entry, info: Any, describes: bool) -> int:
+def _classes(entry: Entry, info: Any, *, describes: bool) -> int:
     declared = entry.metadata.get("classes") if describes else None
     if declared and TASK_TABLE[info.task].classification:
         _same(entry, "classes", declared, info.n_classes)
     return info.n_classes
 
 
-def check_features(entry: Entry, x: np.ndarray, missing_ok: bool = False) -> None:
+def check_features(entry: Entry, x: np.ndarray, *, missing_ok: bool = False) -> None:
     """Numeric, finite features that stay finite in float32; NaN too when ``missing_ok``
     (a missing tabular value, which the model's preparation layer fills)."""
     if x.dtype.kind not in "biuf":

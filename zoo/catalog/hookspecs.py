@@ -117,7 +117,7 @@ def register_presets(register: RegisterPreset) -> None:
 
     ``register(name, factory, *, description, tasks=(...), search_space=None, ranges=None)``.
     ``factory(**params)`` returns a
-    :class:`zoo.core.compile.CompileSettings` whose optimizer and loss are anything
+    :class:`zoo.core.spec.CompileSettings` whose optimizer and loss are anything
     ``keras.optimizers.get`` / ``keras.losses.get`` accept (a name or a config dict), so a
     preset needs no Keras import at all.
 

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from zoo.catalog.entries import Entry
-from zoo.core.compile import CompileSettings
 from zoo.core.errors import PluginError, did_you_mean
+from zoo.core.spec import CompileSettings
 
 # keras.optimizers.get looks names up case-insensitively.
 OPTIMIZERS = frozenset(
@@ -214,7 +214,7 @@ def check_settings_names(preset: Entry, settings: CompileSettings) -> None:
         _check_one(where, "metric", metric, METRICS, lower=False)
 
 
-def _check_one(where: str, what: str, value: Any, known: Iterable[str], lower: bool) -> None:
+def _check_one(where: str, what: str, value: Any, known: Iterable[str], *, lower: bool) -> None:
     name = _identifier_name(where, what, value)
     if name is None or ">" in name:
         return  # an object, or a registered custom class: resolved when the run starts

@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from zoo.catalog.entries import KINDS, Entry, check_ranges, make_entry
+from zoo.catalog.entries import KINDS, Entry, check_overrides, check_ranges, make_entry
 from zoo.catalog.hookspecs import DataChoice
 from zoo.catalog.manager import LoadedPlugins, PluginRecord, load_plugins
 from zoo.core.errors import (
@@ -31,7 +31,6 @@ from zoo.core.errors import (
     did_you_mean,
 )
 from zoo.core.imports import import_keras_quietly
-from zoo.core.params import check_overrides
 from zoo.core.spec import ModelSpec
 
 HOOKS = {kind: f"register_{kind}" for kind in KINDS}

@@ -11,20 +11,21 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.core import ParameterSource
 
-from zoo.cli.cluster import cluster_options, from_options
-from zoo.cli.offline import OFFLINE
 from zoo.cli.options import (
     BATCH_SIZE,
+    OFFLINE,
     SPLIT_SEED,
     SUMMARY_JSON,
     TEST_SIZE,
+    TRACK,
+    cluster_options,
     data_options,
     folds,
+    from_options,
     patience,
     resume,
     runs_dir,
 )
-from zoo.cli.track import TRACK
 
 if TYPE_CHECKING:
     from zoo.app.tracking import Tracker
@@ -203,7 +204,7 @@ def _check_resume(ctx: click.Context) -> None:
 
 
 def _registry() -> Any:
-    from zoo.cli.context import registry_from
+    from zoo.cli.options import registry_from
 
     return registry_from()
 
@@ -213,7 +214,7 @@ def _quiet_backend(jobs: int) -> None:
         return  # the workers import the framework, not this process
     context = click.get_current_context(silent=True)
     if not (context and (context.find_root().obj or {}).get("debug")):
-        from zoo.app.backend import quiet_backend
+        from zoo.app.run import quiet_backend
 
         quiet_backend()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from zoo.catalog.entries import KINDS
-from zoo.cli.context import registry_from
+from zoo.cli.options import registry_from
 from zoo.core.errors import did_you_mean
 
 

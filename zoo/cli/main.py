@@ -13,10 +13,15 @@ import sys
 import click
 
 from zoo._version import __version__
-from zoo.cli.commands import COMMANDS
+from zoo.cli import bench, listing, run, tune
 from zoo.core.errors import ZooError
 
 DEBUG_ENV = "ZOO_DEBUG"
+
+# Every command, one module per command group, each exporting its COMMANDS; a new command (or
+# group) is one more module and one more entry here. The modules import nothing heavy at
+# module level, so ``zoo --help`` and ``zoo list`` load them all without TensorFlow.
+COMMANDS = (*listing.COMMANDS, *run.COMMANDS, *bench.COMMANDS, *tune.COMMANDS)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -36,7 +41,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug or ctx.obj.get("debug", False)
 
 
-for command in COMMANDS:  # one module per command group: zoo/cli/commands.py
+for command in COMMANDS:
     cli.add_command(command)
 
 

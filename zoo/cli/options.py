@@ -1,20 +1,25 @@
-"""Options that several commands take (``run``, ``bench``, ``tune``), each written once
-(``--cluster`` and ``--resources-per-run`` are in ``cluster``, ``--track`` in ``track``).
+"""What the commands share: options that several take (``run``, ``bench``, ``tune``: the
+data options, ``--offline``, ``--track``, ``--cluster``), each written once, and the registry
+carried on the click context.
 
 Defaults are :class:`~zoo.core.config.RunConfig`'s, so a flag left out means what the Python
-API means by the field left out.
+API means by the field left out. Importing this module imports no Ray, MLflow or TensorFlow.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import MISSING, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from zoo.core.config import MAX_FOLDS, RunConfig
 from zoo.core.tasks import TASKS
+
+if TYPE_CHECKING:
+    from zoo.catalog.registry import Registry
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -134,3 +139,104 @@ def _column_list(ctx: click.Context, param: click.Parameter, value: str | None) 
             param,
         )
     return ",".join(names)
+
+
+OFFLINE_ENV = "ZOO_OFFLINE"
+
+
+def _go_offline(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    # An environment variable reaches the plugins (and any worker process) without threading a
+    # flag through every layer; plugins that download read it.
+    if value:
+        os.environ[OFFLINE_ENV] = "1"
+
+
+OFFLINE = click.option(
+    "--offline",
+    is_flag=True,
+    expose_value=False,
+    callback=_go_offline,
+    help=f"Never use the network: pretrained weights only from the cache (or {OFFLINE_ENV}=1).",
+)
+
+
+TRACK = click.option(
+    "--track",
+    metavar="URI",
+    envvar="MLFLOW_TRACKING_URI",
+    show_envvar=True,
+    default=None,
+    help="Log to MLflow at this tracking URI (a server, or e.g. sqlite:///mlflow.db); "
+    "needs pip install 'keras-zoo[mlflow]'.",
+)
+
+
+CLUSTER = click.option(
+    "--cluster",
+    metavar="ADDRESS",
+    default=None,
+    help="Run each combination or trial as a task on a Ray cluster: ray://HOST:PORT, auto (the "
+    "cluster this machine belongs to) or local (a Ray runtime started here); needs "
+    "pip install 'keras-zoo[ray]'.",
+)
+RESOURCES = click.option(
+    "--resources-per-run",
+    metavar="cpu=N,gpu=N",
+    default=None,
+    help="What each run asks of the Ray cluster (default cpu=1,gpu=0).",
+)
+
+
+def cluster_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Both options on a command."""
+    return CLUSTER(RESOURCES(func))
+
+
+def from_options(address: str | None, resources: str | None) -> Any:
+    """A checked :class:`zoo.app.cluster.ClusterOptions`, or None without ``--cluster``.
+
+    Raises:
+        click.UsageError: --resources-per-run without --cluster.
+        IncompatibleError: Ray is not installed.
+        InvalidParameterError: a bad address or resources.
+    """
+    if address is None:
+        if resources is not None:
+            raise click.UsageError(
+                "--resources-per-run applies to --cluster runs; give --cluster ADDRESS too."
+            )
+        return None
+    from zoo.app.cluster import ClusterOptions, parse_resources, require_ray
+
+    require_ray()
+    return ClusterOptions(address, parse_resources(resources))
+
+
+def registry_from(ctx: click.Context | None = None, *, warn: bool = True) -> Registry:
+    """The command's registry: discovered on first use and kept on the click context.
+
+    Plugins that failed or need attention are reported once, one warning line each on
+    stderr (with ``warn=False``, for ``zoo plugins`` whose table shows them, only the notes
+    that concern no one plugin); ``--debug`` adds each failed plugin's traceback.
+    """
+    from zoo.catalog.registry import Registry
+
+    ctx = ctx or click.get_current_context()
+    root = ctx.find_root()
+    root.ensure_object(dict)
+    registry = root.obj.get("registry")
+    if registry is None:
+        # The CLI prints the warnings itself, as lines, instead of Python's warning format.
+        registry = root.obj["registry"] = Registry.discover(warn=False)
+        warn_about_problems(registry, registry.warnings() if warn else registry.notes)
+        if root.obj.get("debug"):
+            for record in (r for r in registry.problems if r.traceback):
+                click.echo(f"zoo: plugin {record.name!r} failed:\n{record.traceback}", err=True)
+    return registry
+
+
+def warn_about_problems(registry: Registry, lines: list[str] | None = None) -> None:
+    """Print ``lines`` (by default every warning of ``registry``), one per line on stderr."""
+    for line in registry.warnings() if lines is None else lines:
+        hint = "" if "zoo plugins" in line else " (see 'zoo plugins')"
+        click.echo(f"zoo: warning: {line}{hint}", err=True)

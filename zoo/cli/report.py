@@ -37,7 +37,7 @@ def start_line(config: RunConfig, first_epoch: int, *, resumed: bool) -> str:
 
 def notes(checked: Plan, result: RunResult) -> list[str]:
     """One line each: how early stopping ended the run, and results no better than trivial."""
-    from zoo.app.backend import early_stop_note
+    from zoo.app.run import early_stop_note
 
     lines = []
     stopped = early_stop_note(result.history, checked.config.epochs, checked.config.patience)

@@ -13,10 +13,17 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.core import ParameterSource
 
-from zoo.cli.context import registry_from
-from zoo.cli.offline import OFFLINE
-from zoo.cli.options import BATCH_SIZE, data_options, folds, patience, resume, runs_dir
-from zoo.cli.track import TRACK
+from zoo.cli.options import (
+    BATCH_SIZE,
+    OFFLINE,
+    TRACK,
+    data_options,
+    folds,
+    patience,
+    registry_from,
+    resume,
+    runs_dir,
+)
 
 if TYPE_CHECKING:
     from zoo.app.run import ExecuteOptions
@@ -44,7 +51,7 @@ def _quiet_backend() -> None:
     """Import Keras now, without TensorFlow's native start-up notices (unless debugging)."""
     context = click.get_current_context(silent=True)
     if not (context and (context.find_root().obj or {}).get("debug")):
-        from zoo.app.backend import quiet_backend
+        from zoo.app.run import quiet_backend
 
         quiet_backend()
 
@@ -218,7 +225,7 @@ def _open_tracker(uri: str | None) -> Tracker | None:
 def _starting_values(
     config_file: str | None, resume: str | None, given: dict[str, Any]
 ) -> dict[str, Any]:
-    from zoo.plan.configfile import merge, read_config_file
+    from zoo.plan.overrides import merge, read_config_file
 
     if resume:
         from zoo.app.saved import load_run
@@ -296,7 +303,7 @@ def _train_and_report(
 
 
 def _progress(epochs: int) -> Any:
-    from zoo.app.backend import progress_bar
+    from zoo.app.run import progress_bar
 
     return progress_bar(epochs)
 
@@ -327,8 +334,7 @@ def predict(
 
     Class predictions come back as the original labels, with one probability column per class.
     """
-    from zoo.app.predict import predict_file
-    from zoo.app.saved import load_run
+    from zoo.app.saved import load_run, predict_file
 
     saved = load_run(run_folder, allow_unsafe=allow_unsafe, allow_unverified=allow_unverified)
     _quiet_backend()
@@ -357,8 +363,7 @@ def evaluate(
     allow_unverified: bool,
 ) -> None:
     """Score a saved run's model: on its own test part, or on another data set (all rows)."""
-    from zoo.app.evaluate import evaluate_run
-    from zoo.app.saved import load_run
+    from zoo.app.saved import evaluate_run, load_run
     from zoo.cli import render
 
     saved = load_run(run_folder, allow_unsafe=allow_unsafe, allow_unverified=allow_unverified)
@@ -377,7 +382,7 @@ def evaluate(
 def runs(runs_dir: str, as_json: bool) -> None:
     """List past runs: time, model, data, key metric and status, oldest first."""
     from zoo.cli import render
-    from zoo.runs.listing import list_runs
+    from zoo.runs.folder import list_runs
 
     found = list_runs(Path(runs_dir))
     if as_json:

@@ -13,20 +13,21 @@ from typing import Any
 import click
 
 from zoo.app.tune.request import DEFAULT_PATIENCE
-from zoo.cli.cluster import cluster_options, from_options
-from zoo.cli.offline import OFFLINE
 from zoo.cli.options import (
     BATCH_SIZE,
+    OFFLINE,
     SPLIT_SEED,
     SUMMARY_JSON,
     TEST_SIZE,
+    TRACK,
+    cluster_options,
     data_options,
     folds,
+    from_options,
     patience,
     resume,
     runs_dir,
 )
-from zoo.cli.track import TRACK
 
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -50,7 +51,7 @@ def parse_duration(text: str | None) -> float | None:
 
 
 def _registry() -> Any:
-    from zoo.cli.context import registry_from
+    from zoo.cli.options import registry_from
 
     return registry_from()
 
@@ -249,7 +250,7 @@ def _run(request: Any, registry: Any, options: dict[str, Any]) -> None:
 def _quiet_backend() -> None:
     context = click.get_current_context(silent=True)
     if not (context and (context.find_root().obj or {}).get("debug")):
-        from zoo.app.backend import quiet_backend
+        from zoo.app.run import quiet_backend
 
         quiet_backend()
 

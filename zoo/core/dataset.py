@@ -206,12 +206,17 @@ def split_dataset(
     _check_fraction("validation_size", validation_size, allow_zero=True)
     stratified = TASK_TABLE[data.task].stratified
     x_train, x_test, y_train, y_test = _split(
-        data, data.x, data.y, ("test_size", test_size), random_state, stratified
+        data, data.x, data.y, ("test_size", test_size), random_state, stratified=stratified
     )
     if validation_size == 0:
         return ArrayParts(data, x_train, y_train, x_train[:0], y_train[:0], x_test, y_test)
     x_fit, x_val, y_fit, y_val = _split(
-        data, x_train, y_train, ("validation_size", validation_size), random_state, stratified
+        data,
+        x_train,
+        y_train,
+        ("validation_size", validation_size),
+        random_state,
+        stratified=stratified,
     )
     return ArrayParts(data, x_fit, y_fit, x_val, y_val, x_test, y_test)
 
@@ -222,19 +227,19 @@ def split_folds(data: Dataset, spec: SplitSpec) -> ArrayParts:
     _check_fraction("test_size", spec.test_size)
     stratified = TASK_TABLE[data.task].stratified
     x_train, x_test, y_train, y_test = _split(
-        data, data.x, data.y, ("test_size", spec.test_size), spec.seed, stratified
+        data, data.x, data.y, ("test_size", spec.test_size), spec.seed, stratified=stratified
     )
     if spec.folds > len(x_train):
         raise DataError(
             f"{data.source}: cannot cut {len(x_train)} training rows into {spec.folds} folds. "
             "Use fewer --folds, or a smaller --test-size."
         )
-    fit, val = _fold_rows(data, y_train, spec, stratified)
+    fit, val = _fold_rows(data, y_train, spec, stratified=stratified)
     return ArrayParts(data, x_train[fit], y_train[fit], x_train[val], y_train[val], x_test, y_test)
 
 
 def _fold_rows(
-    data: Dataset, y: np.ndarray, spec: SplitSpec, stratified: bool
+    data: Dataset, y: np.ndarray, spec: SplitSpec, *, stratified: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """Row indices (fit, validation) of fold ``spec.fold``."""
     import numpy as np
@@ -266,6 +271,7 @@ def _split(
     y: np.ndarray,
     fraction: tuple[str, float],
     random_state: int,
+    *,
     stratified: bool,
 ) -> list[np.ndarray]:
     name, size = fraction
@@ -308,7 +314,7 @@ def _shuffled_split(
     return [x[train], x[test], y[train], y[test]]
 
 
-def _check_fraction(name: str, value: float, allow_zero: bool = False) -> None:
+def _check_fraction(name: str, value: float, *, allow_zero: bool = False) -> None:
     low_ok = value >= 0 if allow_zero else value > 0
     if not (low_ok and value < 1):
         bound = "0 <= x < 1" if allow_zero else "0 < x < 1"

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from zoo.catalog.entries import INFERRED, SCHEMAS, Entry
+from zoo.catalog.entries import INFERRED, SCHEMAS, Entry, check_overrides
 from zoo.core.errors import (
     IncompatibleError,
     InvalidParameterError,
@@ -24,7 +24,6 @@ from zoo.core.errors import (
     UnknownNameError,
     ZooError,
 )
-from zoo.core.params import check_overrides
 from zoo.core.tasks import TASKS
 
 if TYPE_CHECKING:

@@ -16,12 +16,11 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from zoo.catalog.entries import INFERRED, Entry, check_ranges, factory_role
+from zoo.catalog.entries import INFERRED, Entry, check_overrides, check_ranges, factory_role
 from zoo.catalog.keras_names import check_settings_names
-from zoo.core.compile import CompileSettings
 from zoo.core.config import RunConfig
 from zoo.core.errors import IncompatibleError, PluginError, ZooError
-from zoo.core.params import check_overrides
+from zoo.core.spec import CompileSettings
 from zoo.plan.data_choice import data_entry, resolve_data
 from zoo.plan.overrides import SECTIONS, apply_sets
 

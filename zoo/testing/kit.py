@@ -29,10 +29,9 @@ from zoo.catalog import contract
 from zoo.catalog.entries import INFERRED, Entry
 from zoo.catalog.keras_names import check_settings_names
 from zoo.catalog.manager import BUILTIN_PLUGINS, HEAVY_MODULES, plugin_entry_points
-from zoo.core.compile import CompileSettings
 from zoo.core.errors import UnknownNameError, ZooError, did_you_mean
 from zoo.core.parts import SplitSpec
-from zoo.core.spec import ModelSpec, output_for_task
+from zoo.core.spec import CompileSettings, ModelSpec, output_for_task
 from zoo.core.tasks import IMAGE, TASK_TABLE
 from zoo.plan.data_choice import inspected
 

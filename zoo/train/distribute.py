@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.core.config import DISTRIBUTE_CHOICES
 from zoo.core.errors import IncompatibleError, InvalidParameterError
-from zoo.train.tf_distribution import defer_build as defer_build  # re-exported for the runner
-from zoo.train.tf_distribution import even_batch as even_batch  # and fitting
-from zoo.train.tf_distribution import fix_scalar_log_reduction
-from zoo.train.tf_distribution import shard as shard  # and fitting
+from zoo.train.sharding import defer_build as defer_build  # re-exported for the runner
+from zoo.train.sharding import even_batch as even_batch  # and fitting
+from zoo.train.sharding import fix_scalar_log_reduction
+from zoo.train.sharding import shard as shard  # and fitting
 
 if TYPE_CHECKING:
     from zoo.plan.planning import Plan
@@ -128,7 +128,7 @@ def scope(distribution: Distribution | None) -> Iterator[None]:
         with distribution.strategy.scope():
             yield
         return
-    from zoo.train.jax_distribution import data_parallel
+    from zoo.train.sharding import data_parallel
 
     with data_parallel(distribution.devices).scope():
         yield
@@ -145,10 +145,10 @@ def active() -> bool:
 
 def even_rows(arrays: tuple[Any, Any]) -> tuple[Any, Any]:
     """This process's share of an in-memory part, evenly divisible (JAX; see
-    :func:`zoo.train.jax_distribution.even_rows`); unchanged otherwise."""
+    :func:`zoo.train.sharding.even_rows`); unchanged otherwise."""
     if "jax" not in sys.modules:
         return arrays
-    from zoo.train.jax_distribution import even_rows as share
+    from zoo.train.sharding import even_rows as share
 
     return share(arrays)
 
@@ -157,7 +157,7 @@ def local_batch(batch_size: int) -> int:
     """What this process feeds of each global batch (JAX, several processes: its share)."""
     if "jax" not in sys.modules:
         return batch_size
-    from zoo.train.jax_distribution import local_batch as share
+    from zoo.train.sharding import local_batch as share
 
     return share(batch_size)
 
@@ -299,16 +299,16 @@ def _cpu_devices() -> int:
 
 
 def _start_jax(kind: str) -> Distribution:
-    from zoo.train import jax_distribution
+    from zoo.train import sharding
 
     if kind == MULTI_WORKER:
         cluster, task = read_tf_config()
-        _, processes = jax_distribution.join_processes(cluster, task)
-        found = jax_distribution.devices()
+        _, processes = sharding.join_processes(cluster, task)
+        found = sharding.devices()
         return Distribution(
             kind, "jax", found, len(found), processes, task, is_chief(cluster, task)
         )
-    found = jax_distribution.devices()
+    found = sharding.devices()
     return Distribution(MIRRORED, "jax", found, len(found))
 
 

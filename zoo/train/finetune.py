@@ -12,9 +12,8 @@ from typing import Any
 
 import keras
 
-from zoo.core.compile import CompileSettings
 from zoo.core.parts import DataParts
-from zoo.core.spec import FineTune
+from zoo.core.spec import CompileSettings, FineTune
 from zoo.train import fitting as training
 from zoo.train.options import FitOptions
 

@@ -33,7 +33,7 @@ from zoo.train import distribute
 from zoo.train.options import FitOptions
 
 if TYPE_CHECKING:
-    from zoo.core.compile import CompileSettings
+    from zoo.core.spec import CompileSettings
 
 
 MAX_STEPS_PER_EXECUTION = 256

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,9 +22,8 @@ from zoo.train.options import FitOptions
 if TYPE_CHECKING:
     import keras
 
-    from zoo.core.compile import CompileSettings
     from zoo.core.parts import DataInfo, DataParts
-    from zoo.core.spec import FineTune
+    from zoo.core.spec import CompileSettings, FineTune
     from zoo.plan.planning import Plan
     from zoo.train.callbacks import RunGuard
 
@@ -69,7 +70,7 @@ class Job:
 
     def previous_model(self) -> keras.Model:
         """The interrupted run's model, verified, taking the inputs the data set has."""
-        from zoo.runs.modelfile import load_keras_model
+        from zoo.runs.files import load_keras_model
 
         if not isinstance(self.folder, RunFolder):
             raise RunFolderError("Only a resumed run has a previous model.")
@@ -136,7 +137,6 @@ class Job:
     ) -> dict[str, list[float]]:
         """Run one training phase under the run guard, signals and the folder's status."""
         from zoo.train.callbacks import RunGuard
-        from zoo.train.signals import stop_requests
 
         guard = RunGuard("val_loss" if self._has_validation else "loss")
         callbacks = [*self._optional_callbacks(), *([progress(epochs)] if progress else [])]
@@ -324,3 +324,44 @@ def train_class_counts(parts: DataParts, n_classes: int) -> Any:
     for _, y in batches:
         counts += np.bincount(labels(y), minlength=n_classes)[:n_classes]
     return counts
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def ignore_file_size_signal() -> None:
+    """Make a write past the file-size limit (ulimit -f) fail with EFBIG, not kill the process.
+
+    SIGXFSZ kills by default; ignored, the write returns an error that becomes a one-line
+    message and a ``failed`` run. Python ignores it at start-up already; an embedding
+    application may not have.
+    """
+    sigxfsz = getattr(signal, "SIGXFSZ", None)
+    if sigxfsz is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(sigxfsz, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def stop_requests(on_stop: Callable[[int], None]) -> Iterator[None]:
+    """Call ``on_stop(signum)`` on SIGINT/SIGTERM for the duration; restore handlers after.
+
+    A second Ctrl-C while stopping raises KeyboardInterrupt, for a user who cannot wait.
+    Outside the main thread (where handlers cannot be installed) this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def handle(signum: int, _frame: object) -> None:
+        if received:
+            raise KeyboardInterrupt
+        received.append(signum)
+        on_stop(signum)
+
+    previous = {sig: signal.signal(sig, handle) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

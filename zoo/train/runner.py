@@ -2,24 +2,27 @@
 
 The runner takes a :class:`~zoo.plan.planning.Plan` (every name already resolved, every
 check already done) and never resolves a name again. TensorFlow is imported only here, once
-the plan is sound.
+the plan is sound. Here too: loading a plan's data set (checked against its registration)
+and cutting its parts, and a cross-validated run's model (its fold models averaged) and
+history (the folds' mean per epoch).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zoo.catalog import contract
-from zoo.core.errors import RunFolderError
-from zoo.core.parts import DataParts
+from zoo.core.dataset import ArrayParts
+from zoo.core.errors import DataError, RunFolderError
+from zoo.core.parts import TRAIN, DataParts, DataSource, SplitSpec
 from zoo.core.spec import FineTune, ModelSpec
 from zoo.plan.planning import Plan
 from zoo.runs.folder import RunFolder
 from zoo.train.job import Job
-from zoo.train.loading import load_checked, split_for_training
 from zoo.train.options import ExecuteOptions
 from zoo.train.scoring import review, score
 
@@ -83,7 +86,7 @@ def _execute(
     """:func:`execute` once the backend and the distribution (if any) are started; ``parts``
     when the data is already loaded and split."""
     from zoo.train import distribute, fitting
-    from zoo.train.signals import ignore_file_size_signal
+    from zoo.train.job import ignore_file_size_signal
 
     ignore_file_size_signal()
     config = checked.config
@@ -143,14 +146,12 @@ def _train_and_save(
 def _cross_validated(
     checked: Plan, distribution: Distribution | None, options: ExecuteOptions
 ) -> RunResult:
-    """Train one model per fold, then score and save their average (``zoo.train.crossval``).
+    """Train one model per fold, then score and save their average.
 
     The folder is opened once every fold has trained: an interrupted cross-validated run
     leaves nothing behind, and is not resumed.
     """
     from dataclasses import replace
-
-    from zoo.train.crossval import fold_ensemble, mean_history
 
     started = time.perf_counter()
     config = checked.config
@@ -224,3 +225,72 @@ def build_model(checked: Plan, parts: DataParts) -> tuple[keras.Model, FineTune 
 
 def _since(start: float) -> float:
     return round(time.perf_counter() - start, 3)
+
+
+def fold_ensemble(models: Sequence[keras.Model], name: str) -> keras.Model:
+    """One model whose output is the mean of ``models``' outputs (each keeps its own scaling)."""
+    import keras
+
+    inputs = keras.Input(models[0].input_shape[1:], name="features")
+    for number, model in enumerate(models, 1):
+        model.name = f"fold_{number}"  # unique names, so that the saved weights stay apart
+    outputs = keras.layers.Average(name="fold_average")([model(inputs) for model in models])
+    return keras.Model(inputs, outputs, name=name)
+
+
+def mean_history(histories: Sequence[dict[str, list[float]]]) -> dict[str, list[float]]:
+    """Per epoch, the mean over the folds that trained that long (early stopping ends some
+    folds sooner than others)."""
+    keys = [k for k in histories[0] if all(k in h for h in histories)]
+    mean: dict[str, list[float]] = {}
+    for key in keys:
+        longest = max(len(h[key]) for h in histories)
+        values = [[h[key][e] for h in histories if e < len(h[key])] for e in range(longest)]
+        mean[key] = [sum(v) / len(v) for v in values]
+    return mean
+
+
+def load_checked(checked: Plan) -> DataSource:
+    """Load the data set and check it is what its plugin declared (``zoo.catalog.contract``)."""
+    params = checked.config.data_params
+    data = contract.call_plugin(checked.data, **params)
+    return contract.check_data(checked.data, data, params)
+
+
+def split_for_training(source: DataSource, config: RunConfig) -> DataParts:
+    """Train / validation / test parts of the loaded data, by the run's split options."""
+    if config.cross_validated:  # the run's own parts: the whole training part, the test part
+        return source.split(SplitSpec(config.test_size, 0.0, config.split_seed))
+    fold = config.fold or 0
+    spec = SplitSpec(
+        config.test_size, config.validation_size, config.split_seed, config.folds, fold
+    )
+    return transformed_targets(source.split(spec), config.target_transform)
+
+
+def transformed_targets(parts: DataParts, transform: str) -> DataParts:
+    """``parts`` whose training targets are log(1 + y) for ``transform="log1p"``.
+
+    Only the training part changes: the model's ``TargetScale`` undoes the transform outside
+    training, so validation, scoring and prediction stay in the target's units.
+
+    Raises:
+        DataError: a target at or below -1, or a streamed file (its rows are not in memory).
+    """
+    if transform == "none":
+        return parts
+    import numpy as np
+
+    train = parts.arrays(TRAIN)
+    if not isinstance(parts, ArrayParts) or train is None:
+        raise DataError(
+            f"{parts.info.source}: target_transform={transform} needs the rows in memory, and "
+            "this file is streamed. Load it (--set stream=false), or leave the transform out."
+        )
+    low = float(np.min(train[1])) if len(train[1]) else 0.0
+    if low <= -1:
+        raise DataError(
+            f"{parts.info.source}: target_transform=log1p needs targets above -1 (counts, "
+            f"amounts); the smallest training target is {low:g}. Leave the transform out."
+        )
+    return replace(parts, y_train=np.log1p(train[1].astype("float64")).astype("float32"))

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from zoo import Registry, RunConfig, plan
 from zoo.core.parts import TEST, TRAIN, VALIDATION, SplitSpec
 from zoo.core.schema import UNKNOWN_CODE, categorical_mask
-from zoo.train.loading import load_checked
+from zoo.train.runner import load_checked
 from zoo.train.scoring import score
 
 if TYPE_CHECKING:

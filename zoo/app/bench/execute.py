@@ -239,8 +239,8 @@ def _track_gathered(tracking: ChildTracking, record: dict[str, Any], item: dict[
     if item["kind"] == BASELINE:
         return _track_baseline(tracking, record, item)
     try:
+        from zoo.runs.files import load_keras_model
         from zoo.runs.folder import RunFolder, read_json
-        from zoo.runs.modelfile import load_keras_model
 
         folder = RunFolder(Path(record["folder"]))
         config = read_json(folder.file("config"))

@@ -22,8 +22,7 @@ from zoo.plan.planning import Plan
 from .execute import FAILED, INTERRUPTED, OK, SKIPPED, execute, init_worker, registry_for, work
 from .export import SUMMARY_FILES, draw_charts, write_exports
 from .grid import Grid, expand
-from .spec import BenchSpec
-from .store import BenchFolder
+from .spec import BenchFolder, BenchSpec
 
 OnResult = Callable[[dict[str, Any], int, int], None]
 

@@ -9,8 +9,7 @@ nothing here knows about grids or studies. Importing this package does not impor
 """
 
 from .options import ClusterOptions, parse_resources, require_ray
-from .session import ClusterSession, TaskOutcome
-from .worker import unpack
+from .session import ClusterSession, TaskOutcome, unpack
 
 __all__ = [
     "ClusterOptions",

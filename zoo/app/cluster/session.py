@@ -1,18 +1,24 @@
 """Connecting to Ray and running tasks there: one task per run, retried once if its worker
-dies, cancelled on Ctrl-C, every finished result handed back as soon as it is there."""
+dies, cancelled on Ctrl-C, every finished result handed back as soon as it is there; and what
+runs inside a worker (the version check, a scratch folder, run folders packed back)."""
 
 from __future__ import annotations
 
+import io
 import logging
 import os
+import socket
+import tarfile
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from zoo.core.errors import IncompatibleError
 
-from . import worker
-from .options import LOCAL, ClusterOptions, require_ray
+from .options import LOCAL, ClusterOptions, mismatch, registry_versions, require_ray
 from .options import check as check_versions
 
 # A task whose worker process dies is run once more (Ray's own retry), then given up.
@@ -83,9 +89,9 @@ class ClusterSession:
         """Probe every alive node once; raises IncompatibleError naming a package that differs."""
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-        probe = self.ray.remote(worker.probe)
+        remote_probe = self.ray.remote(probe)
         refs = [
-            probe.options(
+            remote_probe.options(
                 num_cpus=0,
                 scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False),
             ).remote()
@@ -110,7 +116,7 @@ class ClusterSession:
 
     def run(
         self,
-        function: worker.TaskFunction,
+        function: TaskFunction,
         payloads: Payloads,
         on_done: OnDone,
         more: More | None = None,
@@ -127,7 +133,7 @@ class ClusterSession:
             KeyboardInterrupt: Ctrl-C; the tasks not finished are cancelled (their worker
                 processes killed), those finished were handed to ``on_done``.
         """
-        remote = self.ray.remote(worker.run_task).options(
+        remote = self.ray.remote(run_task).options(
             **self.options.resources, max_retries=RETRIES, retry_exceptions=False
         )
         pending: dict[Any, dict[str, Any]] = {}
@@ -181,3 +187,90 @@ def _brief(exc: BaseException) -> str:
     """The first line of a Ray error, which otherwise spans a traceback."""
     text = str(exc).strip().splitlines()
     return " ".join(text[0].split()) if text else type(exc).__name__
+
+
+TaskFunction = Callable[[dict[str, Any], Path], dict[str, Any]]
+
+
+def run_task(
+    function: TaskFunction, payload: dict[str, Any], driver: dict[str, str | None], threads: int
+) -> dict[str, Any]:
+    """Run ``function(payload, scratch)`` after checking this worker's versions.
+
+    Args:
+        function: what to run; it writes its run folders into the scratch folder.
+        payload: plain data for it.
+        driver: the driver's versions, to compare with this worker's.
+        threads: the CPUs the task asked for: TensorFlow's thread pools are sized to them
+            (read when TensorFlow starts, so by the first task of this worker process).
+
+    Returns:
+        ``{"record": ..., "files": bytes | None, "node": str}``, or ``{"error": ...}`` when
+        the versions differ.
+    """
+    for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ.setdefault(name, str(threads))
+    node = node_name()
+    problem = mismatch(driver, local_versions(), node)
+    if problem:
+        return {"error": problem, "node": node}
+    with tempfile.TemporaryDirectory(prefix="zoo-ray-") as scratch:
+        record = function(payload, Path(scratch))
+        return {"record": record, "files": pack(Path(scratch)), "node": node}
+
+
+def probe() -> dict[str, Any]:
+    """This worker's node and versions (the driver compares them before anything runs)."""
+    return {"node": node_name(), "versions": local_versions()}
+
+
+@lru_cache(maxsize=1)
+def local_versions() -> dict[str, str | None]:
+    """The versions of this worker's packages and plugins (discovered once per process)."""
+    from zoo.catalog.registry import Registry
+
+    return registry_versions(Registry.discover(warn=False))
+
+
+def node_name() -> str:
+    return f"{socket.gethostname()} (pid {os.getpid()})"
+
+
+def pack(folder: Path) -> bytes | None:
+    """Everything under ``folder`` as a gzipped tar archive; None when it is empty."""
+    entries = sorted(folder.iterdir())
+    if not entries:
+        return None
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for entry in entries:
+            archive.add(entry, arcname=entry.name)
+    return buffer.getvalue()
+
+
+def unpack(files: bytes | None, destination: Path) -> list[Path]:
+    """Unpack :func:`pack`'s archive into ``destination``; returns the top-level paths.
+
+    A name that is already there gets a numbered suffix, so nothing on the driver is
+    replaced.
+    """
+    if not files:
+        return []
+    destination.mkdir(parents=True, exist_ok=True)
+    placed = []
+    with tempfile.TemporaryDirectory(dir=destination, prefix=".unpack-") as staging:
+        with tarfile.open(fileobj=io.BytesIO(files), mode="r:gz") as archive:
+            archive.extractall(staging, filter="data")  # no absolute paths, links or devices
+        for entry in sorted(Path(staging).iterdir()):
+            target = _free_name(destination / entry.name)
+            entry.rename(target)
+            placed.append(target)
+    return placed
+
+
+def _free_name(path: Path) -> Path:
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}-{n}")
+    return candidate

@@ -23,11 +23,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.catalog.entries import parse_interval
+from zoo.catalog.entries import Param, parse_interval
 from zoo.core.errors import InvalidParameterError, did_you_mean
-from zoo.core.params import Param
-from zoo.plan.configfile import read_toml
-from zoo.plan.overrides import coerce
+from zoo.plan.overrides import coerce, read_toml
 
 if TYPE_CHECKING:
     from zoo import RunConfig
