@@ -18,12 +18,14 @@ import types
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
+from typing import Any
 
 import pluggy
 
 from zoo._version import __version__
 from zoo.catalog import hookspecs
-from zoo.core.errors import did_you_mean
+from zoo.catalog.entries import KINDS, Entry, make_entry
+from zoo.core.errors import PluginError, did_you_mean
 
 ENTRY_POINT_GROUP = "zoo"
 # Plugin name -> module. Built-ins go through the same hooks as third-party plugins.
@@ -221,3 +223,64 @@ def _register(manager: pluggy.PluginManager, name: str, plugin: object) -> None:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+# -- collecting registrations ---------------------------------------------------------------
+
+HOOKS = {kind: f"register_{kind}" for kind in KINDS}
+
+
+def collect_entries(loaded: LoadedPlugins) -> dict[str, list[Entry]]:
+    """Every registration of the loaded plugins, by kind.
+
+    Each plugin's hook is called on its own, so one that raises loses only its own entries;
+    a plugin that fails in any hook is skipped as a whole (nothing it registered stays).
+    """
+    found = {kind: _collect(loaded, kind) for kind in KINDS}
+    failed = {r.name for r in loaded.records.values() if r.status == "failed"}
+    for name in failed:
+        loaded.records[name].contributes = {}
+    return {kind: [e for e in entries if e.plugin not in failed] for kind, entries in found.items()}
+
+
+def _collect(loaded: LoadedPlugins, kind: str) -> list[Entry]:
+    caller = getattr(loaded.manager.hook, HOOKS[kind])
+    entries: list[Entry] = []
+    for impl in reversed(caller.get_hookimpls()):
+        record = loaded.records[impl.plugin_name]
+        batch: list[Entry] = []
+        try:
+            returned = impl.function(register=_register_into(batch, kind, impl.plugin_name))
+        except Exception as exc:  # noqa: BLE001 - a plugin's failure is reported, not raised
+            message = (
+                str(exc)
+                if isinstance(exc, PluginError)
+                else (f"{HOOKS[kind]} raised {type(exc).__name__}: {exc}")
+            )
+            trace = traceback.format_exc()
+            # All of that call's entries are lost, so nothing is half-registered.
+            record.fail(message.splitlines()[0] if message else type(exc).__name__, trace)
+            continue
+        if returned is not None:
+            record.notes.append(_returned_note(kind, returned, batch))
+        entries.extend(batch)
+        if batch:
+            record.contributes.setdefault(kind, []).extend(e.name for e in batch)
+    return entries
+
+
+def _register_into(batch: list[Entry], kind: str, plugin: str) -> Callable[..., None]:
+    def register(name: Any, factory: Any, **metadata: Any) -> None:
+        if any(e.name == name for e in batch):
+            raise PluginError(f"plugin {plugin!r} registered {kind[:-1]} {name!r} twice")
+        batch.append(make_entry(kind, plugin, name, factory, metadata))
+
+    return register
+
+
+def _returned_note(kind: str, returned: Any, batch: list[Entry]) -> str:
+    what = "registered nothing" if not batch else f"registered {len(batch)} {kind}"
+    return (
+        f"{HOOKS[kind]} returned {type(returned).__name__} instead of calling register(...); "
+        f"the value is ignored and the hook {what}"
+    )

@@ -1,4 +1,6 @@
-"""The registry: a snapshot of what the plugins registered, with list / get / describe / create.
+"""The registry: lookup over what the plugins registered (``zoo.catalog.manager`` loads them and
+collects their registrations), with list / get / describe / create and the policy hooks'
+answers.
 
 Names resolve like this: ``plugin:name`` always names one entry; a short ``name`` works while
 exactly one plugin registered it. When two plugins register the same name neither wins: the
@@ -15,12 +17,12 @@ import fnmatch
 import os
 import traceback
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from zoo.catalog.entries import KINDS, Entry, check_overrides, check_ranges, make_entry
+from zoo.catalog.entries import KINDS, Entry, check_overrides, check_ranges
 from zoo.catalog.hookspecs import DataChoice
-from zoo.catalog.manager import LoadedPlugins, PluginRecord, load_plugins
+from zoo.catalog.manager import LoadedPlugins, PluginRecord, collect_entries, load_plugins
 from zoo.core.errors import (
     AmbiguousNameError,
     IncompatibleError,
@@ -33,7 +35,6 @@ from zoo.core.errors import (
 from zoo.core.imports import import_keras_quietly
 from zoo.core.spec import ModelSpec
 
-HOOKS = {kind: f"register_{kind}" for kind in KINDS}
 PREFER_ENV = "ZOO_PREFER"
 
 
@@ -45,12 +46,9 @@ class Registry:
     """Every data set, model and preset the loaded plugins registered."""
 
     def __init__(self, loaded: LoadedPlugins, prefer: Mapping[str, str] | None = None) -> None:
-        self._entries: dict[str, list[Entry]] = {kind: [] for kind in KINDS}
+        self._entries: dict[str, list[Entry]] = collect_entries(loaded)
         self.plugins: dict[str, PluginRecord] = loaded.records
         self._manager = loaded.manager
-        for kind in KINDS:
-            self._collect(loaded, kind)
-        self._drop_failed()
         if prefer is None:
             prefer, problems = read_preferences(os.environ.get(PREFER_ENV, ""))
         else:
@@ -86,51 +84,6 @@ class Registry:
         ]
         lines += [f"plugin {r.name!r} {note}" for r in self.plugins.values() for note in r.notes]
         return lines + self.notes
-
-    def _drop_failed(self) -> None:
-        """Remove every entry of a plugin that failed in any hook: it is skipped as a whole."""
-        failed = {r.name for r in self.plugins.values() if r.status == "failed"}
-        for kind in KINDS:
-            self._entries[kind] = [e for e in self._entries[kind] if e.plugin not in failed]
-        for name in failed:
-            self.plugins[name].contributes = {}
-
-    # -- collecting ------------------------------------------------------------------------
-
-    def _collect(self, loaded: LoadedPlugins, kind: str) -> None:
-        caller = getattr(loaded.manager.hook, HOOKS[kind])
-        # Each plugin's hook is called on its own, so one that raises loses only its own
-        # entries (all of that call's, so nothing is half-registered) and is named in the error.
-        for impl in reversed(caller.get_hookimpls()):
-            record = self.plugins[impl.plugin_name]
-            batch: list[Entry] = []
-            try:
-                returned = impl.function(
-                    register=self._register_into(batch, kind, impl.plugin_name)
-                )
-            except Exception as exc:  # noqa: BLE001 - a plugin's failure is reported, not raised
-                message = (
-                    str(exc)
-                    if isinstance(exc, PluginError)
-                    else (f"{HOOKS[kind]} raised {type(exc).__name__}: {exc}")
-                )
-                trace = traceback.format_exc()
-                record.fail(message.splitlines()[0] if message else type(exc).__name__, trace)
-                continue
-            if returned is not None:
-                record.notes.append(_returned_note(kind, returned, batch))
-            self._entries[kind].extend(batch)
-            if batch:
-                record.contributes.setdefault(kind, []).extend(e.name for e in batch)
-
-    @staticmethod
-    def _register_into(batch: list[Entry], kind: str, plugin: str) -> Callable[..., None]:
-        def register(name: Any, factory: Any, **metadata: Any) -> None:
-            if any(e.name == name for e in batch):
-                raise PluginError(f"plugin {plugin!r} registered {kind[:-1]} {name!r} twice")
-            batch.append(make_entry(kind, plugin, name, factory, metadata))
-
-        return register
 
     # -- policy hooks ------------------------------------------------------------------------
 
@@ -186,7 +139,7 @@ class Registry:
                 message = f"{hook} raised {type(exc).__name__}: {exc}".splitlines()[0]
                 if record is not None:
                     record.fail(message, traceback.format_exc())
-                    self._drop_failed()  # skipped as a whole: its entries go too
+                    self._drop(impl.plugin_name)  # skipped as a whole: its entries go too
                 warnings.warn(
                     f"plugin {impl.plugin_name!r} was skipped: {message}",
                     PluginWarning,
@@ -196,6 +149,12 @@ class Registry:
             if found is not None:
                 return found
         return None
+
+    def _drop(self, plugin: str) -> None:
+        """Remove every entry of ``plugin``, which failed after its registrations."""
+        for kind in KINDS:
+            self._entries[kind] = [e for e in self._entries[kind] if e.plugin != plugin]
+        self.plugins[plugin].contributes = {}
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -355,14 +314,6 @@ def read_preferences(text: str) -> tuple[dict[str, str], list[str]]:
             continue
         found[name] = plugin
     return found, problems
-
-
-def _returned_note(kind: str, returned: Any, batch: list[Entry]) -> str:
-    what = "registered nothing" if not batch else f"registered {len(batch)} {kind}"
-    return (
-        f"{HOOKS[kind]} returned {type(returned).__name__} instead of calling register(...); "
-        f"the value is ignored and the hook {what}"
-    )
 
 
 def _check_kind(kind: str) -> str:
