@@ -88,3 +88,16 @@ def write_tiny_csv(path: Path, rows: int = 60, seed: int = 0) -> Path:
     lines = ["a,b,c,y", *rows_text]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+# ``zoo ARGS`` in a fresh interpreter that prints its exit code (if not 0) and the first
+# TensorFlow / Keras modules it imported: a check that ends before TensorFlow loads.
+PLAN_ONLY = """
+import sys
+from zoo.cli.main import main
+try:
+    main({args!r})
+except SystemExit as done:
+    print("EXIT", done.code)
+print("HEAVY", sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"))[:3])
+"""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import PLAN_ONLY
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from zoo.plugins.csv_files import data as csvdata
@@ -341,17 +342,6 @@ def test_text_anywhere_in_a_generated_file_is_found(table, data):
         name = "y" if column == len(fields) - 1 else f"c{column}"
         with pytest.raises(DataError, match=f"line {row + 2}, column '{name}'"):
             csvdata.load_csv(str(path), "y", task="regression")
-
-
-PLAN_ONLY = """
-import sys
-from zoo.cli.main import main
-try:
-    main({args!r})
-except SystemExit as done:
-    print("EXIT", done.code)
-print("HEAVY", sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"))[:3])
-"""
 
 
 def test_a_csv_file_is_checked_against_the_model_before_tensorflow_loads(tmp_path):

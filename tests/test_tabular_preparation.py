@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import PLAN_ONLY
 from zoo.plugins.csv_files import data as csvdata
 from zoo.plugins.csv_files.encode import date_parts
 
@@ -131,17 +132,6 @@ def test_missing_values_are_kept_and_rows_without_a_target_left_out(tmp_path):
     notes = " ".join(data.schema["notes"])
     assert "1 row(s) without a target value left out" in notes
     assert "2 missing number(s)" in notes
-
-
-PLAN_ONLY = """
-import sys, time
-from zoo.cli.main import main
-try:
-    main({args!r})
-except SystemExit as done:
-    print("EXIT", done.code)
-print("HEAVY", sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"))[:3])
-"""
 
 
 def test_every_problem_of_a_file_is_reported_at_once_before_tensorflow_loads(tmp_path):

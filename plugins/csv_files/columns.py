@@ -110,22 +110,14 @@ def decide(name: str, values: Sequence[str], forced: str | None, max_categories:
 
 
 def _mostly_numbers(values: Sequence[str]) -> bool:
-    count = sum(1 for value in values if _is_number(value))
+    count = sum(1 for value in values if is_number(value))
     return 2 * count >= len(values)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _numeric_role(name: str, values: Sequence[str]) -> ColumnRole:
     """An integer key named like one (``id``, ``customer_id``, ``index``) that is unique per
     row is an ID; other numbers, unique or not, may well be measurements."""
-    numbers = [float(v) for v in values if _is_number(v)]
+    numbers = [float(v) for v in values if is_number(v)]
     whole = all(n.is_integer() for n in numbers)
     unique = len(set(numbers)) == len(numbers) >= MIN_ROWS_FOR_ID
     if whole and unique and _ID_NAME.search(name):
