@@ -54,6 +54,8 @@ FILES = {
     "history": "history.csv",
     "data": "data.json",
     "curves": "curves.png",
+    "evaluation": "evaluation.json",
+    "plots": "plots",
 }
 
 
@@ -228,27 +230,50 @@ class RunFolder:
         return recorded_digest(self.path) if (self.path / CHECKSUM_FILE).exists() else None
 
     def complete(
-        self, history: dict[str, list[float]], metrics: dict[str, Any], model: keras.Model
+        self,
+        history: dict[str, list[float]],
+        metrics: dict[str, Any],
+        model: keras.Model,
+        evaluation: dict[str, Any] | None = None,
     ) -> None:
-        """Write the results, the model and the curves, then (only then) say ``complete``.
+        """Write the results, the model and the figures, then (only then) say ``complete``.
 
         Args:
             history: per-epoch losses and metrics.
             metrics: what metrics.json holds (task, test metrics, timings).
             model: the trained keras.Model.
+            evaluation: the test part's detailed numbers, for evaluation.json and plots/.
         """
-        from zoo.runs.curves import plot_in_background
+        from zoo.runs.curves import plot_in_background, with_plot_names
 
-        plotting = plot_in_background(history, self.file("curves"))
+        evaluation = with_plot_names(evaluation) if evaluation is not None else None
+        plots = self.file("plots")
+        plotting = plot_in_background(history, self.file("curves"), evaluation, plots)
         try:
             self.write_history(history)
             write_json(self.file("metrics"), metrics)
+            if evaluation is not None:
+                write_json(self.file("evaluation"), evaluation)
             self.save_model(model)
         finally:
             # Joined even on failure: a thread left drawing at exit can abort the process.
             plotting.join()
         plotting.wait()
         self.set_status("complete", epochs_done=len(next(iter(history.values()), [])))
+
+    def write_evaluation(self, evaluation: dict[str, Any], under: str | None = None) -> Path:
+        """evaluation.json and its plots (``zoo evaluate``), drawn here: no training to
+        overlap. ``under``: a sub-folder of ``evaluations/`` (another data set's rows), so
+        that the run's own test evaluation stays as it was. Returns the folder written."""
+        from zoo.runs.curves import plot_evaluation, with_plot_names
+
+        target = self.path / "evaluations" / under if under else self.path
+        with writing(target):
+            target.mkdir(parents=True, exist_ok=True)
+        evaluation = with_plot_names(evaluation)
+        write_json(target / FILES["evaluation"], evaluation)
+        plot_evaluation(evaluation, target / FILES["plots"])
+        return target
 
 
 class NoFolder:
@@ -283,7 +308,11 @@ class NoFolder:
         """Nothing to record."""
 
     def complete(
-        self, history: dict[str, list[float]], metrics: dict[str, Any], model: keras.Model
+        self,
+        history: dict[str, list[float]],
+        metrics: dict[str, Any],
+        model: keras.Model,
+        evaluation: dict[str, Any] | None = None,
     ) -> None:
         """Nothing to record."""
 

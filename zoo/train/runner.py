@@ -24,7 +24,7 @@ from zoo.plan.planning import Plan
 from zoo.runs.folder import RunFolder
 from zoo.train.job import Job
 from zoo.train.options import ExecuteOptions
-from zoo.train.scoring import review, score
+from zoo.train.scoring import evaluation_report, review, score
 
 if TYPE_CHECKING:
     import keras
@@ -189,7 +189,12 @@ def _finish(
     from zoo.train import fitting
 
     checked = job.checked
-    metrics = score(checked.task, *fitting.part_outputs(model, job.parts))
+    y_true, outputs = fitting.part_outputs(model, job.parts)
+    metrics = score(checked.task, y_true, outputs)
+    evaluation = None
+    if job.folder_path is not None:  # the detailed numbers only for a folder to hold them
+        classes = job.parts.info.class_names
+        evaluation = evaluation_report(checked.task, y_true, outputs, classes)
     timings["total_s"] = _since(started)
     result = RunResult(
         checked.config, checked.task, metrics, history, model, job.folder_path, timings
@@ -197,7 +202,7 @@ def _finish(
     result.warnings = review(checked.task, metrics, history, job.parts)
     record = {"task": result.task, "test": metrics, "timings": timings}
     record["warnings"] = result.warnings
-    job.folder.complete(history, record, model)
+    job.folder.complete(history, record, model, evaluation)
     return result
 
 

@@ -18,6 +18,7 @@ rate).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from zoo.core.parts import TEST
@@ -275,3 +276,112 @@ def _test_counts(parts: Any) -> Any:
         np.asarray(arrays[1]).reshape(len(arrays[1]), -1)[:, 0], return_counts=True
     )
     return counts
+
+
+# evaluation.json keeps at most this many points per curve, and regression keeps this many
+# (true, predicted) pairs for its plots: enough to draw, small enough for any test part.
+CURVE_POINTS = 200
+SAMPLE_ROWS = 1000
+
+
+def evaluation_report(
+    task: str, y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The numbers behind evaluation.json and its plots (scikit-learn's metrics): per-class
+    precision / recall / F1 and the confusion matrix for classifiers, the ROC and
+    precision-recall curves for a binary task, residuals and a sample of predictions for
+    regression."""
+    if not TASK_TABLE[task].classification:
+        return _regression_report(y_true.astype("float64"), y_pred.reshape(len(y_true)))
+    import numpy as np
+
+    y_true = y_true.reshape(len(y_true)).astype("int64")
+    if task == BINARY:
+        scores = y_pred.reshape(len(y_true)).astype("float64")
+        answers = (scores >= 0.5).astype("int64")
+        classes = 2
+    else:
+        answers, classes = y_pred.argmax(axis=1), y_pred.shape[1]
+    names = list(class_names) if len(class_names) == classes else [str(n) for n in range(classes)]
+    report = {"task": task, **_class_report(y_true, answers, names)}
+    if task == BINARY and len(np.unique(y_true)) == 2:
+        report.update(_binary_curves(y_true, scores))
+    return report
+
+
+def _class_report(y_true: np.ndarray, answers: np.ndarray, names: list[str]) -> dict[str, Any]:
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    labels = list(range(len(names)))
+    per_class = precision_recall_fscore_support(y_true, answers, labels=labels, zero_division=0)
+    averages = {
+        average: precision_recall_fscore_support(
+            y_true, answers, labels=labels, average=average, zero_division=0
+        )[:3]
+        for average in ("macro", "weighted")
+    }
+    return {
+        "rows": len(y_true),
+        "classes": names,
+        # Rows: the true class; columns: the class answered (scikit-learn's convention).
+        "confusion_matrix": confusion_matrix(y_true, answers, labels=labels).tolist(),
+        "per_class": {
+            name: dict(zip(("precision", "recall", "f1", "support"), values, strict=True))
+            for name, *values in zip(names, *(column.tolist() for column in per_class), strict=True)
+        },
+        **{
+            f"{average}_avg": dict(zip(("precision", "recall", "f1"), values, strict=True))
+            for average, values in averages.items()
+        },
+    }
+
+
+def _binary_curves(y_true: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
+    from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
+
+    fpr, tpr, roc_thresholds = roc_curve(y_true, scores)
+    precision, recall, pr_thresholds = precision_recall_curve(y_true, scores)
+    roc = {"fpr": fpr, "tpr": tpr, "thresholds": roc_thresholds}
+    pr = {"precision": precision[:-1], "recall": recall[:-1], "thresholds": pr_thresholds}
+    return {
+        "roc_curve": {**_thinned(roc), "auc": float(auc(fpr, tpr))},  # of the full curve
+        "precision_recall_curve": {
+            **_thinned(pr),
+            "average_precision": float(average_precision_score(y_true, scores)),
+        },
+    }
+
+
+def _thinned(curve: dict[str, np.ndarray]) -> dict[str, list[float]]:
+    """At most CURVE_POINTS evenly spaced points of each array, the first and last kept."""
+    import numpy as np
+
+    length = len(next(iter(curve.values())))
+    keep = np.unique(np.linspace(0, length - 1, min(length, CURVE_POINTS)).round().astype(int))
+    return {key: values[keep].astype("float64").tolist() for key, values in curve.items()}
+
+
+def _regression_report(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
+    import numpy as np
+    from sklearn.metrics import explained_variance_score, max_error, median_absolute_error
+
+    residuals = y_pred.astype("float64") - y_true
+    if not len(residuals):
+        return {"task": "regression", "rows": 0}
+    rng = np.random.default_rng(0)  # the same sample every time the run is evaluated
+    sample = np.sort(rng.permutation(len(y_true))[:SAMPLE_ROWS])
+    quantiles = np.quantile(residuals, [0.05, 0.25, 0.5, 0.75, 0.95])
+    return {
+        "task": "regression",
+        "rows": len(y_true),
+        "explained_variance": float(explained_variance_score(y_true, y_pred)),
+        "max_error": float(max_error(y_true, y_pred)),
+        "median_absolute_error": float(median_absolute_error(y_true, y_pred)),
+        # Residual: predicted minus true (positive: the model predicted too high).
+        "residuals": {
+            "mean": float(residuals.mean()),
+            "std": float(residuals.std()),
+            **dict(zip(("p05", "p25", "p50", "p75", "p95"), quantiles.tolist(), strict=True)),
+        },
+        "sample": {"true": y_true[sample].tolist(), "predicted": y_pred[sample].tolist()},
+    }
