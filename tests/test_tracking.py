@@ -3,12 +3,13 @@ read back with MLflow's own client."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from zoo.app.bench import BenchServices, BenchSpec, run_bench
 from zoo.app.tracking import MlflowTracker, flatten
 
 BLOCKED = """
@@ -92,26 +93,39 @@ def test_zoo_run_logs_params_epoch_metrics_test_metrics_artifacts_and_model(stor
 
 
 @pytest.mark.slow
-def test_a_bench_is_a_parent_run_with_one_child_per_combination(store, tmp_path):
-    spec = BenchSpec(models=["linear"], data=["iris"], base={"epochs": 2})
-    services = BenchServices(tracker=MlflowTracker(store))
-    outcome = run_bench(spec, runs_dir=tmp_path / "runs", services=services)
-    assert outcome.status == "complete"
+def test_a_bench_is_a_parent_run_with_one_finished_child_and_model_per_combination(
+    store, tmp_path, zoo_cli
+):
+    import mlflow
+
+    code, out, err = zoo_cli(
+        "bench", "-m", "linear", "-d", "iris", "--epochs", "2", "--runs-dir", str(tmp_path),
+        "--track", store, "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "not logged" not in err
+    summary = json.loads(out)
     client = _client(store)
     runs = _runs(client)
     (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
-    assert parent.info.run_name == outcome.folder.name
+    assert parent.info.run_name == Path(summary["folder"]).name
     assert parent.data.params["models"] == "linear" and parent.data.params["base.epochs"] == "2"
     names = sorted(r.info.run_name for r in children)
     assert names == ["linear-iris", "sklearn-gboost-iris", "sklearn-linear-iris"]
+    assert [r.info.status for r in children] == ["FINISHED"] * 3
     trained = next(r for r in children if r.info.run_name == "linear-iris")
     assert trained.data.tags["zoo.repeat"] == "0"
     history = client.get_metric_history(trained.info.run_id, "val_loss")
     assert sorted(m.step for m in history) == [1, 2]
-    row = outcome.summary["datasets"][0]["rows"]
+    row = summary["datasets"][0]["rows"]
     linear = next(r for r in row if r["model"] == "linear")
     assert trained.data.metrics["test_accuracy"] == linear["metrics"]["accuracy"]["mean"]
+    mlflow.set_tracking_uri(store)
+    models = mlflow.search_logged_models(
+        experiment_ids=[parent.info.experiment_id], output_format="list"
+    )
+    assert [m.source_run_id for m in models] == [trained.info.run_id]  # one per trained model
     parent_files = {a.path for a in client.list_artifacts(parent.info.run_id)}
     assert {"summary.json", "summary.csv", "summary.md", "chart-iris.png"} <= parent_files
 

@@ -238,7 +238,8 @@ class MlflowTracker:
         import mlflow.keras
 
         logging.getLogger("mlflow.keras").setLevel(logging.ERROR)  # "no signature" notice
-        with self.mlflow.start_run(run_id=run_id):
+        # nested: a bench's parent run is the active run here while its children log.
+        with self.mlflow.start_run(run_id=run_id, nested=True):
             mlflow.keras.log_model(
                 model, name="model", pip_requirements=[f"keras=={version('keras')}"]
             )
