@@ -306,12 +306,22 @@ def predict_file(
 
 
 def evaluate_run(
-    run: SavedRun, registry: Registry, data: str | None = None, target: str | None = None
+    run: SavedRun,
+    registry: Registry,
+    data: str | None = None,
+    target: str | None = None,
+    *,
+    save: bool = True,
 ) -> tuple[str, dict[str, float]]:
-    """Score a saved model on its own test part, or on all rows of another data set.
+    """Score a saved model on its own test part, or on all rows of another data set; with
+    ``save``, write the detailed evaluation (evaluation.json, plots/) into the run folder:
+    beside its files for its own test part, under ``evaluations/NAME/`` for another data set.
 
     Returns:
         A description of the rows scored, and the metrics.
+
+    Raises:
+        WriteFailed: ``save`` and the run folder cannot be written.
     """
     from zoo.train.backend import import_backend_quietly
 
@@ -322,7 +332,7 @@ def evaluate_run(
     import_backend_quietly()  # before the imports below load Keras, so that it loads quietly
     from zoo.train.fitting import part_outputs
     from zoo.train.runner import load_checked, split_for_training
-    from zoo.train.scoring import score
+    from zoo.train.scoring import evaluation_report, score
 
     source = load_checked(checked)
     parts = split_for_training(source, checked.config) if data is None else source.whole()
@@ -334,7 +344,17 @@ def evaluate_run(
         if data is None
         else f"all {len(y)} rows of {name}"
     )
+    if save:
+        report = evaluation_report(checked.task, y, outputs, parts.info.class_names)
+        under = None if data is None else _folder_label(data)
+        run.folder.write_evaluation({**report, "part": part}, under)
     return part, score(checked.task, y, outputs)
+
+
+def _folder_label(data: str) -> str:
+    """A data set's name as a folder name: a file's stem (``houses`` for ../houses.csv)."""
+    name = Path(data).stem if ("/" in data or "." in data) else data
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name) or "data"
 
 
 def _data_options(

@@ -352,6 +352,12 @@ def predict(
 )
 @click.option("--target", "-t", default=None, help="Target column, when --data is a CSV file.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option(
+    "--no-save",
+    is_flag=True,
+    help="Write nothing into the run folder (default: evaluation.json and plots/ there; "
+    "under evaluations/NAME/ for --data).",
+)
 @ALLOW_UNSAFE
 @ALLOW_UNVERIFIED
 def evaluate(
@@ -359,16 +365,21 @@ def evaluate(
     data: str | None,
     target: str | None,
     as_json: bool,
+    no_save: bool,
     allow_unsafe: bool,
     allow_unverified: bool,
 ) -> None:
-    """Score a saved run's model: on its own test part, or on another data set (all rows)."""
+    """Score a saved run's model: on its own test part, or on another data set (all rows).
+
+    The detailed evaluation (confusion matrix, per-class scores, ROC and precision-recall
+    curves, residuals) goes into the run folder as evaluation.json and plots/*.png.
+    """
     from zoo.app.saved import evaluate_run, load_run
     from zoo.cli import render
 
     saved = load_run(run_folder, allow_unsafe=allow_unsafe, allow_unverified=allow_unverified)
     _quiet_backend()
-    part, metrics = evaluate_run(saved, _registry(), data=data, target=target)
+    part, metrics = evaluate_run(saved, _registry(), data=data, target=target, save=not no_save)
     if as_json:
         _echo_json({"run": str(saved.path), "part": part, "metrics": metrics})
         return
