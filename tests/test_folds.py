@@ -109,7 +109,10 @@ def test_a_streamed_csv_file_refuses_folds(tmp_path):
 
 @pytest.mark.slow
 def test_a_cross_validated_run_averages_the_models_of_its_folds(tmp_path, zoo_cli):
+    import io
     from dataclasses import replace
+
+    from zoo.train.callbacks import EpochProgress
 
     config = zoo.RunConfig(
         model="mlp",
@@ -119,7 +122,10 @@ def test_a_cross_validated_run_averages_the_models_of_its_folds(tmp_path, zoo_cl
         folds=3,
         runs_dir=str(tmp_path),
     )
-    result = zoo.run(config)
+    shown = io.StringIO()
+    result = zoo.run(config, progress=lambda epochs: EpochProgress(epochs, shown, width=120))
+    # The progress line names the fold it trains.
+    assert all(f"fold {n}/3: epoch 3/3" in shown.getvalue() for n in (1, 2, 3))
     folds = [zoo.run(replace(config, fold=number), save=False) for number in range(3)]
     parts = parts_of("regression", data_params={"rows": 120}, validation_size=0.0)
     assert len(parts.x_val) == 0  # the run's own parts: the whole training part, the test part

@@ -53,7 +53,7 @@ def cnn_run(registry, tmp_path_factory) -> zoo.RunResult:
     return zoo.run(config, registry)
 
 
-def _run(registry, tmp_path, **params) -> zoo.RunResult:
+def _run(registry, tmp_path, progress=None, **params) -> zoo.RunResult:
     config = zoo.RunConfig(
         model="transfer",
         data="digits",
@@ -62,7 +62,7 @@ def _run(registry, tmp_path, **params) -> zoo.RunResult:
         runs_dir=str(tmp_path),
         model_params=params,
     )
-    return zoo.run(config, registry)
+    return zoo.run(config, registry, progress=progress)
 
 
 def _nested(model, name_start: str):
@@ -139,9 +139,15 @@ def test_backbone_may_be_the_saved_model_file(registry, cnn_run):
 
 
 def test_fine_tuning_trains_the_top_backbone_layers_at_a_second_phase(registry, tmp_path, cnn_run):
+    import io
+
+    from zoo.train.callbacks import EpochProgress
+
+    shown = io.StringIO()
     result = _run(
         registry,
         tmp_path,
+        progress=lambda epochs: EpochProgress(epochs, shown, width=120),
         backbone=str(cnn_run.folder),
         dropout=0.0,
         fine_tune_layers=2,  # the earlier model's Dense(64) and Dropout
@@ -149,6 +155,9 @@ def test_fine_tuning_trains_the_top_backbone_layers_at_a_second_phase(registry, 
         fine_tune_learning_rate=1e-2,
     )
     assert len(result.history["loss"]) == 3  # 1 epoch frozen, then 2 fine-tuning
+    # The second phase's progress line says it fine-tunes; the first's does not.
+    lines = shown.getvalue().splitlines()
+    assert lines[0].startswith("epoch 1/1 ") and lines[-1].startswith("fine-tuning: epoch 2/2 ")
     pretrained = _nested(result.model, "pretrained_cnn")
     earlier = _nested(cnn_run.model, "cnn")
     dense = [layer.name for layer in earlier.layers if type(layer).__name__ == "Dense"][0]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import keras
@@ -197,11 +197,15 @@ class EpochProgress(keras.callbacks.Callback):
         epochs: the last epoch of the phase (a resumed run starts part-way).
         stream: where to draw; stderr by default.
         width: columns to fit; the terminal's width by default.
+
+    ``label`` names the phase before the epoch count (``fold 2/5``, ``fine-tuning``; see
+    :func:`labelled`).
     """
 
     def __init__(self, epochs: int, stream: Any = None, width: int | None = None) -> None:
         super().__init__()
         self.epochs = epochs
+        self.label = ""
         self.stream = stream or sys.stderr
         self.width = max(40, width or terminal_width())
         self._bar: Any = None
@@ -263,7 +267,23 @@ class EpochProgress(keras.callbacks.Callback):
             self._bar = None
 
     def _description(self, done: int) -> str:
-        return f"epoch {done}/{self.epochs}"
+        return f"{self.label + ': ' if self.label else ''}epoch {done}/{self.epochs}"
+
+
+def labelled(progress: Callable[[int], Any] | None, label: str) -> Callable[[int], Any] | None:
+    """A progress factory whose bars name their phase: ``label`` is added to the label of
+    every :class:`EpochProgress` that ``progress`` makes (a fold's fine-tuning phase reads
+    ``fold 2/5 fine-tuning``); another callback is left as it is."""
+    if progress is None:
+        return None
+
+    def make(epochs: int) -> Any:
+        bar = progress(epochs)
+        if isinstance(bar, EpochProgress):
+            bar.label = f"{bar.label} {label}".strip()
+        return bar
+
+    return make
 
 
 def early_stop_note(

@@ -138,7 +138,10 @@ def _train_and_save(
     fit_started = time.perf_counter()
     history = job.fit(model, checked.settings, options.progress)
     if fine_tune:  # a second phase the builder asked for: transfer learning's fine-tuning
-        history = job.fine_tune(model, fine_tune, checked.settings, options.progress, history)
+        from zoo.train.callbacks import labelled
+
+        progress = labelled(options.progress, "fine-tuning")
+        history = job.fine_tune(model, fine_tune, checked.settings, progress, history)
     timings = {"fit_s": _since(fit_started)}
     return _finish(job, model, history, timings, started)
 
@@ -153,6 +156,8 @@ def _cross_validated(
     """
     from dataclasses import replace
 
+    from zoo.train.callbacks import labelled
+
     started = time.perf_counter()
     config = checked.config
     source = load_checked(checked)  # once: every fold is cut from the same rows
@@ -160,7 +165,8 @@ def _cross_validated(
     for number in range(config.folds):
         fold = replace(checked, config=replace(config, fold=number))
         announce = options.on_start if number == 0 else None  # the run starts once
-        fold_options = ExecuteOptions(progress=options.progress, save=False, on_start=announce)
+        progress = labelled(options.progress, f"fold {number + 1}/{config.folds}")
+        fold_options = ExecuteOptions(progress=progress, save=False, on_start=announce)
         parts = split_for_training(source, fold.config)
         folds.append(_execute(fold, distribution, fold_options, parts))
     name = f"{checked.model.name}_{checked.data.name}".replace("-", "_")
