@@ -13,7 +13,7 @@ import sys
 import click
 
 from zoo._version import __version__
-from zoo.cli import bench, listing, run, tune
+from zoo.cli import bench, listing, run, serving, tune
 from zoo.core.errors import ZooError
 
 DEBUG_ENV = "ZOO_DEBUG"
@@ -21,7 +21,13 @@ DEBUG_ENV = "ZOO_DEBUG"
 # Every command, one module per command group, each exporting its COMMANDS; a new command (or
 # group) is one more module and one more entry here. The modules import nothing heavy at
 # module level, so ``zoo --help`` and ``zoo list`` load them all without TensorFlow.
-COMMANDS = (*listing.COMMANDS, *run.COMMANDS, *bench.COMMANDS, *tune.COMMANDS)
+COMMANDS = (
+    *listing.COMMANDS,
+    *run.COMMANDS,
+    *serving.COMMANDS,
+    *bench.COMMANDS,
+    *tune.COMMANDS,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
