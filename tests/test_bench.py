@@ -13,7 +13,7 @@ from bench_plugin import INTERRUPT_ENV, PLUGIN
 from helpers import heavy_imports
 
 from zoo import Registry
-from zoo.app.bench import BenchSpec, read_grid_file, run_bench
+from zoo.app.bench import BenchSpec, Resume, read_grid_file, run_bench
 from zoo.app.bench.export import leaderboards_text
 from zoo.app.bench.grid import expand
 from zoo.app.bench.spec import BenchFolder
@@ -211,7 +211,7 @@ def _board(summary, data):
 @pytest.mark.slow
 def test_a_bench_ranks_every_data_set_with_baselines_failures_and_skips(finished):
     summary = finished.summary
-    assert finished.status == "complete" and summary["status"] == "complete"
+    assert finished.status == "failed" and summary["status"] == "failed"  # broken failed
     assert summary["counts"] == {
         "combinations": 16,
         "ok": 12,
@@ -269,15 +269,27 @@ def test_the_bench_folder_holds_runs_exports_and_charts_that_parse_back(finished
 
 
 @pytest.mark.slow
-def test_resume_runs_only_what_is_missing_and_gives_the_same_table(finished, tmp_path):
+def test_resume_runs_what_is_missing_then_the_failed_ones_unless_told_to_skip_them(
+    finished, tmp_path, zoo_cli
+):
     copy = shutil.copytree(finished.folder, tmp_path / finished.folder.name)
     folder = BenchFolder(copy)
     gone = folder.result_path("linear|regression|adam-mse|1")
     assert gone.exists()
     gone.unlink()
-    resumed = run_bench(resume=copy)
-    assert resumed.ran == 1 and resumed.status == "complete"
+    resumed = run_bench(resume=Resume(copy, skip_failed=True))
+    assert resumed.ran == 1 and resumed.status == "failed"
     assert _metrics(resumed.summary) == _metrics(finished.summary)
+    assert json.loads((copy / "bench.json").read_text())["status"] == "failed"
+    retried = run_bench(resume=copy)  # the 4 failed combinations (broken) run again
+    assert retried.ran == 4 and retried.status == "failed"
+    assert {r["model"] for r in retried.summary["failed"]} == {"broken"}
+    code, _, err = zoo_cli("bench", "--resume", str(copy), "--skip-failed")
+    assert code == 1
+    (line,) = [line for line in err.splitlines() if "error" in line]
+    assert "Bench failed: 4 of 16 combination(s) failed" in line
+    code, _, err = zoo_cli("bench", "-m", "linear", "-d", "iris", "--skip-failed")
+    assert code == 2 and "--skip-failed goes with --resume" in err
 
 
 def _metrics(summary):
@@ -294,7 +306,7 @@ def test_two_workers_give_the_same_metrics_as_one_process(finished, tmp_path):
         **{**GRID, "models": ["linear", "broken"], "data": ["iris"], "sets": [], "repeats": 1}
     )
     parallel = run_bench(spec, runs_dir=tmp_path, jobs=2)
-    assert parallel.status == "complete"
+    assert parallel.status == "failed"  # broken
     mine = _metrics(parallel.summary)
     theirs = _metrics(finished.summary)
     assert set(mine) == {

@@ -94,7 +94,12 @@ RUN_OPTIONS += ("target", "task", "patience", "folds")
     help="scikit-learn reference rows (linear model, gradient boosting).",
 )
 @runs_dir("Where the bench folder is created.")
-@resume("Run only what is missing in an earlier bench folder.")
+@resume("Run what an earlier bench folder has no result for, and its failed combinations.")
+@click.option(
+    "--skip-failed",
+    is_flag=True,
+    help="With --resume: keep the failed combinations as they are (do not run them again).",
+)
 @TRACK
 @cluster_options
 @OFFLINE
@@ -115,11 +120,15 @@ def bench_command(ctx: click.Context, **options: Any) -> None:
     --target, --task and --ignore go to each data set of the grid that takes them (a CSV
     file), and are an error only when none does.
     """
-    from zoo.app.bench import BenchServices, BenchSpec, run_bench
+    from zoo.app.bench import BenchServices, BenchSpec, Resume, run_bench
 
+    resume = None
     if options["resume"]:
         _check_resume(ctx)
         spec = None
+        resume = Resume(options["resume"], skip_failed=options["skip_failed"])
+    elif options["skip_failed"]:
+        raise click.UsageError("--skip-failed goes with --resume FOLDER.", ctx)
     else:
         spec = BenchSpec(**_spec_values(ctx, options))
     cluster = from_options(options["cluster"], options["resources_per_run"])
@@ -132,7 +141,7 @@ def bench_command(ctx: click.Context, **options: Any) -> None:
             spec,
             registry=registry,
             runs_dir=options["runs_dir"],
-            resume=options["resume"],
+            resume=resume,
             jobs=options["jobs"],
             services=BenchServices(
                 tracker=_open_tracker(options["track"]),
@@ -189,7 +198,7 @@ def _open_tracker(uri: str | None) -> Tracker | None:
 
 def _check_resume(ctx: click.Context) -> None:
     allowed = {"resume", "jobs", "track", "as_json", "quiet", "runs_dir", "cluster"}
-    allowed.add("resources_per_run")
+    allowed |= {"resources_per_run", "skip_failed"}
     changed = [
         k
         for k in ctx.params
@@ -197,8 +206,8 @@ def _check_resume(ctx: click.Context) -> None:
     ]
     if changed:
         raise click.UsageError(
-            "--resume finishes a bench as it was planned; only --jobs, --track, --json and "
-            f"--quiet can be given with it (received --{changed[0].replace('_', '-')}).",
+            "--resume finishes a bench as it was planned; only --jobs, --track, --json, --quiet "
+            f"and --skip-failed can be given with it (received --{changed[0].replace('_', '-')}).",
             ctx,
         )
 
@@ -279,12 +288,18 @@ def _report(outcome: Any, *, as_json: bool) -> None:
     else:
         click.echo(leaderboards_text(outcome.summary))
     click.echo(f"zoo: bench saved in {outcome.folder}", err=True)
+    counts = outcome.summary["counts"]
+    if outcome.status == "failed":
+        raise ZooError(
+            f"Bench failed: {counts['failed']} of {counts['combinations']} combination(s) "
+            "failed (their errors are in the summary); the other results are kept. Run the "
+            f"failed ones again with 'zoo bench --resume {outcome.folder}'."
+        )
     if outcome.status != "complete":
-        missing = outcome.summary["counts"]["missing"]
         error = RunInterrupted if outcome.status == "interrupted" else ZooError
         raise error(
-            f"Bench {outcome.status}: {missing} combination(s) not run; the finished ones are "
-            f"kept. Continue with 'zoo bench --resume {outcome.folder}'."
+            f"Bench {outcome.status}: {counts['missing']} combination(s) not run; the finished "
+            f"ones are kept. Continue with 'zoo bench --resume {outcome.folder}'."
         )
 
 

@@ -8,7 +8,7 @@ outcome.summary["datasets"][0]["rows"]      # ranked, mean ± std over repeats
 outcome.folder                              # runs/bench-YYYYmmdd-HHMMSS/
 """
 
-from .session import BenchOutcome, BenchServices, run_bench
+from .session import BenchOutcome, BenchServices, Resume, run_bench
 from .spec import BenchSpec, read_grid_file
 
-__all__ = ["BenchOutcome", "BenchServices", "BenchSpec", "read_grid_file", "run_bench"]
+__all__ = ["BenchOutcome", "BenchServices", "BenchSpec", "Resume", "read_grid_file", "run_bench"]

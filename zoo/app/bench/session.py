@@ -18,6 +18,7 @@ from zoo.app.tracking import ChildTracking, Tracker
 from zoo.catalog.registry import Registry
 from zoo.core.errors import RunInterrupted
 from zoo.plan.planning import Plan
+from zoo.runs.lock import deferred_stops, hold
 
 from .execute import FAILED, INTERRUPTED, OK, SKIPPED, execute, init_worker, registry_for, work
 from .export import SUMMARY_FILES, draw_charts, write_exports
@@ -29,8 +30,10 @@ OnResult = Callable[[dict[str, Any], int, int], None]
 
 @dataclass
 class BenchOutcome:
-    """What a bench gives back: its folder, the summary (as in summary.json) and its status
-    (``complete``, ``interrupted`` or ``incomplete``)."""
+    """What a bench gives back: its folder, the summary (as in summary.json) and its status:
+    ``complete`` (every combination has a result, none failed), ``failed`` (every one has a
+    result, some failed), ``interrupted`` (Ctrl-C or SIGTERM) or ``incomplete`` (some have no
+    result: a worker died)."""
 
     folder: Path
     summary: dict[str, Any]
@@ -57,50 +60,86 @@ class BenchServices:
     on_result: OnResult | None = None
 
 
+@dataclass(frozen=True)
+class Resume:
+    """An earlier bench folder to finish: its combinations without a result run, and its
+    failed ones run again unless ``skip_failed``."""
+
+    folder: str | Path
+    skip_failed: bool = False
+
+
 def run_bench(
     spec: BenchSpec | None = None,
     *,
     registry: Registry | None = None,
     runs_dir: str | Path = "runs",
-    resume: str | Path | None = None,
+    resume: str | Path | Resume | None = None,
     jobs: int = 1,
     services: BenchServices | None = None,
 ) -> BenchOutcome:
-    """Run a bench (or the missing part of an earlier one) and summarize it.
+    """Run a bench (or what an earlier one has left to do) and summarize it.
+
+    The bench folder is held (``zoo.runs.lock``) while this runs: a second bench on it fails
+    at once, and SIGTERM stops it as Ctrl-C does.
 
     Args:
         spec: what to compare; taken from the folder when resuming.
         registry: where names resolve; by default the installed plugins plus ``spec.plugins``.
         runs_dir: where the bench folder is created.
-        resume: an earlier bench folder: only its missing combinations run.
+        resume: an earlier bench folder (or a :class:`Resume`): its missing and failed
+            combinations run.
         jobs: worker processes; 1 trains in this process.
         services: a tracker, a cluster, progress callbacks (:class:`BenchServices`).
 
     Raises:
         ZooError: a bad spec (unknown name, bad --set, ...), before anything runs.
+        RunFolderError: the folder to resume is damaged, or another command holds it.
     """
-    services = services or BenchServices()
-    tracker, on_start = services.tracker, services.on_start
-    folder = BenchFolder.open(resume) if resume else None
+    if resume is not None and not isinstance(resume, Resume):
+        resume = Resume(resume)
+    folder = BenchFolder.open(resume.folder) if resume else None
     spec = folder.spec() if folder else spec
     if spec is None:
         raise TypeError("run_bench needs a spec, or a folder to resume")
     if registry is None or spec.plugins:
         registry = registry_for(spec.plugins)
     grid = expand(spec, registry)  # every name and override checked before anything is written
-    session = _cluster_session(
-        services.cluster, registry
-    )  # connected and checked, before writing too
+    services = services or BenchServices()
+    session = _cluster_session(services.cluster, registry)  # connected and checked, too
     folder = folder or BenchFolder.create(runs_dir, spec)
-    done = folder.results()
-    todo = [c.to_dict() for c in grid.combinations if c.key not in done]
+    try:
+        with hold(folder.path):
+            folder.prepare()
+            keep = (FAILED,) if resume and resume.skip_failed else ()
+            return _run(folder, grid, spec, _Settings(registry, jobs, services, session, keep))
+    finally:
+        if session is not None:
+            session.close()  # also when the folder is held by another command
+
+
+@dataclass(frozen=True)
+class _Settings:
+    registry: Registry
+    jobs: int
+    services: BenchServices
+    cluster: Any  # a zoo.app.cluster.ClusterSession
+    keep: tuple[str, ...]  # the statuses of earlier results that are not run again
+
+
+def _run(folder: BenchFolder, grid: Grid, spec: BenchSpec, settings: _Settings) -> BenchOutcome:
+    """The held part of a bench: what has no result yet (or failed) runs."""
+    services = settings.services
+    tracker, on_start = services.tracker, services.on_start
+    kept = {k for k, r in folder.results().items() if r["status"] in (OK, SKIPPED, *settings.keep)}
+    todo = [c.to_dict() for c in grid.combinations if c.key not in kept]
     for item in todo:
         item.update(runs_dir=str(folder.runs_dir), plugins=spec.plugins)
     folder.write_manifest(status="running", combinations=len(grid.combinations))
     if on_start:
         on_start(len(todo), len(grid.combinations))
-    runner = _Runner(folder, registry, jobs, services.on_result, len(todo))
-    runner.cluster = session
+    runner = _Runner(folder, settings.registry, settings.jobs, services.on_result, len(todo))
+    runner.cluster = settings.cluster
     runner.plans = {c.key: c.plan for c in grid.combinations if c.plan is not None}
     if tracker is None:
         return runner.run(todo, grid, spec)
@@ -140,6 +179,7 @@ class _Runner:
         self.tracking: ChildTracking | None = None
         self.cluster: Any = None  # a zoo.app.cluster.ClusterSession
         self.plans: dict[str, Plan] = {}  # the grid's plans, for runs in this process
+        self.kept: set[str] = set()  # the keys recorded by this session
 
     def run(self, todo: list[dict[str, Any]], grid: Grid, spec: BenchSpec) -> BenchOutcome:
         interrupted = False
@@ -155,8 +195,10 @@ class _Runner:
         return self._finish(grid, spec, interrupted=interrupted)
 
     def _keep(self, record: dict[str, Any]) -> None:
-        self.folder.save_result(record)
-        self.count += 1
+        with deferred_stops():  # a result is kept whole, or not at all
+            self.folder.save_result(record)
+            self.kept.add(record["key"])
+            self.count += 1
         if self.on_result:
             self.on_result(record, self.count, self.total)
 
@@ -208,7 +250,7 @@ class _Runner:
             return False
         if record.get("status") == INTERRUPTED:
             return True
-        if not self.folder.result_path(record["key"]).exists():
+        if record["key"] not in self.kept:
             self._keep(record)
         return False
 
@@ -218,8 +260,13 @@ class _Runner:
         results = self.folder.results()
         records = [results[c.key] for c in grid.combinations if c.key in results]
         missing = len(grid.combinations) - len(records)
-        status = "complete" if not missing else ("interrupted" if interrupted else "incomplete")
         statuses = [r["status"] for r in records]
+        if interrupted and missing:
+            status = "interrupted"
+        elif missing:
+            status = "incomplete"
+        else:
+            status = FAILED if FAILED in statuses else "complete"
         counts = {
             "combinations": len(grid.combinations),
             "ok": statuses.count(OK),

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.core.config import RunConfig
-from zoo.core.errors import InvalidParameterError, RunFolderError, did_you_mean
+from zoo.core.errors import InvalidParameterError, RunFolderError, ZooError, did_you_mean
 from zoo.plan.overrides import read_toml
 from zoo.runs.folder import read_json, write_json
 
@@ -185,15 +185,27 @@ class BenchFolder:
         """
         folder = cls(Path(path))
         try:
-            folder.manifest()["spec"]
-        except (OSError, ValueError, KeyError, TypeError):
+            values = folder.manifest()
+        except (OSError, ValueError):
             raise RunFolderError(
                 f"Cannot resume {path}: it is not a bench folder (no readable {MANIFEST}); "
                 "give a folder that 'zoo bench' created, such as runs/bench-YYYYmmdd-HHMMSS."
             ) from None
-        (folder.path / RESULTS).mkdir(exist_ok=True)
-        (folder.path / RUNS).mkdir(exist_ok=True)
+        problem = manifest_problem(values)
+        if problem:
+            raise RunFolderError(
+                f"Cannot resume {path}: {folder.path / MANIFEST} is damaged: {problem}. "
+                "Restore it, or start a new bench without --resume."
+            )
         return folder
+
+    def prepare(self) -> None:
+        """The folders results and runs go to (once the bench folder is held)."""
+        try:
+            (self.path / RESULTS).mkdir(exist_ok=True)
+            (self.path / RUNS).mkdir(exist_ok=True)
+        except OSError as exc:
+            raise RunFolderError(f"Cannot write in {self.path}: {exc.strerror or exc}.") from None
 
     @property
     def runs_dir(self) -> Path:
@@ -222,15 +234,80 @@ class BenchFolder:
         write_json(self.result_path(record["key"]), record)
 
     def results(self) -> dict[str, dict[str, Any]]:
-        """Finished records by combination key; unreadable ones count as missing."""
+        """Finished records by combination key; unreadable or malformed ones count as missing."""
         found = {}
         for path in sorted((self.path / RESULTS).glob("*.json")):
             try:
                 record = read_json(path)
-                found[record["key"]] = record
-            except (OSError, ValueError, KeyError, TypeError):
+            except (OSError, ValueError):
                 continue
+            if _is_record(record) and path == self.result_path(record["key"]):
+                found[record["key"]] = record
         return found
+
+
+RECORD_STATUSES = ("ok", "failed", "skipped")
+
+
+def _is_record(record: Any) -> bool:
+    """A result as execute() writes it: its key, status and (when ok) metrics."""
+    return (
+        isinstance(record, dict)
+        and isinstance(record.get("key"), str)
+        and record.get("status") in RECORD_STATUSES
+        and all(isinstance(record.get(k), str) for k in ("kind", "model", "data", "preset"))
+        and isinstance(record.get("repeat"), int)
+        and (record["status"] != "ok" or isinstance(record.get("metrics"), dict))
+    )
+
+
+SPEC_TYPES: dict[str, tuple[type, str]] = {
+    "models": (list, "a list of names"),
+    "data": (list, "a list of names"),
+    "presets": (list, "a list of names"),
+    "sets": (list, "a list of KEY=VALUE texts"),
+    "plugins": (list, "a list of [name, module] pairs"),
+    "repeats": (int, "a whole number"),
+    "base": (dict, "a table of run options"),
+    "baselines": (bool, "true or false"),
+    "ignore": (str, "a text"),
+}
+
+
+def manifest_problem(values: Any) -> str:
+    """What is wrong with a bench.json's shape, or '' when it can be resumed."""
+    if not isinstance(values, dict):
+        return f"expected an object with a spec, found {type(values).__name__}"
+    spec = values.get("spec")
+    if not isinstance(spec, dict):
+        return "spec is missing or not an object"
+    if not isinstance(values.get("parent_run_id") or "", str):
+        return f"parent_run_id must be a text; found {values['parent_run_id']!r}"[:300]
+    for key in ("models", "data"):
+        if key not in spec:
+            return f"spec.{key} is missing"
+    for key, (kind, expected) in SPEC_TYPES.items():
+        value = spec.get(key)
+        if key in spec and (not isinstance(value, kind) or _wrong_items(key, value)):
+            return f"spec.{key} must be {expected}; found {value!r}"[:300]
+    try:
+        BenchSpec.from_dict(spec)
+    except (ZooError, TypeError) as exc:
+        return f"spec: {' '.join(str(exc).split())}"[:300]
+    return ""
+
+
+def _wrong_items(key: str, value: Any) -> bool:
+    if key == "repeats":
+        return isinstance(value, bool)
+    if key == "plugins":
+        return not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(s, str) for s in p)
+            for p in value
+        )
+    if key == "base":
+        return not all(isinstance(k, str) for k in value)
+    return isinstance(value, list) and not all(isinstance(v, str) for v in value)
 
 
 def _now() -> str:
