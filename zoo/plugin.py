@@ -19,6 +19,7 @@ from zoo.core.errors import (
     PluginError,
     ZooError,
     did_you_mean,
+    shown,
 )
 from zoo.core.parts import (
     PART_NAMES,
@@ -83,6 +84,7 @@ __all__ = [
     "decode_outputs",
     "default_schema",
     "did_you_mean",
+    "shown",
     "hookimpl",
     "load_run_model",
 ]

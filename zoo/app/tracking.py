@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from zoo.core.errors import InvalidParameterError, plain, shown
 from zoo.core.imports import import_extra
 
 if TYPE_CHECKING:
@@ -107,8 +108,128 @@ def open_tracker(uri: str | None = None, *, lock: Path | None = None) -> Tracker
 
     Raises:
         IncompatibleError: MLflow is not installed.
+        InvalidParameterError: a URI MLflow could not log to (see :func:`check_tracking_uri`).
     """
     return MlflowTracker.from_uri(uri, lock=lock)
+
+
+# Schemes MLflow's own tracking stores take; a plugin's (entry point group
+# ``mlflow.tracking_store``) is taken too. ``+driver`` suffixes (``postgresql+psycopg2``) aside.
+TRACKING_SCHEMES = ("file", "sqlite", "http", "https", "postgresql", "mysql", "mssql")
+TRACKING_SCHEMES += ("databricks", "databricks-uc", "uc")
+SQLITE_MAGIC = b"SQLite format 3\x00"
+SERVER_TIMEOUT_S = 5
+
+
+def check_tracking_uri(uri: str | None) -> None:
+    """Refuse, in one line and before anything runs, a tracking URI MLflow would fail on late
+    (after training, or after minutes of retries): an unknown scheme, ``file://`` without a
+    folder, a folder that does not exist, an SQLite file in a missing or read-only folder, or
+    one that cannot be written. Imports nothing; a server is not contacted.
+
+    Raises:
+        InvalidParameterError: the URI's problem and what to give instead.
+    """
+    if not uri:
+        return
+    scheme, sep, rest = uri.partition("://")
+    scheme = scheme.lower().partition("+")[0] if sep else ""
+    if scheme == "sqlite":
+        return _check_sqlite(uri, rest)
+    if scheme in ("", "file"):
+        return _check_folder(uri, rest if sep else uri)
+    if scheme in ("http", "https"):
+        return _check_server(uri)
+    if scheme not in TRACKING_SCHEMES and scheme not in _plugin_schemes():
+        raise _bad_uri(uri, f"has the scheme {shown(scheme)}, which MLflow does not track to")
+
+
+def _check_sqlite(uri: str, rest: str) -> None:
+    # sqlite:///relative.db, sqlite:////absolute.db (SQLAlchemy's spelling); ?options after
+    name = rest.removeprefix("/").partition("?")[0]
+    if not name or name == ":memory:":
+        raise _bad_uri(uri, "names no database file", "give sqlite:///PATH/mlflow.db")
+    path = Path(name)
+    folder = path.parent
+    if not folder.is_dir():
+        raise _bad_uri(uri, f"is in the folder {folder}, which does not exist", "create it first")
+    if not _writable_folder(folder):
+        raise _bad_uri(uri, f"is in the folder {folder}, which cannot be written")
+    if path.exists():
+        _check_sqlite_file(uri, path)
+
+
+def _check_sqlite_file(uri: str, path: Path) -> None:
+    if not path.is_file():
+        raise _bad_uri(uri, f"names {path}, which is not a file")
+    try:
+        with open(path, "r+b") as handle:  # opened for writing, nothing written
+            head = handle.read(len(SQLITE_MAGIC))
+    except OSError as exc:
+        raise _bad_uri(uri, f"names {path}, which cannot be written ({exc.strerror})") from None
+    if head and head != SQLITE_MAGIC:
+        raise _bad_uri(uri, f"names {path}, which is not an SQLite database")
+
+
+def _check_server(uri: str) -> None:
+    """The server answers on its port (MLflow would retry for minutes); not probed through a
+    proxy."""
+    import socket
+    import urllib.parse
+    import urllib.request
+
+    try:
+        parts = urllib.parse.urlsplit(uri)
+        host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise _bad_uri(uri, f"is not a valid address ({exc})") from None
+    if not host:
+        raise _bad_uri(uri, "names no host", "give http://HOST:PORT (an MLflow server)")
+    if urllib.request.getproxies() and not urllib.request.proxy_bypass(host):
+        return
+    try:
+        socket.create_connection((host, port), timeout=SERVER_TIMEOUT_S).close()
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise _bad_uri(
+            uri, f"cannot be reached ({reason})", "start the server or check the address"
+        ) from None
+
+
+def _check_folder(uri: str, path: str) -> None:
+    if not path:
+        raise _bad_uri(uri, "names no folder", "give file:///ABSOLUTE/FOLDER")
+    folder = Path(path).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise _bad_uri(uri, f"names {folder}, which is not a folder")
+    if not folder.exists() and not folder.parent.is_dir():
+        raise _bad_uri(uri, f"names the folder {folder}, whose parent does not exist")
+
+
+def _writable_folder(folder: Path) -> bool:
+    """Whether a file can be created in ``folder`` (SQLite adds its journal there); an
+    unnamed temporary file leaves no trace."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+def _plugin_schemes() -> set[str]:
+    from importlib.metadata import entry_points
+
+    return {ep.name for ep in entry_points(group="mlflow.tracking_store")}
+
+
+def _bad_uri(uri: str, problem: str, fix: str = "") -> InvalidParameterError:
+    fix = fix or "give another one"
+    return InvalidParameterError(
+        f"Tracking URI {shown(uri)} {problem}; {fix}. MLflow tracks to a folder, "
+        "sqlite:///PATH.db, http(s)://HOST:PORT or a database URI."
+    )
 
 
 class MlflowTracker:
@@ -116,11 +237,19 @@ class MlflowTracker:
     a :class:`Tracker`."""
 
     def __init__(self, uri: str, experiment: str | None = None, lock: Path | None = None) -> None:
+        check_tracking_uri(uri)  # before MLflow: its failures come late, after retries
         self.uri = uri
         self.mlflow = require_mlflow()
-        self.mlflow.set_tracking_uri(uri)
         name = experiment or os.environ.get(EXPERIMENT_ENV) or DEFAULT_EXPERIMENT
-        self.experiment_id = self.mlflow.set_experiment(name).experiment_id
+        try:
+            self.mlflow.set_tracking_uri(uri)
+            self.experiment_id = self.mlflow.set_experiment(name).experiment_id
+        except Exception as exc:  # noqa: BLE001 - MLflow's store errors have no common class
+            reason = plain(str(exc)).strip().split(". ")[0].rstrip(".")
+            raise InvalidParameterError(
+                f"MLflow cannot open the tracking URI {shown(uri)}: {reason[:300]}. "
+                "Give another URI (an SQLite file, sqlite:///mlflow.db, works everywhere)."
+            ) from None
         self.lock = lock
 
     @classmethod

@@ -6,6 +6,8 @@ Each message is one line: what happened, what was expected, how to fix it. The C
 
 from __future__ import annotations
 
+import re
+import reprlib
 from collections.abc import Iterable
 
 
@@ -45,6 +47,35 @@ class IncompatibleError(ZooError, ValueError):
 
 class MissingFileError(ZooError, FileNotFoundError):
     """A weights file or saved model that is not where it was expected (nothing downloads)."""
+
+
+# A value quoted into a message is cut to about this many characters: a 50 MB field or
+# argument must not become a 50 MB error line.
+SHOWN_CHARS = 80
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """``repr(value)`` for a message, kept short: a longer string keeps its start and gains
+    an ellipsis and its length (``'aaaa...' (50,000,000 characters)``); a large or deeply
+    nested container is abbreviated as :mod:`reprlib` does."""
+    if isinstance(value, (str, bytes)):
+        if len(value) <= limit:
+            return repr(value)
+        start = repr(value[:limit])  # never the repr of the whole value: it may be huge
+        unit = "characters" if isinstance(value, str) else "bytes"
+        return f"{start[:-1]}...{start[-1]} ({len(value):,} {unit})"
+    short = reprlib.Repr()
+    short.maxstring = short.maxother = limit
+    short.maxlevel = 3
+    text = short.repr(value)
+    return text if len(text) <= 2 * limit else f"{text[: 2 * limit]}... ({len(text):,} characters)"
+
+
+def plain(text: str) -> str:
+    """``text`` without terminal escape sequences (Keras wraps exception text in bold), so
+    that messages and status files hold the words only."""
+    return _ESCAPES.sub("", text) if "\x1b" in text else text
 
 
 def did_you_mean(name: str, candidates: Iterable[str], limit: int = 3) -> str:

@@ -98,6 +98,9 @@ def check_request(request: TuneRequest, registry: Registry) -> tuple[RunConfig, 
             "zoo tune selects on the validation part, so --validation-size must be above 0 "
             "(or give --folds N to cross-validate)."
         )
+    from zoo.app.tracking import check_tracking_uri
+
+    check_tracking_uri(request.track)  # before the study's folder exists
     checked = plan(base, registry)
     space = build_space(
         checked.config, checked.model, checked.preset, request.space, request.fixed_keys

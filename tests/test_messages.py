@@ -1,0 +1,113 @@
+"""Messages for inputs that used to end in a traceback, minutes of retries or a screenful:
+each is one line naming the cause, raised before anything is written."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from zoo.core.errors import InvalidParameterError, plain, shown
+
+FAST = settings(max_examples=40, deadline=None)
+
+
+def one_line(error: BaseException) -> str:
+    text = str(error)
+    assert "\n" not in text and "\x1b" not in text and len(text) < 600, text
+    return text
+
+
+# -- values quoted into messages ------------------------------------------------------------
+
+
+@FAST
+@given(st.one_of(st.text(max_size=400), st.binary(max_size=400)), st.integers(10, 100))
+def test_a_quoted_value_is_cut_with_an_ellipsis_and_its_length(value, limit):
+    text = shown(value, limit)
+    if len(value) <= limit:
+        assert text == repr(value)
+    else:
+        assert text.endswith(
+            f"({len(value):,} {'characters' if isinstance(value, str) else 'bytes'})"
+        )
+        assert "..." in text and len(text) < 4 * limit + 40
+
+
+def test_a_huge_or_deeply_nested_value_stays_short():
+    assert len(shown("x" * 50_000_000)) < 120
+    nested: list = []
+    for _ in range(50_000):
+        nested = [nested]
+    assert len(shown(nested)) < 200 and len(shown(list(range(10**6)))) < 200
+
+
+def test_escape_sequences_are_stripped():
+    raw = "Exception encountered.\x1b[1mboom\x1b[0m \x1b]0;title\x07done"
+    assert plain(raw) == "Exception encountered.boom done"
+
+
+# -- tracking URIs (no MLflow import, no server contacted but a refused local port) ---------
+
+
+def _sqlite_in(folder: Path) -> str:
+    return f"sqlite:///{folder}/mlflow.db"
+
+
+@pytest.mark.parametrize(
+    ("uri", "fragment"),
+    [
+        ("bogus://x", "the scheme 'bogus'"),
+        ("file://", "names no folder"),
+        ("/no/such/folder/mlruns", "whose parent does not exist"),
+        ("sqlite:////no/such/folder/mlflow.db", "/no/such/folder, which does not exist"),
+        ("sqlite://", "names no database file"),
+        ("http://127.0.0.1:1", "cannot be reached"),
+        ("http://", "names no host"),
+    ],
+)
+def test_a_tracking_uri_mlflow_cannot_use_is_one_line(uri, fragment):
+    from zoo.app.tracking import check_tracking_uri
+
+    with pytest.raises(InvalidParameterError) as failure:
+        check_tracking_uri(uri)
+    assert fragment in one_line(failure.value)
+
+
+def test_an_sqlite_file_that_is_not_a_database_or_in_a_read_only_folder(tmp_path):
+    from zoo.app.tracking import check_tracking_uri
+
+    (tmp_path / "mlflow.db").write_text("not a database")
+    with pytest.raises(InvalidParameterError, match="not an SQLite database"):
+        check_tracking_uri(_sqlite_in(tmp_path))
+    locked = Path("/sys") if os.geteuid() == 0 else tmp_path / "locked"  # root writes 0o555
+    if locked != Path("/sys"):
+        locked.mkdir()
+        locked.chmod(0o555)
+    with pytest.raises(InvalidParameterError, match="cannot be written"):
+        check_tracking_uri(_sqlite_in(locked))
+    check_tracking_uri(_sqlite_in(tmp_path / ".."))  # a fine one passes
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write read-only files")
+def test_a_read_only_sqlite_file_is_refused_at_once(tmp_path):
+    from zoo.app.tracking import check_tracking_uri
+
+    db = tmp_path / "mlflow.db"
+    db.write_bytes(b"SQLite format 3\x00")
+    db.chmod(0o444)
+    with pytest.raises(InvalidParameterError, match="cannot be written"):
+        check_tracking_uri(_sqlite_in(tmp_path))
+
+
+@pytest.mark.parametrize("command", ["run", "tune"])
+def test_a_bad_uri_stops_before_the_run_or_tune_folder(zoo_cli, tmp_path, command):
+    runs = tmp_path / "runs"
+    code, _, err = zoo_cli(
+        command, "-m", "linear", "-d", "iris", "--runs-dir", str(runs), "--track", "file://"
+    )
+    assert code == 1 and err.startswith("zoo: error: Tracking URI 'file://' names no folder")
+    assert len(err.strip().splitlines()) == 1 and not runs.exists()
