@@ -12,11 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from zoo.core.config import RunConfig
 from zoo.core.errors import IncompatibleError, InvalidParameterError
 from zoo.train import distribute
 
+ONE_WORKER = '{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 0}}'
 RUN = [sys.executable, "-m", "zoo", "run", "-m", "mlp", "-d", "housing", "--epochs", "2", "-q"]
 
 
@@ -35,9 +38,16 @@ def test_the_command_refuses_an_unknown_strategy(zoo_cli):
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("", "needs TF_CONFIG"),
+        ("", "TF_CONFIG is not set"),
         ("{not json", "not valid JSON"),
-        ('{"cluster": {"worker": ["127.0.0.1:1"]}}', "needs TF_CONFIG"),
+        ('{"cluster": {"worker": ["127.0.0.1:1"]}}', "no 'task' object"),
+        ('["a:1"]', "JSON list, not an object"),
+        ('{"cluster": {"worker": "a:1"}, "task": {"type": "worker"}}', "not a list of addresses"),
+        (ONE_WORKER.replace('"index": 0', '"index": 1'), "the index must be 0 to 0"),
+        (ONE_WORKER.replace('"index": 0', '"index": -1'), "the index must be 0 to 0"),
+        (ONE_WORKER.replace('"index": 0', '"index": "x"'), "not a whole number"),
+        (ONE_WORKER.replace('"type": "worker"', '"type": "chief"'), "does not list"),
+        ("[" * 100_000, "not valid JSON"),
     ],
 )
 def test_multi_worker_needs_a_readable_tf_config(monkeypatch, text, words):
@@ -45,6 +55,39 @@ def test_multi_worker_needs_a_readable_tf_config(monkeypatch, text, words):
     with pytest.raises(IncompatibleError, match=words) as caught:
         distribute.read_tf_config()
     assert "\n" not in str(caught.value) and "TF_CONFIG='" in str(caught.value)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+CLUSTERS = JSON | st.dictionaries(
+    st.sampled_from(["worker", "chief"]), st.lists(st.text(max_size=4), max_size=3)
+)
+TASKS = JSON | st.fixed_dictionaries(
+    {"type": st.sampled_from(["worker", "chief", "ps"]), "index": st.integers(-2, 4)}
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(cluster=CLUSTERS, task=TASKS)
+def test_any_tf_config_is_read_or_refused_in_one_line(monkeypatch, cluster, task):
+    text = json.dumps({"cluster": cluster, "task": task})
+    with monkeypatch.context() as patch:
+        patch.setenv("TF_CONFIG", text)
+        try:
+            found, mine = distribute.read_tf_config()
+        except IncompatibleError as refused:
+            assert str(refused).startswith("TF_CONFIG ") and "\n" not in str(refused)
+            return
+    assert 0 <= mine["index"] < len(found[mine["type"]])
 
 
 def test_the_chief_is_the_chief_task_or_else_worker_zero():

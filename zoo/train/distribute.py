@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.core.config import DISTRIBUTE_CHOICES
-from zoo.core.errors import IncompatibleError, InvalidParameterError
+from zoo.core.errors import IncompatibleError, InvalidParameterError, shown
 from zoo.train.sharding import defer_build as defer_build  # re-exported for the runner
 from zoo.train.sharding import even_batch as even_batch  # and fitting
 from zoo.train.sharding import fix_scalar_log_reduction
@@ -235,32 +235,73 @@ def _start_multi_worker() -> Distribution:
     )
 
 
+TF_CONFIG_EXAMPLE = (
+    'TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+    '"task": {"type": "worker", "index": 0}}\''
+)
+
+
 def read_tf_config() -> tuple[dict[str, list[str]], dict[str, Any]]:
-    """The cluster and this process's task from ``TF_CONFIG``.
+    """The cluster and this process's task from ``TF_CONFIG``, checked: TensorFlow and JAX
+    would fail on a malformed one with a traceback (or an index error) far from the cause.
 
     Raises:
-        IncompatibleError: it is missing, not JSON, or lacks a cluster or a task.
+        IncompatibleError: it is missing, not a JSON object, or its cluster or task is not
+            what they must be (lists of addresses; a type the cluster lists and an index
+            within its list).
     """
     text = os.environ.get("TF_CONFIG", "")
-    example = (
-        'TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
-        '"task": {"type": "worker", "index": 0}}\''
-    )
-    try:
-        values = json.loads(text) if text else None
-    except ValueError as exc:
-        raise IncompatibleError(
-            f"TF_CONFIG is not valid JSON ({exc}); set it like {example}."
-        ) from None
-    cluster = values.get("cluster") if isinstance(values, dict) else None
-    task = values.get("task") if isinstance(values, dict) else None
-    if not isinstance(cluster, dict) or not isinstance(task, dict) or "type" not in task:
-        raise IncompatibleError(
-            "--distribute multi-worker needs TF_CONFIG to describe the cluster and this "
-            f"process's task; received {text or 'nothing'!r}. Set it on every worker like "
-            f"{example}."
+    if not text.strip():
+        raise _bad_tf_config(
+            "is not set; --distribute multi-worker needs it to describe the cluster and this "
+            "process's task"
         )
-    return cluster, {"type": task["type"], "index": int(task.get("index", 0))}
+    try:
+        values = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise _bad_tf_config(f"is not valid JSON ({str(exc)[:200]})") from None
+    problem = _tf_config_problem(values)
+    if problem:
+        raise _bad_tf_config(problem)
+    task = values["task"]
+    return values["cluster"], {"type": task["type"], "index": int(task.get("index", 0))}
+
+
+def _tf_config_problem(values: Any) -> str | None:
+    """What is wrong with a parsed ``TF_CONFIG``, or None."""
+    if not isinstance(values, dict):
+        return f"is JSON {type(values).__name__}, not an object with 'cluster' and 'task'"
+    cluster, task = values.get("cluster"), values.get("task")
+    if not isinstance(cluster, dict) or not cluster:
+        return f"has no 'cluster' object naming its workers (received {shown(cluster)})"
+    for kind, addresses in cluster.items():
+        if not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):
+            return f"lists the {shown(kind)} tasks as {shown(addresses)}, not a list of addresses"
+    if not isinstance(task, dict) or "type" not in task:
+        return f"has no 'task' object with a 'type' and an 'index' (received {shown(task)})"
+    kind, index = task["type"], task.get("index", 0)
+    if isinstance(index, str) and index.isdigit():
+        index = int(index)  # TensorFlow's own reader takes "1" too
+    if kind not in cluster:
+        return f"gives the task type {shown(kind)}, which its cluster does not list"
+    if isinstance(index, bool) or not isinstance(index, int):
+        return f"gives the task index {shown(index)}, not a whole number"
+    count = len(cluster[kind])
+    if not count:
+        return f"lists no {shown(kind)} task, though this process is one"
+    if not 0 <= index < count:
+        return (
+            f"gives the task index {index}, but its cluster lists {count} {shown(kind)} "
+            f"task(s): the index must be 0 to {count - 1}"
+        )
+    return None
+
+
+def _bad_tf_config(problem: str) -> IncompatibleError:
+    return IncompatibleError(
+        f"TF_CONFIG {problem}. Set it on every worker like {TF_CONFIG_EXAMPLE}, each with its "
+        "own task index."
+    )
 
 
 def is_chief(cluster: dict[str, Any], task: dict[str, Any]) -> bool:
