@@ -379,8 +379,8 @@ async def _body(request: Request, limit: int) -> bytes:
     """The request body, refused (413) as soon as it is known to pass ``limit`` bytes."""
     too_large = RequestProblem(
         413,
-        f"The request body is larger than {limit / 2**20:g} MB (--max-body-mb); send "
-        "fewer rows per request.",
+        f"The request body is larger than the server's limit of {limit:,} bytes "
+        "(--max-body-mb); send fewer rows per request.",
     )
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
