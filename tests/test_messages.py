@@ -111,3 +111,43 @@ def test_a_bad_uri_stops_before_the_run_or_tune_folder(zoo_cli, tmp_path, comman
     )
     assert code == 1 and err.startswith("zoo: error: Tracking URI 'file://' names no folder")
     assert len(err.strip().splitlines()) == 1 and not runs.exists()
+
+
+# -- experiment files -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("epochs = " + "[" * 100_000 + "]" * 100_000, "brackets or braces nested more than 64"),
+        ("epochs = " + "{a = " * 100_000 + "1" + "}" * 100_000, "nested more than 64"),
+        (".".join(["a"] * 20_000) + " = 1", "a dotted key nested more than 64"),
+        ("[" + ".".join(["a"] * 20_000) + "]\nb = 1", "line 1: a dotted key"),
+        ("# " + "x" * (1 << 20), "experiment files are read up to 1,048,576 bytes"),
+    ],
+)
+def test_a_hostile_experiment_file_is_one_line_before_parsing(zoo_cli, tmp_path, text, fragment):
+    path = tmp_path / "experiment.toml"
+    path.write_text(text)
+    code, _, err = zoo_cli("run", "-c", str(path), "--runs-dir", str(tmp_path / "runs"))
+    assert code == 1 and fragment in err and len(err.strip().splitlines()) == 1, err[:300]
+    assert not (tmp_path / "runs").exists()
+
+
+def test_brackets_and_dots_inside_strings_and_comments_do_not_count(tmp_path):
+    from zoo.plan.overrides import read_toml
+
+    deep = "[" * 200 + "." * 200
+    path = tmp_path / "fine.toml"
+    path.write_text(f'a = "{deep}"\nb = \'{deep}\'\nc = """\n{deep}\n"""  # {deep}\n[d]\ne.f = 1\n')
+    assert read_toml(path, "Config file")["d"] == {"e": {"f": 1}}
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_an_experiment_file_that_is_a_fifo_is_refused_without_reading(tmp_path):
+    from zoo.plan.overrides import read_toml
+
+    fifo = tmp_path / "experiment.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(InvalidParameterError, match="not a regular file"):
+        read_toml(fifo, "Config file")

@@ -4,6 +4,8 @@ they replace, and experiment files (TOML), with their precedence."""
 from __future__ import annotations
 
 import json
+import re
+import stat
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import fields
@@ -181,7 +183,9 @@ def read_toml(path: str | Path, what: str) -> dict[str, Any]:
     """
     path = Path(path)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        text = _bounded_text(path, what)
+        _check_nesting(path, what, text)
+        return tomllib.loads(text)
     except FileNotFoundError:
         raise InvalidParameterError(f"{what} {path} does not exist.") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -192,6 +196,54 @@ def read_toml(path: str | Path, what: str) -> dict[str, Any]:
 
 def _check_keys(path: Path, values: dict[str, Any]) -> None:
     known = {f.name: f for f in fields(RunConfig)}
+# An experiment file is a few lines; these bounds keep a hostile one from taking memory, time
+# (tomllib takes quadratic time over a long dotted key) or the stack (it recurses per level).
+MAX_TOML_BYTES = 1 << 20
+MAX_TOML_DEPTH = 64  # nested arrays / inline tables, and parts of one dotted key
+_TOML_TOKENS = re.compile(
+    r'"""(?:[^\\]|\\.)*?"""|\'\'\'.*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*|[\[\]{}.=,\n]',
+    re.S,
+)
+
+
+def _bounded_text(path: Path, what: str) -> str:
+    """The file's text, if it is a regular file of at most MAX_TOML_BYTES (a FIFO or a device
+    would be read forever)."""
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise InvalidParameterError(f"{what} {path} is not a regular file; give a TOML file.")
+    if info.st_size > MAX_TOML_BYTES:
+        raise InvalidParameterError(
+            f"{what} {path} is {info.st_size:,} bytes; experiment files are read up to "
+            f"{MAX_TOML_BYTES:,} bytes (1 MiB). Keep only the settings it needs."
+        )
+    return path.read_text(encoding="utf-8-sig")
+
+
+def _check_nesting(path: Path, what: str, text: str) -> None:
+    """Refuse nesting deeper than MAX_TOML_DEPTH before tomllib parses (strings and comments
+    skipped, so brackets and dots inside them do not count)."""
+    depth = dots = 0
+    line = 1
+    for match in _TOML_TOKENS.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth, dots = depth + 1, 0
+        elif token in "]}":
+            depth, dots = max(0, depth - 1), 0
+        elif token == ".":
+            dots += 1
+        elif token in "=,\n":
+            dots = 0
+        line += token.count("\n")
+        if depth > MAX_TOML_DEPTH or dots >= MAX_TOML_DEPTH:
+            what_nests = "brackets or braces" if depth > MAX_TOML_DEPTH else "a dotted key"
+            raise InvalidParameterError(
+                f"{what} {path}, line {line}: {what_nests} nested more than {MAX_TOML_DEPTH} "
+                "levels deep; experiment files are read up to that depth. Flatten it."
+            )
+
+
     defaults = RunConfig(model="-", data="-")
     for key, value in values.items():
         if key not in known:
