@@ -4,6 +4,8 @@ numbers, and plugin data sets held to the same numbers."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from zoo.plugins.csv_files import data as csvdata
@@ -131,3 +133,45 @@ def test_one_huge_field_does_not_take_all_the_memory(tmp_path, stream):
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match="line 2000, column 'label': a text value of 1,000,000"):
         load_and_split(path, stream)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("line", [2, 151, 1900])
+def test_a_byte_that_is_not_utf8_is_reported_on_its_own_line(tmp_path, stream, line):
+    path = numeric_file(tmp_path / "latin.csv", rows=2000)
+    raw = path.read_bytes().split(b"\n")
+    raw[line - 1] = raw[line - 1].replace(b",", b"\xe9,", 1)
+    path.write_bytes(b"\n".join(raw))
+    with pytest.raises(DataError, match=f"not UTF-8 text on line {line} "):
+        load_and_split(path, stream)
+
+
+@pytest.fixture(params=["folder", "fifo", "device"])
+def not_a_file(request, tmp_path):
+    """A path to a folder, a FIFO or /dev/zero (through a link named like a CSV file)."""
+    import os
+
+    path = tmp_path / "data.csv"
+    if request.param == "folder":
+        path.mkdir()
+        return path, "is a folder"
+    if request.param == "fifo":
+        os.mkfifo(path)  # reading it would wait for a writer forever
+        return path, "is a named pipe (FIFO)"
+    path.symlink_to("/dev/zero")  # reading it would never end
+    return path, "is a character device"
+
+
+def test_data_that_is_not_a_regular_file_is_named_for_what_it_is(not_a_file):
+    path, kind = not_a_file
+    with pytest.raises(DataError, match=re.escape(f"{kind}; expected a CSV file")):
+        csvdata.load_csv(str(path), "y")
+    with pytest.raises(DataError, match=re.escape(kind)):  # zoo predict --input
+        csvdata.read_features(path, {"features": [{"name": "a", "kind": "numeric"}]})
+
+
+def test_a_class_with_one_row_is_named_by_its_label(tmp_path):
+    lines = ["a,b,label", *(f"{i},{i % 7},{'cat' if i % 2 else 'dog'}" for i in range(40))]
+    (tmp_path / "rare.csv").write_text("\n".join([*lines, "1,2,zebra"]) + "\n")
+    with pytest.raises(DataError, match=r"fewer than 2 rows: 'zebra'\)"):
+        csvdata.load_csv(str(tmp_path / "rare.csv"), "label").split(SPLIT)

@@ -262,7 +262,7 @@ def _input_layout(path: str, schema: dict[str, Any]) -> tuple[CsvLayout, dict[st
         try:
             header_line = handle.readline()
         except UnicodeDecodeError as exc:
-            raise not_utf8(path, 1, exc) from None
+            raise not_utf8(path, None, exc) from None
     columns = _checked_header(path, split_fields(path, [header_line], delimiter)[0], delimiter)
     schema = _named_schema(path, schema, columns)
     _check_version(schema)

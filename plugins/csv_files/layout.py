@@ -294,7 +294,7 @@ def _head(path: str) -> tuple[str, list[tuple[int, str]]]:
                 if len(numbered) >= SNIFF_LINES:
                     break
         except UnicodeDecodeError as exc:
-            raise not_utf8(path, len(numbered) + 1, exc) from None
+            raise not_utf8(path, None, exc) from None
     return header, numbered
 
 

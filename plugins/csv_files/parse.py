@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
@@ -35,12 +36,30 @@ def where(path: str, line: int | None = None, column: str | None = None) -> str:
     return text
 
 
+# What a path that is not a regular file is, for the message (it is never read: a FIFO or
+# /dev/zero would be read forever).
+FILE_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
 def check_readable(path: str) -> None:
-    """Raise a one-line DataError unless ``path`` is a non-empty file."""
-    if not os.path.exists(path):
-        raise DataError(f"{path}: no such file. Check the path (relative to {os.getcwd()}).")
-    if os.path.isdir(path):
-        raise DataError(f"{path} is a folder; --data expects a CSV file.")
+    """Raise a one-line DataError unless ``path`` is a non-empty regular file."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise DataError(
+            f"{path}: no such file. Check the path (relative to {os.getcwd()})."
+        ) from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.strerror}).") from None
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in FILE_KINDS if test(mode)), "not a regular file")
+        raise DataError(f"{path} is {kind}; expected a CSV file (a regular file).")
     if os.path.getsize(path) == 0:
         raise DataError(f"{path} is empty: expected a header row, then one row per example.")
 
@@ -54,8 +73,28 @@ def open_text(path: str) -> IO[str]:
 
 
 def not_utf8(path: str, line: int | None, exc: UnicodeDecodeError) -> DataError:
-    near = f" near line {line}" if line else ""
-    return DataError(f"{path}: not UTF-8 text{near} ({exc.reason}); save the file as UTF-8 CSV.")
+    """The error for a byte that is not UTF-8, on ``line`` (None: found here, since a text
+    reader fails a whole buffer ahead of the line it is on)."""
+    line = line or _first_bad_line(path)
+    on = f" on line {line}" if line else ""
+    return DataError(f"{path}: not UTF-8 text{on} ({exc.reason}); save the file as UTF-8 CSV.")
+
+
+def _first_bad_line(path: str) -> int | None:
+    """The number of the line holding the file's first byte that is not UTF-8."""
+    lines, carried = 1, b""
+    with open(path, "rb") as handle:
+        while block := handle.read(BLOCK_BYTES):
+            data = carried + block
+            try:
+                data.decode("utf-8")
+                carried = b""
+            except UnicodeDecodeError as exc:
+                if exc.end < len(data) or len(data) - exc.start > 3:
+                    return lines + data.count(b"\n", 0, exc.start)
+                data, carried = data[: exc.start], data[exc.start :]  # cut inside a character
+            lines += data.count(b"\n")
+    return lines if carried else None
 
 
 FIELD_LIMIT = 1 << 30  # the csv module's default (128 KiB) refuses long text fields

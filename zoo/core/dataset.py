@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from zoo.core.errors import DataError
+from zoo.core.errors import DataError, shown
 from zoo.core.parts import TEST, TRAIN, VALIDATION, DataInfo, Scaling, SplitSpec
 from zoo.core.tasks import IMAGE, INPUT_KINDS, TASK_TABLE, TASKS
 
@@ -279,6 +279,8 @@ def _split(
         shuffled = _shuffled_split(x, y, size, random_state)
         if shuffled is not None:
             return shuffled
+    if stratified:
+        _check_class_rows(data, y, fraction)
     from sklearn.model_selection import train_test_split
 
     try:
@@ -292,6 +294,24 @@ def _split(
             f"({reason.rstrip('.')}). Use more rows, or change --test-size / "
             "--validation-size."
         ) from None
+
+
+def _check_class_rows(data: Dataset, y: np.ndarray, fraction: tuple[str, float]) -> None:
+    """A stratified split needs two rows of each class: name the rarer ones by their labels
+    (scikit-learn would name their codes)."""
+    import numpy as np
+
+    codes, counts = np.unique(y, return_counts=True)
+    rare = [int(code) for code in codes[counts < 2]]
+    if not rare:
+        return
+    names = data.class_names
+    labels = [shown(str(names[c])) if 0 <= c < len(names) else str(c) for c in rare[:5]]
+    raise DataError(
+        f"{data.source}: cannot split {len(y)} rows with {fraction[0]}={fraction[1]} (classes "
+        f"with fewer than 2 rows: {', '.join(labels)}). Add rows of those classes or leave "
+        "them out."
+    )
 
 
 def _shuffled_split(
