@@ -151,3 +151,30 @@ def test_an_experiment_file_that_is_a_fifo_is_refused_without_reading(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(InvalidParameterError, match="not a regular file"):
         read_toml(fifo, "Config file")
+
+
+# -- a Ray cluster that does not answer -----------------------------------------------------
+
+
+def test_a_cluster_that_does_not_answer_is_one_line_without_rays_warning(monkeypatch):
+    import warnings
+    from types import SimpleNamespace
+
+    from zoo.app.cluster import session
+    from zoo.app.cluster.options import ClusterOptions
+    from zoo.core.errors import IncompatibleError
+
+    def init(**_: object) -> None:  # what Ray does for ray://nowhere:1, without the 30 s wait
+        warnings.warn("/site-packages/ray/util/client/worker.py:335: timed out", stacklevel=1)
+        raise ConnectionError("ray client connection timeout")
+
+    fake = SimpleNamespace(is_initialized=lambda: False, init=init)
+    monkeypatch.setattr(session, "require_ray", lambda: fake)
+    with warnings.catch_warnings(record=True) as shown_warnings:
+        warnings.simplefilter("always")
+        with pytest.raises(IncompatibleError) as failure:
+            session.ClusterSession(ClusterOptions("ray://nowhere:1"), {})
+    assert not shown_warnings
+    assert one_line(failure.value).startswith(
+        "Cannot connect to the Ray cluster at 'ray://nowhere:1': ray client connection timeout."
+    )

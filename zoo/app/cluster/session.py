@@ -10,13 +10,14 @@ import os
 import socket
 import tarfile
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from zoo.core.errors import IncompatibleError
+from zoo.core.errors import IncompatibleError, plain, shown
 
 from .options import LOCAL, ClusterOptions, mismatch, registry_versions, require_ray
 from .options import check as check_versions
@@ -62,22 +63,27 @@ class ClusterSession:
         if ray.is_initialized():
             return  # a runtime this process already holds (tests, notebooks)
         address = self.options.address
-        try:
-            if address == LOCAL:
-                ray.init(
-                    num_cpus=os.cpu_count(),
-                    include_dashboard=False,
-                    log_to_driver=False,
-                    logging_level=logging.WARNING,  # not its INFO start-up lines
-                )
-            else:
-                ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            reason = " ".join(str(exc).split()) or type(exc).__name__
-            raise IncompatibleError(
-                f"Cannot connect to the Ray cluster at {address!r}: {reason}. Check that it "
-                "runs ('ray status' on its head node) and that the address is right."
-            ) from None
+        # Ray warns as it fails to connect (a UserWarning naming its own source file): the
+        # failure is said once, below, in one line.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                if address == LOCAL:
+                    ray.init(
+                        num_cpus=os.cpu_count(),
+                        include_dashboard=False,
+                        log_to_driver=False,
+                        logging_level=logging.WARNING,  # not its INFO start-up lines
+                    )
+                else:
+                    ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                reason = plain(" ".join(str(exc).split())) or type(exc).__name__
+                raise IncompatibleError(
+                    f"Cannot connect to the Ray cluster at {shown(address)}: {reason[:300]}. "
+                    "Check that it runs ('ray status' on its head node), that the address is "
+                    "right and that its port is reachable from here."
+                ) from None
         self.started_here = True
 
     def close(self) -> None:
