@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from zoo import Registry, UnknownNameError
+from zoo import Dataset, Registry, UnknownNameError, hookimpl
 from zoo.testing import PluginCheckError, check_plugin, parametrize_plugin_checks, plugin_checks
 
 
@@ -83,3 +84,56 @@ def test_a_plugin_importing_keras_fails_the_light_import_check(with_heavy_plugin
         "expected no keras/tensorflow/torch/jax import, received"
         in (report.failed["heavy:imports-light"])
     )
+
+
+class _Flawed:
+    """A data set whose shape is wrong at any size and a model that fails as it trains."""
+
+    @hookimpl
+    def register_datasets(self, register):
+        def six_features(rows: int = 1000):
+            x = np.random.default_rng(0).random((rows, 6)).astype("float32")
+            return Dataset(x, np.linspace(0, 1, rows).astype("float32"), "regression")
+
+        register(
+            "six-at-any-size",
+            six_features,
+            description="six features, declared four",
+            task="regression",
+            input_kind="tabular",
+            shape=(4,),
+            rows=1000,
+        )
+
+    @hookimpl
+    def register_models(self, register):
+        register("fails-training", _fails_training, description="fails", tasks=("regression",))
+
+
+def _fails_training(spec):
+    import keras
+
+    class Boom(keras.layers.Layer):
+        def call(self, x, training=None):
+            if training:
+                raise ValueError("boom while training")
+            return x
+
+    return keras.Sequential([keras.Input(spec.input_shape), Boom(), keras.layers.Dense(1)])
+
+
+@pytest.fixture(scope="module")
+def flawed_report():
+    registry = Registry.discover(entry_points=False, warn=False, extra=[("flawed", _Flawed())])
+    return check_plugin("flawed", registry=registry, raise_on_failure=False)
+
+
+def test_a_wrong_shape_is_found_with_the_kits_smaller_rows(flawed_report):
+    why = flawed_report.failed["flawed:six-at-any-size:loads"]
+    assert "loaded with {'rows': 64}" in why and "example (6,), but the registration" in why
+
+
+def test_a_model_failing_in_training_is_a_reported_failure_not_a_crash(flawed_report):
+    why = flawed_report.failed["flawed:fails-training:trains[regression]"]
+    assert "one training step" in why and "raised ValueError" in why and "\x1b" not in why
+    assert "flawed:fails-training:builds[regression-tabular]" in flawed_report.passed

@@ -29,7 +29,7 @@ from zoo.catalog import contract
 from zoo.catalog.entries import INFERRED, Entry
 from zoo.catalog.keras_names import check_settings_names
 from zoo.catalog.manager import BUILTIN_PLUGINS, HEAVY_MODULES, plugin_entry_points
-from zoo.core.errors import UnknownNameError, ZooError, did_you_mean
+from zoo.core.errors import UnknownNameError, ZooError, did_you_mean, plain
 from zoo.core.parts import SplitSpec
 from zoo.core.spec import CompileSettings, ModelSpec, output_for_task
 from zoo.core.tasks import IMAGE, TASK_TABLE
@@ -214,7 +214,8 @@ def _run_one(check: Check, expected: str, report: Report) -> None:
         return
     try:
         check.run()
-    except PluginCheckError as failure:
+    except Exception as error:  # noqa: BLE001 - a plugin's crash is a failed check, reported
+        failure = error if isinstance(error, PluginCheckError) else _crashed(check, error)
         if expected:
             report.expected[check.id] = f"{expected} ({failure})"
         else:
@@ -262,7 +263,18 @@ class PluginCheckError(AssertionError):
 
 
 def _failed(error: Exception) -> PluginCheckError:
-    return PluginCheckError(str(error))
+    return PluginCheckError(plain(str(error)))
+
+
+def _crashed(check: Check, error: Exception) -> PluginCheckError:
+    """A check that raised something other than its own failure: the plugin crashed in it."""
+    return PluginCheckError(f"{check.id}: {_exception_line(error)}")
+
+
+def _exception_line(error: BaseException) -> str:
+    """``Type: first line`` of an exception, without the escape codes Keras adds."""
+    lines = [line.strip() for line in plain(str(error)).splitlines() if line.strip()]
+    return f"raised {type(error).__name__}: {lines[0][:300] if lines else ''}".rstrip(": ")
 
 
 # -- the plugin as a whole ----------------------------------------------------------------
@@ -324,12 +336,32 @@ def check_data_loads(entry: Entry, params: Mapping[str, Any]) -> None:
         described = inspected(entry, dict(params))
         source = contract.call_plugin(described, **params)
         contract.check_data(described, source, params)
+        _check_example_shape(described, source, params)
         parts = source.split(SplitSpec(test_size=0.25, validation_size=0.2, seed=0))
     except ZooError as error:
         raise _failed(error) from error
     for part in ("train", "test"):
         if parts.rows(part) < 1:
             raise PluginCheckError(f"{entry.owner}: the {part} part: expected rows, received none")
+
+
+def _check_example_shape(entry: Entry, source: Any, params: Mapping[str, Any]) -> None:
+    """Loaded with the kit's smaller ``rows`` only, the examples still have the declared shape.
+
+    The contract compares shapes only for parameters the registration describes (the
+    defaults, without an ``inspect``); ``zoo run`` loads with the defaults and would refuse
+    a shape this load did not compare.
+    """
+    meta = entry.metadata
+    if meta.get("inspect") is not None or meta["shape"] == INFERRED or set(params) - {"rows"}:
+        return
+    declared, found = tuple(meta["shape"]), tuple(source.info.input_shape)
+    if params and declared != found:
+        raise PluginCheckError(
+            f"{entry.owner}: loaded with {dict(params)}: the loader returned shape of one "
+            f"example {found}, but the registration declares {declared}; make them agree "
+            "(zoo run loads it with its defaults and refuses that)"
+        )
 
 
 # -- models --------------------------------------------------------------------------------
@@ -376,7 +408,13 @@ def check_model_trains(entry: Entry, spec: ModelSpec, params: Mapping[str, Any])
     settings = CompileSettings(optimizer="sgd").resolve(spec.task)
     model.compile(**settings, run_eagerly=True)  # one step: tracing would cost more
     x, y = tiny_batch(spec)
-    loss = model.train_on_batch(x, y, return_dict=True)["loss"]
+    try:
+        loss = model.train_on_batch(x, y, return_dict=True)["loss"]
+    except Exception as exc:
+        raise PluginCheckError(
+            f"{entry.owner}: one training step: expected a loss, but the model "
+            f"{_exception_line(exc)}"
+        ) from exc
     if not np.isfinite(float(loss)):
         raise PluginCheckError(
             f"{entry.owner}: one training step: expected a finite loss, received {float(loss)}"
@@ -395,7 +433,7 @@ def check_model_reloads(entry: Entry, spec: ModelSpec, params: Mapping[str, Any]
             model.save(path)
             loaded = keras.saving.load_model(path, safe_mode=True)
         except Exception as exc:
-            text = (str(exc).strip().splitlines() or [""])[0]
+            text = (plain(str(exc)).strip().splitlines() or [""])[0]
             raise PluginCheckError(
                 f"{entry.owner}: save and reload in safe mode: expected the model "
                 f"back, received {type(exc).__name__}: {text} (custom layers need "
