@@ -89,3 +89,29 @@ def tiny_run(tmp_path_factory) -> Path:
         os.chdir(before)
     (folder,) = (home / "runs").iterdir()
     return folder
+
+
+@pytest.fixture(scope="session")
+def binary_csv(tmp_path_factory) -> Path:
+    """60 rows, two features, a text label that the first feature decides."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    path = tmp_path_factory.mktemp("data") / "loans.csv"
+    x = rng.normal(size=(60, 2))
+    rows = [[f"{a:.3f}", f"{b:.3f}", "late" if a > 0 else "paid"] for a, b in x]
+    path.write_text("income,age,status\n" + "\n".join(",".join(r) for r in rows) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def binary_run(binary_csv, tmp_path_factory) -> Path:
+    """One real, complete binary classifier's run folder (linear, 2 epochs) on binary_csv;
+    tests that change it work on a copy (``zoo evaluate --data`` adds evaluations/NAME/)."""
+    import zoo
+
+    runs = tmp_path_factory.mktemp("runs")
+    config = zoo.RunConfig(
+        model="linear", data=str(binary_csv), target="status", epochs=2, runs_dir=str(runs)
+    )
+    return zoo.run(config).folder

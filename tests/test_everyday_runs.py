@@ -65,28 +65,6 @@ def test_curves_of_a_one_epoch_run_are_not_blank(tmp_path):
     assert (np.ptp(pixels, axis=-1) > 0.3).sum() > 50
 
 
-@pytest.fixture(scope="module")
-def binary_csv(tmp_path_factory) -> Path:
-    """60 rows, two features, a text label that the first feature decides."""
-    rng = np.random.default_rng(0)
-    path = tmp_path_factory.mktemp("data") / "loans.csv"
-    x = rng.normal(size=(60, 2))
-    rows = [[f"{a:.3f}", f"{b:.3f}", "late" if a > 0 else "paid"] for a, b in x]
-    path.write_text("income,age,status\n" + "\n".join(",".join(r) for r in rows) + "\n")
-    return path
-
-
-@pytest.fixture(scope="module")
-def binary_run(binary_csv, tmp_path_factory) -> Path:
-    import zoo
-
-    runs = tmp_path_factory.mktemp("runs")
-    config = zoo.RunConfig(
-        model="linear", data=str(binary_csv), target="status", epochs=2, runs_dir=str(runs)
-    )
-    return zoo.run(config).folder
-
-
 def test_binary_predictions_have_a_column_per_class_named_by_label(zoo_cli, binary_run, tmp_path):
     data = tmp_path / "x.csv"
     data.write_text("income,age\n1.5,0.2\n-2,0.1\n")
@@ -105,6 +83,9 @@ def test_evaluate_on_a_new_file_uses_the_run_s_target(zoo_cli, binary_run, binar
     code, out, err = zoo_cli("evaluate", str(binary_run), "--data", str(binary_csv), "--json")
     assert code == 0, err
     assert json.loads(out)["part"].startswith("all 60 rows")
+    # Another data set's detailed evaluation goes beside the run's own, not over it.
+    written = json.loads((binary_run / "evaluations" / "loans" / "evaluation.json").read_text())
+    assert written["part"].startswith("all 60 rows") and written["rows"] == 60
     other = tmp_path / "renamed.csv"
     other.write_text(binary_csv.read_text().replace("status", "outcome", 1))
     code, _, err = zoo_cli("evaluate", str(binary_run), "--data", str(other))

@@ -13,8 +13,8 @@ import sys
 import click
 
 from zoo._version import __version__
-from zoo.cli import bench, listing, run, serving, tune
-from zoo.core.errors import ZooError
+from zoo.cli import bench, inspect, listing, run, serving, tune
+from zoo.core.errors import ZooError, plain
 
 DEBUG_ENV = "ZOO_DEBUG"
 
@@ -24,6 +24,7 @@ DEBUG_ENV = "ZOO_DEBUG"
 COMMANDS = (
     *listing.COMMANDS,
     *run.COMMANDS,
+    *inspect.COMMANDS,
     *serving.COMMANDS,
     *bench.COMMANDS,
     *tune.COMMANDS,
@@ -101,8 +102,8 @@ def _main(argv: list[str] | None) -> None:
         if debug:
             raise
         _fail(
-            f"zoo: unexpected error: {type(exc).__name__}: {exc} (rerun with --debug "
-            "for the traceback)",
+            f"zoo: unexpected error: {type(exc).__name__}: {_bounded(str(exc))} (rerun with "
+            "--debug for the traceback)",
             1,
         )
 
@@ -114,9 +115,14 @@ def _usage_line(exc: click.ClickException) -> str:
     return f"{command}: error: {exc.format_message()}{hint}"
 
 
+def _bounded(text: str, limit: int = 2000) -> str:
+    """Another library's message, cut: it may quote a value of any size."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
 def _fail(message: str, code: int) -> None:
-    lines = message.split("\n")
+    lines = plain(message).split("\n")  # no terminal escape codes (Keras bolds its errors)
     # A list of problems (every problem of a file at once) keeps one line per problem.
     listed = len(lines) > 1 and all(line.startswith("  ") for line in lines[1:])
-    click.echo(message if listed else " ".join(lines), err=True)
+    click.echo("\n".join(lines) if listed else " ".join(lines), err=True)
     sys.exit(code)
