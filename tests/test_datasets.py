@@ -44,7 +44,7 @@ def test_targets_fit_the_task(entry, loaded):
 
 @pytest.mark.parametrize("entry", BUILTIN, ids=IDS)
 def test_card_says_where_the_data_comes_from(entry):
-    meta = REGISTRY.describe(entry.qualified_name)["metadata"]
+    meta = entry.to_dict()["metadata"]
     assert meta["source"] and meta["licence"] and meta["description"]
     json.dumps(meta)  # what `zoo info --json` prints
 

@@ -14,6 +14,7 @@ from zoo.cli import render, report
 from zoo.cli.main import cli
 from zoo.core.config import RunConfig
 from zoo.core.tasks import BINARY, MULTICLASS, REGRESSION
+from zoo.plan.planning import plan
 from zoo.train import scoring
 
 
@@ -139,13 +140,28 @@ def test_early_stop_note_names_the_kept_epoch():
 
 
 def test_start_line_counts_epochs_and_what_is_left():
-    config = RunConfig(model="mlp", data="housing", epochs=1)
+    registry = zoo.Registry.discover()
+    checked = plan(RunConfig(model="zoo.mlp:mlp", data="housing", epochs=1), registry)
     assert (
-        report.start_line(config, 0, resumed=False) == "zoo: training mlp on housing for 1 epoch..."
+        report.start_line(checked, 0, resumed=False)
+        == "zoo: training mlp on housing for 1 epoch..."
     )
-    config = RunConfig(model="mlp", data="housing", epochs=60)
-    line = report.start_line(config, 43, resumed=True)
+    checked = plan(RunConfig(model="mlp", data="housing", epochs=60), registry)
+    line = report.start_line(checked, 43, resumed=True)
     assert "after epoch 43 of 60" in line and "17 epochs left" in line
+
+
+def test_plan_writes_qualified_names_back_and_labels_a_file_by_its_stem(tmp_path):
+    source = tmp_path / "houses.csv"
+    source.write_text("a,b,price\n" + "".join(f"{i},{i % 3},{2 * i}\n" for i in range(40)))
+    config = RunConfig(model="mlp", data=str(source), target="price")
+    checked = plan(config, zoo.Registry.discover())
+    config = checked.config
+    assert (config.model, config.data) == ("zoo.mlp:mlp", "zoo.csv_files:csv")
+    assert config.preset and ":" in config.preset
+    assert config.data_params["path"] == str(source)
+    assert (checked.model_label, checked.data_label) == ("mlp", "houses")
+    assert checked.to_dict()["model"] == "zoo.mlp:mlp"
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ def test_third_party_entries_work_like_builtins(with_example_plugin):
     assert data.x.shape == (10, 1)
     model = registry.create("models", "tiny", ModelSpec((1,), "regression", 1, "linear"), units=3)
     assert model.layers[0].units == 3
-    about = registry.describe("line")
+    about = registry.get("line").to_dict()
     assert [p["name"] for p in about["params"]] == ["rows", "slope"]
 
 

@@ -91,7 +91,7 @@ def test_create_checks_ranges_and_info_shows_them(zoo_cli):
     spec = zoo.ModelSpec((4,), "regression", 1, "linear")
     with pytest.raises(InvalidParameterError, match="hyperparameter dropout"):
         registry.create("models", "mlp", spec, dropout=1.0)
-    dropout = next(p for p in registry.describe("mlp")["params"] if p["name"] == "dropout")
+    dropout = next(p for p in registry.get("mlp").to_dict()["params"] if p["name"] == "dropout")
     assert dropout["range"] == "[0, 1)"
     code, out, _ = zoo_cli("info", "mlp")
     assert code == 0 and "float in [0, 1)" in out

@@ -92,8 +92,8 @@ def test_same_name_from_two_plugins_is_ambiguous_but_qualified_names_work(shadow
     assert {"shadow:housing", "zoo.housing:housing"} <= set(names) and "housing" not in names
 
 
-def test_describe_shows_hyperparameters_with_defaults_and_help(registry):
-    about = registry.describe("mlp")
+def test_an_entry_describes_itself_with_hyperparameters_with_defaults_and_help(registry):
+    about = registry.get("mlp").to_dict()
     assert about["plugin"] == "zoo.mlp"
     params = {p["name"]: p for p in about["params"]}
     assert params["hidden"]["default"] == (32, 16)
@@ -101,8 +101,8 @@ def test_describe_shows_hyperparameters_with_defaults_and_help(registry):
     assert "hidden layer" in params["hidden"]["help"]
 
 
-def test_describe_a_dataset_includes_its_card_metadata(registry):
-    meta = registry.describe("housing")["metadata"]
+def test_a_dataset_entry_describes_includes_its_card_metadata(registry):
+    meta = registry.get("housing").to_dict()["metadata"]
     assert meta["task"] == "regression" and meta["shape"] == (13,) and meta["rows"] == 506
     assert "Black residents" in meta["caveat"]
 

@@ -51,13 +51,28 @@ def test_wheel_ships_plugins_and_data_inside_the_zoo_package(wheel):
         assert shipped in names, f"{shipped} missing from the wheel"
 
 
-def outside(installed: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+# What the lean install (``pip install -e .``) leaves out: the extras' engines.
+EXTRAS_ONLY = ("optuna", "mlflow", "ray", "jax", "fastapi", "uvicorn", "tensorboard", "tf2onnx")
+
+
+def outside(
+    installed: Path, *args: str, cwd: Path, without: Path | None = None
+) -> subprocess.CompletedProcess:
     # -S skips site-packages processing, so the editable install of this checkout is not
     # on the path; the dependencies come from site-packages added after the wheel's folder.
     deps = sysconfig.get_paths()["purelib"]
+    first = f"{without}:" if without else ""
     return run_zoo_process(
-        *args, extra_path=Path(f"{installed}:{deps}"), cwd=cwd, python_args=("-S",)
+        *args, extra_path=Path(f"{first}{installed}:{deps}"), cwd=cwd, python_args=("-S",)
     )
+
+
+def _extras_missing(folder: Path) -> Path:
+    """A folder that, put first on the path, makes every extra's package fail to import."""
+    for name in EXTRAS_ONLY:
+        (folder / name).mkdir(parents=True)
+        (folder / name / "__init__.py").write_text(f"raise ImportError('{name} is not installed')")
+    return folder
 
 
 def test_installed_wheel_lists_the_builtins(installed, tmp_path):
@@ -74,7 +89,9 @@ def test_installed_wheel_lists_the_builtins(installed, tmp_path):
     assert "housing" in done.stdout and "mlp" in done.stdout and "adam-mse" in done.stdout
 
 
-def test_installed_wheel_trains_on_the_bundled_housing_data(installed, tmp_path):
+def test_installed_wheel_trains_on_the_bundled_housing_data_without_the_extras(installed, tmp_path):
+    """The README's lean install trains: no extra's engine is needed for ``zoo run``."""
+    without = _extras_missing(tmp_path / "without-extras")
     done = outside(
         installed,
         "run",
@@ -86,6 +103,20 @@ def test_installed_wheel_trains_on_the_bundled_housing_data(installed, tmp_path)
         "2",
         "--no-save",
         cwd=tmp_path,
+        without=without,
     )
     assert done.returncode == 0, done.stderr
     assert "RMSE" in done.stdout
+    refused = outside(
+        installed,
+        "tune",
+        "--model",
+        "mlp",
+        "--data",
+        "housing",
+        "--trials",
+        "1",
+        cwd=tmp_path,
+        without=without,
+    )
+    assert refused.returncode != 0 and "pip install 'keras-zoo[tune]'" in refused.stderr

@@ -6,7 +6,7 @@ The Python API in brief::
 
     registry = zoo.Registry.discover()
     registry.list("models", "m*")          # entries whose name matches a wildcard
-    registry.describe("mlp")               # description, hyperparameters, plugin
+    registry.get("mlp").to_dict()         # description, hyperparameters, plugin
     result = zoo.run(zoo.RunConfig(model="mlp", data="housing", epochs=20))
     result.metrics["rmse"]
     saved = zoo.load_run(result.folder)    # config, metrics, history, model, predict()

@@ -126,6 +126,9 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         ),
         "search_space": _SPACE,
         "ranges": _RANGES,
+        # check(**hyperparameters) raises a ZooError for values that cannot work, without
+        # TensorFlow (pretrained weights offline and not cached).
+        "check": Field(_is_callable_or_none, "a callable or None"),
     },
     "presets": {
         "description": Field(_is_str, "a string", required=True),
@@ -170,6 +173,28 @@ class Entry:
         """``data set 'line' of plugin 'example'``: how every message names its culprit."""
         what = "data set" if self.kind == "datasets" else self.singular
         return f"{what} {self.name!r} of plugin {self.plugin!r}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry's facts as plain data: for notebooks, ``zoo info`` and JSON."""
+        ranges = self.metadata.get("ranges") or {}
+        return {
+            "name": self.name,
+            "qualified_name": self.qualified_name,
+            "kind": self.singular,
+            "plugin": self.plugin,
+            # Callables (a data set's inspect) are code, not facts to show or serialise.
+            "metadata": {k: v for k, v in self.metadata.items() if not callable(v)},
+            "params": [
+                {
+                    "name": p.name,
+                    "type": p.type_name,
+                    "default": p.default,
+                    "help": p.help,
+                    "range": ranges.get(p.name, ""),
+                }
+                for p in self.params
+            ],
+        }
 
 
 def make_entry(kind: str, plugin: str, name: Any, factory: Any, metadata: dict[str, Any]) -> Entry:
@@ -326,6 +351,8 @@ def is_ranges(value: Any) -> bool:
 def outside(interval: Interval, value: Any) -> str:
     """Why ``value`` breaks ``interval``, or '' when every number in it lies inside."""
     items = value if isinstance(value, (tuple, list)) else (value,)
+    if not items:  # an empty list has no value in the range: hidden=() builds no hidden layer
+        return f"expected at least one value in {interval.text}, received {value!r}"
     for item in items:
         if isinstance(item, bool) or not isinstance(item, (int, float)):
             return f"expected numbers in {interval.text}, received {value!r}"

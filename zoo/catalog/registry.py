@@ -243,30 +243,6 @@ class Registry:
             f"Run '{listing}' to see what is installed."
         )
 
-    def describe(self, name: str, kind: str | None = None) -> dict[str, Any]:
-        """A plain dict about one entry: for ``zoo info`` and notebooks."""
-        entry = self.get(name, kind)
-        record = self.plugins[entry.plugin]
-        return {
-            "name": self.display_name(entry),
-            "qualified_name": entry.qualified_name,
-            "kind": entry.singular,
-            "plugin": entry.plugin,
-            "plugin_version": record.version,
-            # Callables (a data set's inspect) are code, not facts to show or serialise.
-            "metadata": {k: v for k, v in entry.metadata.items() if not callable(v)},
-            "params": [
-                {
-                    "name": p.name,
-                    "type": p.type_name,
-                    "default": p.default,
-                    "help": p.help,
-                    "range": (entry.metadata.get("ranges") or {}).get(p.name, ""),
-                }
-                for p in entry.params
-            ],
-        }
-
     def create(self, kind: str, name: str, *args: Any, **overrides: Any) -> Any:
         """Call an entry's factory with keyword overrides checked against its hyperparameters.
 

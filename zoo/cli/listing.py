@@ -83,7 +83,7 @@ def info(name: str, target: str | None, ignore: str | None, as_json: bool) -> No
             if not line.startswith("zoo: column"):
                 click.echo(line, err=True)
         return
-    about = registry.describe(name)
+    about = render.about(registry, registry.get(name))
     click.echo(render.to_json(about) if as_json else render.info_text(about))
 
 

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from zoo.app.run import RunResult
-    from zoo.core.config import RunConfig
     from zoo.plan.planning import Plan
 
 
@@ -18,9 +17,10 @@ def epochs_text(count: int) -> str:
     return f"{count} epoch{'' if count == 1 else 's'}"
 
 
-def start_line(config: RunConfig, first_epoch: int, *, resumed: bool) -> str:
+def start_line(checked: Plan, first_epoch: int, *, resumed: bool) -> str:
     """``zoo: training mlp on housing for 100 epochs...``; a resume counts the epochs left."""
-    what = f"{config.model} on {config.data}"
+    config = checked.config
+    what = f"{checked.model_label} on {checked.data_label}"
     if config.cross_validated:
         return (
             f"zoo: training {what}, one model per fold of {config.folds}, for "

@@ -13,13 +13,15 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from zoo.catalog.entries import INFERRED, Entry, check_overrides, check_ranges, factory_role
 from zoo.catalog.keras_names import check_settings_names
 from zoo.core.config import RunConfig
-from zoo.core.errors import IncompatibleError, PluginError, ZooError
+from zoo.core.errors import DataError, IncompatibleError, PluginError, ZooError
+from zoo.core.parts import SplitSpec, too_few_rows
 from zoo.core.spec import CompileSettings
 from zoo.plan.data_choice import data_entry, resolve_data
 from zoo.plan.overrides import SECTIONS, apply_sets
@@ -61,11 +63,21 @@ class Plan:
         """Only the parameters the run overrides, per section: what factories are called with."""
         return {s: dict(getattr(self.config, f"{s}_params")) for s in SECTIONS}
 
+    @property
+    def model_label(self) -> str:
+        """The model's short name, for folder names and messages."""
+        return self.model.name
+
+    @property
+    def data_label(self) -> str:
+        """The data set's short name, or a claimed file's stem (``houses`` for houses.csv)."""
+        path = self.config.data_params.get("path")
+        return Path(str(path)).stem if path else self.data.name
+
     def to_dict(self) -> dict[str, Any]:
-        """The configuration with names qualified and every hyperparameter explicit."""
+        """The configuration (names already qualified) with every hyperparameter explicit."""
         values = self.config.to_dict()
         for section in SECTIONS:
-            values[section] = getattr(self, section).qualified_name
             values[f"{section}_params"] = dict(self.params(section))
         return values
 
@@ -75,7 +87,9 @@ class Plan:
         return plan(RunConfig(**values), registry)
 
 
-def plan(config: RunConfig, registry: Registry, sets: Iterable[str] = ()) -> Plan:
+def plan(
+    config: RunConfig, registry: Registry, sets: Iterable[str] = (), *, split: bool = True
+) -> Plan:
     """Resolve every name, apply ``sets`` and check that data, model and preset fit together.
 
     Raises:
@@ -85,7 +99,9 @@ def plan(config: RunConfig, registry: Registry, sets: Iterable[str] = ()) -> Pla
         PluginError: the preset's factory fails, returns no CompileSettings, or names an
             optimizer, loss or metric Keras does not know.
         IncompatibleError: the model or preset cannot handle the data set.
-        DataError: inspecting the data set's parameters found it unusable.
+        DataError: inspecting the data set's parameters found it unusable, or (with
+            ``split``, unless only the whole data set is to be scored) its rows are too few
+            for the split.
     """
     sets = tuple(sets)
     model = registry.get(config.model, "models")
@@ -98,11 +114,17 @@ def plan(config: RunConfig, registry: Registry, sets: Iterable[str] = ()) -> Pla
     preset = preset or registry.get(registry.default_preset(task), "presets")
     values = {**config.to_dict(), "data_params": data_params}
     apply_sets(values, sets, _sections(data, model, preset))
+    # Names resolve once: from here on the configuration names entries, never the typed text.
+    values.update(model=model.qualified_name, data=data.qualified_name)
+    values["preset"] = preset.qualified_name
     config = RunConfig(**values)
     for entry, overrides in ((model, config.model_params), (preset, config.preset_params)):
         check_overrides(f"{entry.singular} {entry.name!r}", entry.params, overrides)
     _check_ranges(config, data, model, preset)
     _check_fit(registry, data, model, preset)
+    if split:
+        _check_rows(config, data)
+    _check_model(model, config)
     settings = _settings(preset, config, task, data.name)
     _check_extras(config, task)
     return Plan(config, data, model, preset, task, settings)
@@ -164,6 +186,35 @@ def _check_ranges(config: RunConfig, data: Entry, model: Entry, preset: Entry) -
         values = getattr(config, f"{section}_params")
         owner = entry.owner
         check_ranges(owner, entry.metadata.get("ranges"), values)
+
+
+def _check_rows(config: RunConfig, data: Entry) -> None:
+    """Refuse a data set whose known row count is too few for the run's split (a streamed
+    file's count is known once it is scanned, and checked there)."""
+    rows = data.metadata.get("rows")
+    if not isinstance(rows, int) or isinstance(rows, bool):
+        return
+    spec = SplitSpec(config.test_size, config.validation_size, config.split_seed, config.folds)
+    problem = too_few_rows(rows, spec)
+    if problem:
+        path = config.data_params.get("path")
+        raise DataError(f"{path or f'data set {data.name!r}'}: {problem}.")
+
+
+def _check_model(model: Entry, config: RunConfig) -> None:
+    """The model's own ``check`` of its final hyperparameters, before TensorFlow loads."""
+    check = model.metadata.get("check")
+    if check is None:
+        return
+    params = {p.name: p.default for p in model.params} | dict(config.model_params)
+    try:
+        check(**params)
+    except ZooError:
+        raise
+    except Exception as exc:
+        raise PluginError(
+            f"{model.owner}: its check callable raised {type(exc).__name__}: {_first_line(exc)}"
+        ) from exc
 
 
 def _first_line(exc: BaseException) -> str:
