@@ -3,6 +3,7 @@ each is one line naming the cause, raised before anything is written."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from zoo import hookimpl
 from zoo.core.errors import InvalidParameterError, plain, shown
 
 FAST = settings(max_examples=40, deadline=None)
@@ -178,3 +180,47 @@ def test_a_cluster_that_does_not_answer_is_one_line_without_rays_warning(monkeyp
     assert one_line(failure.value).startswith(
         "Cannot connect to the Ray cluster at 'ray://nowhere:1': ray client connection timeout."
     )
+
+
+# -- a plugin's model failing in training ---------------------------------------------------
+
+
+class _FailsTraining:
+    @hookimpl
+    def register_models(self, register):
+        register("fails-training", _fails_training, description="raises as it trains")
+
+
+def _fails_training(spec):
+    import keras
+
+    @keras.saving.register_keras_serializable(package="zoo-test-messages")
+    class Boom(keras.layers.Layer):
+        def call(self, x, training=None):
+            if training:
+                raise ValueError("boom while training")
+            return x
+
+    return keras.Sequential(
+        [keras.Input(spec.input_shape), Boom(), keras.layers.Dense(spec.output_units)]
+    )
+
+
+def test_a_model_failing_in_training_leaves_no_escape_codes(tmp_path, capsys):
+    import zoo
+    from zoo.cli.main import _fail
+
+    registry = zoo.Registry.discover(
+        entry_points=False, warn=False, extra=[("fails", _FailsTraining())]
+    )
+    config = zoo.RunConfig(model="fails-training", data="iris", epochs=1, runs_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="boom while training") as failure:
+        zoo.run(config, registry)
+    (status,) = tmp_path.glob("*/status.json")
+    record = json.loads(status.read_text())
+    assert record["status"] == "failed" and "boom while training" in record["error"]
+    assert "\x1b" not in status.read_text() and "\\u001b" not in status.read_text()
+    with pytest.raises(SystemExit):
+        _fail(f"zoo: unexpected error: ValueError: {failure.value}", 1)
+    err = capsys.readouterr().err
+    assert "boom while training" in err and "\x1b" not in err and len(err.splitlines()) == 1

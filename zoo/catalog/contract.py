@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zoo.catalog.entries import INFERRED, Entry, factory_role
-from zoo.core.errors import PluginError, ZooError
+from zoo.core.errors import PluginError, ZooError, plain
 from zoo.core.parts import DataSource
 from zoo.core.spec import FineTune, ModelSpec, unpack_built
 from zoo.core.tasks import TASK_TABLE
@@ -53,7 +53,7 @@ def call_plugin(entry: Entry, *args: Any, **params: Any) -> Any:
             raise exc from None
         raise named from exc
     except Exception as exc:
-        text = str(exc).strip().splitlines()
+        text = plain(str(exc)).strip().splitlines()  # no terminal escape codes
         raise PluginError(
             f"{entry.owner}: its {factory_role(entry.kind)} raised {type(exc).__name__}: "
             f"{text[0] if text else ''} (rerun with --debug for the traceback)"

@@ -230,7 +230,9 @@ class Job:
                     note="stopped at once by a second Ctrl-C; this session's epochs were not saved",
                 )
             else:
-                reason = f"{type(exc).__name__}: {exc}".strip()
+                from zoo.core.errors import plain
+
+                reason = plain(f"{type(exc).__name__}: {exc}").strip()  # no escape codes
                 self.folder.set_status("failed", error=" ".join(reason.split()))
 
     def _keep_interrupted(
