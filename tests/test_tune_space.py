@@ -14,6 +14,7 @@ from zoo import InvalidParameterError, Registry, RunConfig, hookimpl, plan
 from zoo.app.tune.finish import toml_value
 from zoo.app.tune.space import build_space
 from zoo.cli.tune import parse_duration
+from zoo.core.errors import RunFolderError
 
 REGISTRY = Registry.discover(entry_points=False)
 
@@ -195,7 +196,8 @@ def test_resume_of_another_model_or_data_sets_study(zoo_cli, tmp_path):
     folder = tmp_path / "tune-x"
     folder.mkdir()
     base = RunConfig(model="mlp", data="housing").to_dict()
-    (folder / "tune.json").write_text(json.dumps({"base": base, "storage": "sqlite://"}))
+    record = {"study_name": "tune-x", "base": base, "storage": "study.db"}
+    (folder / "tune.json").write_text(json.dumps(record))
     code, _, err = zoo_cli("tune", "-m", "linear", "-d", "housing", "--resume", str(folder))
     assert code != 0 and "its study tunes mlp on housing, not linear on housing" in err
     assert len(err.strip().splitlines()) == 1
@@ -272,3 +274,17 @@ def test_bad_folds_are_refused_before_any_trial(zoo_cli, tmp_path, value):
     code, _, err = zoo_cli("tune", "-m", "mlp", "-d", "regression", "--folds", value,
                            "--runs-dir", str(runs))  # fmt: skip
     assert code != 0 and "--folds" in err and not runs.exists()
+
+
+def test_resume_names_match_the_qualified_names_a_study_records(tmp_path):
+    from zoo.app.tune.study import check_same_task
+
+    source = tmp_path / "houses.csv"
+    base = {"model": "zoo.mlp:mlp", "data": "zoo.csv_files:csv"}
+    record = {"base": {**base, "data_params": {"path": str(source)}}}
+    check_same_task(tmp_path, record, "mlp", str(source))  # the short name, the file
+    check_same_task(tmp_path, record, "zoo.mlp:mlp", f"csv:{source}")
+    with pytest.raises(RunFolderError, match="tunes mlp on houses.csv, not linear on"):
+        check_same_task(tmp_path, record, "linear", str(source))
+    with pytest.raises(RunFolderError, match="not mlp on other.csv"):
+        check_same_task(tmp_path, record, "mlp", "other.csv")
