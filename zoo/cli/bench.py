@@ -13,11 +13,13 @@ from click.core import ParameterSource
 
 from zoo.cli.options import (
     BATCH_SIZE,
+    EPOCHS,
     OFFLINE,
     SPLIT_SEED,
     SUMMARY_JSON,
     TEST_SIZE,
     TRACK,
+    VALIDATION_SIZE,
     cluster_options,
     data_options,
     folds,
@@ -25,6 +27,7 @@ from zoo.cli.options import (
     patience,
     resume,
     runs_dir,
+    seed,
 )
 
 if TYPE_CHECKING:
@@ -59,14 +62,12 @@ RUN_OPTIONS += ("target", "task", "patience", "folds")
     show_default=True,
     help="Trainings per combination, seeds base seed + 0, 1, ...",
 )
-@click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
+@EPOCHS
 @BATCH_SIZE
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the first repeat.")
+@seed("Seed of the first repeat.")
 @SPLIT_SEED
 @TEST_SIZE
-@click.option(
-    "--validation-size", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True
-)
+@VALIDATION_SIZE
 @folds(
     "Cross-validate each training: one model per fold of the training part (that fold its "
     "validation part), averaged into its model. N times the training."

@@ -31,14 +31,36 @@ BATCH_SIZE = click.option(
     "--batch-size", type=click.IntRange(min=1), default=DEFAULTS["batch_size"], show_default=True
 )
 SPLIT_SEED = click.option(
-    "--split-seed", type=int, default=DEFAULTS["split_seed"], show_default=True
+    "--split-seed",
+    type=int,
+    default=DEFAULTS["split_seed"],
+    show_default=True,
+    help="random_state of the train/test and train/validation splits.",
 )
 TEST_SIZE = click.option(
     "--test-size",
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
     default=DEFAULTS["test_size"],
     show_default=True,
+    help="Fraction held out for the test metrics.",
 )
+VALIDATION_SIZE = click.option(
+    "--validation-size",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=DEFAULTS["validation_size"],
+    show_default=True,
+    help="Fraction of the training part held out for validation.",
+)
+EPOCHS = click.option(
+    "--epochs", type=click.IntRange(min=1), default=DEFAULTS["epochs"], show_default=True
+)
+
+
+def seed(help_text: str) -> Decorator:
+    """``--seed`` (``help_text`` says what it seeds), RunConfig's default."""
+    return click.option(
+        "--seed", type=int, default=DEFAULTS["seed"], show_default=True, help=help_text
+    )
 SUMMARY_JSON = click.option(
     "--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout."
 )
@@ -49,7 +71,7 @@ def runs_dir(help_text: str) -> Decorator:
     return click.option(
         "--runs-dir",
         type=click.Path(file_okay=False),
-        default="runs",
+        default=DEFAULTS["runs_dir"],
         show_default=True,
         help=help_text,
     )

@@ -15,14 +15,19 @@ from click.core import ParameterSource
 
 from zoo.cli.options import (
     BATCH_SIZE,
+    EPOCHS,
     OFFLINE,
+    SPLIT_SEED,
+    TEST_SIZE,
     TRACK,
+    VALIDATION_SIZE,
     data_options,
     folds,
     patience,
     registry_from,
     resume,
     runs_dir,
+    seed,
 )
 
 if TYPE_CHECKING:
@@ -87,40 +92,16 @@ def _echo_json(payload: Any) -> None:
     help="Override a hyperparameter, e.g. --set hidden=64,64 --set "
     "preset.learning_rate=0.01. Repeatable.",
 )
-@click.option(
-    "--test-size",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.2,
-    show_default=True,
-    help="Fraction held out for the test metrics.",
-)
-@click.option(
-    "--validation-size",
-    type=click.FloatRange(0, 1, max_open=True),
-    default=0.1,
-    show_default=True,
-    help="Fraction of the training part held out for validation.",
-)
-@click.option(
-    "--split-seed",
-    type=int,
-    default=42,
-    show_default=True,
-    help="random_state of the train/test and train/validation splits.",
-)
+@TEST_SIZE
+@VALIDATION_SIZE
+@SPLIT_SEED
 @folds(
     "Cross-validate: train one model per fold of the training part (that fold its validation "
     "part) and average them into the run's model. N times the training."
 )
-@click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
+@EPOCHS
 @BATCH_SIZE
-@click.option(
-    "--seed",
-    type=int,
-    default=0,
-    show_default=True,
-    help="Seeds weights and shuffling; same seed, same machine, same metrics.",
-)
+@seed("Seeds weights and shuffling; same seed, same machine, same metrics.")
 @patience()
 @click.option("--reduce-lr", is_flag=True, help="Halve the learning rate on plateaus.")
 @click.option("--tensorboard", is_flag=True, help="Write TensorBoard logs in the run folder.")
@@ -277,10 +258,8 @@ def _train_and_report(
     from zoo.app.run import train_plan
     from zoo.cli import render, report
 
-    config = checked.config
-
     def announce(first_epoch: int) -> None:  # once training really starts, not before
-        click.echo(report.start_line(config, first_epoch, resumed=bool(options.resume)), err=True)
+        click.echo(report.start_line(checked, first_epoch, resumed=bool(options.resume)), err=True)
 
     if not quiet:  # columns left out and rows dropped: never silently
         for line in render.data_notes(dict(checked.data.metadata)):
@@ -334,9 +313,10 @@ def predict(
 
     Class predictions come back as the original labels, with one probability column per class.
     """
-    from zoo.app.saved import load_run, predict_file
+    from zoo.app.saved import check_output, load_run, predict_file
 
     saved = load_run(run_folder, allow_unsafe=allow_unsafe, allow_unverified=allow_unverified)
+    check_output(saved, input_file, output)  # before TensorFlow loads
     _quiet_backend()
     text = predict_file(saved, _registry(), Path(input_file), Path(output) if output else None)
     if text is not None:
@@ -387,24 +367,107 @@ def evaluate(
     click.echo(f"zoo: evaluated on {part}", err=True)
 
 
+STATUSES = (
+    "running",
+    "complete",
+    "failed",
+    "interrupted",
+    "crashed",
+    "broken",
+    "incomplete",
+    "unknown",
+)
+
+
 @click.command()
 @click.option("--runs-dir", type=click.Path(file_okay=False), default="runs", show_default=True)
+@click.option("--model", "-m", default=None, help="Only folders of this model.")
+@click.option("--data", "-d", default=None, help="Only folders of this data set (or file stem).")
+@click.option(
+    "--status",
+    type=click.Choice(STATUSES),
+    default=None,
+    metavar="STATUS",
+    help=f"Only this status: {', '.join(STATUSES)}.",
+)
+@click.option(
+    "--kind", type=click.Choice(["run", "bench", "tune"]), default=None, help="Only this kind."
+)
+@click.option(
+    "--sort",
+    default=None,
+    metavar="NAME",
+    help="Order by a column (started, model, data, status, epochs, ...) or a test metric "
+    "(mse, r2, accuracy, ...; best first).",
+)
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Remove the folders the filters select (a filter is required), after confirming.",
+)
+@click.option("--yes", "-y", is_flag=True, help="Prune without asking.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def runs(runs_dir: str, as_json: bool) -> None:
-    """List past runs: time, model, data, key metric and status, oldest first."""
-    from zoo.cli import render
-    from zoo.runs.folder import list_runs
+def runs(
+    runs_dir: str,
+    model: str | None,
+    data: str | None,
+    status: str | None,
+    kind: str | None,
+    sort: str | None,
+    prune: bool,
+    yes: bool,
+    as_json: bool,
+) -> None:
+    """List past runs, benches and searches: time, model, data, key metric and status, oldest
+    first; filter, sort, or prune them.
 
-    found = list_runs(Path(runs_dir))
+    \b
+    Examples:
+      zoo runs --model mlp --sort mse
+      zoo runs --prune --status failed
+    """
+    from zoo.cli import render
+    from zoo.runs.listing import RunFilter, list_runs, select
+
+    chosen = RunFilter(model=model, data=data, status=status, kind=kind)
+    if prune and not chosen:
+        raise click.UsageError(
+            "--prune removes the folders a filter selects; give --status, --model, --data or "
+            "--kind (e.g. zoo runs --prune --status failed)."
+        )
+    found = select(list_runs(Path(runs_dir)), chosen, sort)
+    if prune:
+        _prune(Path(runs_dir), found, yes=yes)
+        return
     if as_json:
         _echo_json(found)
     elif found:
         click.echo(render.runs_table(found))
+    elif chosen:
+        click.echo(f"No folders in {runs_dir}/ match those filters.", err=True)
     else:
         click.echo(
             f"No runs in {runs_dir}/ yet. Start one with 'zoo run --model mlp --data housing'.",
             err=True,
         )
+
+
+def _prune(runs_dir: Path, found: list[dict[str, Any]], *, yes: bool) -> None:
+    """Remove the selected folders once the user agrees; say what went and what stayed."""
+    from zoo.runs.listing import prune
+
+    if not found:
+        click.echo(f"zoo: no folders in {runs_dir}/ match; nothing removed.", err=True)
+        return
+    names = ", ".join(row["folder"] for row in found)
+    if not yes and not click.confirm(f"Remove {len(found)} folder(s) from {runs_dir}/: {names}?"):
+        click.echo("zoo: nothing removed.", err=True)
+        raise SystemExit(1)
+    removed, kept = prune(runs_dir, found)
+    for name in removed:
+        click.echo(f"removed {runs_dir / name}")
+    for reason in kept:
+        click.echo(f"zoo: kept {reason}", err=True)
 
 
 COMMANDS = (run, predict, evaluate, runs)
