@@ -118,7 +118,8 @@ def _registry() -> Any:
     "--storage",
     metavar="URL",
     default=None,
-    help="Optuna storage URL (default: SQLite study.db in the tune folder).",
+    help="Optuna storage URL (default: SQLite study.db in the tune folder); with --resume, "
+    "the storage of a study kept outside its folder.",
 )
 @resume("Continue the study of an earlier tune folder.")
 @runs_dir("Where the tune folder is written.")
@@ -153,17 +154,21 @@ def tune(ctx: click.Context, **options: Any) -> None:
     if options["resume"]:
         given = [
             k
-            for k in ("preset", "space_file", "sets", "seed", "epochs", "patience", "storage")
-            + ("folds", "target", "task", "ignore")
+            for k in ("preset", "space_file", "sets", "seed", "epochs", "patience", "folds")
+            + ("target", "task", "ignore")
             if ctx.get_parameter_source(k) != ParameterSource.DEFAULT
         ]
         if given:
             raise click.UsageError(
                 f"--resume continues a study as it was started; --{given[0].split('_')[0]} "
-                "cannot change (only --trials, --timeout, --jobs and --track can)."
+                "cannot change (only --trials, --timeout, --jobs, --track and --storage can)."
             )
         request = resume_request(
-            options["resume"], options["model"], options["data"], **run_options
+            options["resume"],
+            options["model"],
+            options["data"],
+            storage=options["storage"],
+            **run_options,
         )
     else:
         request = _new_request(options, registry, run_options)
@@ -235,7 +240,11 @@ def _run(request: Any, registry: Any, options: dict[str, Any]) -> None:
     bar = None if options["quiet"] else _progress_bar(request.trials)
     try:
         summary = run_tune(
-            request, registry, resume=options["resume"], on_trial=bar.update if bar else None
+            request,
+            registry,
+            resume=options["resume"],
+            on_trial=bar.update if bar else None,
+            on_stage=bar.stage if bar else None,
         )
     finally:
         if bar:
@@ -272,6 +281,11 @@ class _Progress:
         self.bar.set_postfix(shown, refresh=False)
         self.bar.update(1)
 
+    def stage(self, text: str) -> None:
+        """What the search does after its trials: the bar is done, a line says what now."""
+        self.bar.close()
+        click.echo(f"zoo: {text}...", err=True)
+
     def close(self) -> None:
         self.bar.close()
 
@@ -290,8 +304,7 @@ def _text(summary: dict[str, Any]) -> str:
     ]
     best = summary.get("best")
     if best:
-        params = ", ".join(f"{k}={v}" for k, v in best["params"].items())
-        lines.append(f"best trial #{best['trial']}: val_loss {best['val_loss']:.5g}  {params}")
+        lines += best_lines(best)
     metric = summary["key_metric"]
     rows = [
         [c["name"], f"{c['metrics'].get(metric, float('nan')):.4f}"]
@@ -301,6 +314,19 @@ def _text(summary: dict[str, Any]) -> str:
         lines += ["", tabulate(rows, headers=["test part", metric], colalign=("left", "right"))]
     lines += [f"note: {n}" for n in summary.get("notes", [])]
     return "\n".join(lines)
+
+
+def best_lines(best: dict[str, Any], width: int = 80) -> list[str]:
+    """The best trial, numbers to 4 significant digits, wrapped within ``width`` columns."""
+    import textwrap
+
+    def shown(value: Any) -> str:
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+    params = [f"{k}={shown(v)}" for k, v in best["params"].items()]
+    head = f"best trial #{best['trial']}: val_loss {shown(float(best['val_loss']))}"
+    text = f"{head}  {', '.join(params)}" if params else head
+    return textwrap.wrap(text, width, subsequent_indent="  ", break_on_hyphens=False)
 
 
 COMMANDS = (tune,)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.app.tune.objective import train, validation_score
 from zoo.app.tune.space import apply
+from zoo.app.tune.study import hide_password
 from zoo.core.errors import ZooError
 from zoo.runs.files import atomic_file, write_text
 
@@ -103,13 +104,17 @@ def _counts(prepared: Prepared, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "folder": str(prepared.folder),
         "model": prepared.base.model,
         "data": prepared.base.data,
-        "storage": prepared.record["storage"],
+        "storage": hide_password(prepared.storage_url or prepared.record["storage"]),
         "study": prepared.record["study_name"],
         "key_metric": TASK_TABLE[prepared.task].key_metric,
         "folds": prepared.base.folds,
         "trials": {s: states.count(s) for s in ("complete", "pruned", "failed")},
         "space": [d.describe() for d in prepared.space.dimensions],
-        "notes": [],
+        "notes": [
+            f"{prepared.stale} trial(s) a stopped process had left running were marked failed"
+        ]
+        if prepared.stale
+        else [],
     }
 
 
@@ -124,6 +129,7 @@ def _score(
     """The test part, scored once: the best trial's re-run, the defaults, the baselines."""
     from dataclasses import replace
 
+    _stage(prepared, f"scoring the best trial (#{best.number}) on the test part")
     rerun = train(replace(config, runs_dir=str(prepared.folder)), registry, save=True)
     summary["best"]["run_folder"] = str(rerun.folder)
     if prepared.base.folds <= 1:  # the same run as the trial: it must reach the same score
@@ -135,6 +141,8 @@ def _score(
             )
     comparison = [{"name": f"best trial (#{best.number})", "metrics": rerun.metrics}]
     is_default = best.params == prepared.space.defaults()  # trial 0 won: no second training
+    if not is_default:
+        _stage(prepared, "scoring the default configuration on the test part")
     default = rerun if is_default else train(prepared.base, registry)
     comparison.append({"name": "default configuration", "metrics": default.metrics})
     comparison += _baselines(prepared, registry, summary["notes"])
@@ -142,10 +150,16 @@ def _score(
     summary["_best_result"] = rerun
 
 
+def _stage(prepared: Prepared, text: str) -> None:
+    if prepared.on_stage is not None:
+        prepared.on_stage(text)
+
+
 def _baselines(prepared: Prepared, registry: Registry, notes: list[str]) -> list[dict[str, Any]]:
     """The scikit-learn rows of ``zoo bench`` on the same split."""
     if not prepared.request.baselines:
         return []
+    _stage(prepared, "fitting the scikit-learn baselines on the same split")
     try:
         from zoo.app.bench.baselines import BaselineSkipped, run_baseline
     except ImportError:

@@ -34,6 +34,7 @@ from zoo.app.tune.objective import (
 )
 from zoo.app.tune.space import apply
 from zoo.core.errors import RunInterrupted, ZooError
+from zoo.runs.lock import Terminated, terminate_as_interrupt
 
 if TYPE_CHECKING:
     from zoo import Registry
@@ -58,6 +59,7 @@ def run_workers(prepared: Prepared, on_trial: TrialNotice | None) -> None:
     seed = prepared.base.seed + len(prepared.study.trials)
     context = multiprocessing.get_context("spawn")
     options = {"timeout": request.timeout, "threads": threads, "track": request.track}
+    options["storage"] = prepared.storage_url  # as this process opened it
     processes = [
         context.Process(
             target=work,
@@ -71,8 +73,10 @@ def run_workers(prepared: Prepared, on_trial: TrialNotice | None) -> None:
         process.start()
     try:
         _watch(prepared.study, processes, on_trial)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         for process in processes:
+            if isinstance(stop, Terminated) and process.is_alive():
+                process.terminate()  # SIGTERM came to this process only: pass it on
             process.join(timeout=30)
         raise
     codes = [p.exitcode for p in processes]
@@ -106,8 +110,12 @@ def work(folder: str, trials: int, sampler_seed: int, options: dict[str, Any]) -
     """One worker process: reopen the study from the folder's record and run its share."""
     import sys
 
+    from zoo.train.backend import import_backend_quietly
+
+    import_backend_quietly()  # TensorFlow's start-up notices stay off the terminal
     try:
-        _work(Path(folder), trials, sampler_seed, options)
+        with terminate_as_interrupt():
+            _work(Path(folder), trials, sampler_seed, options)
     except (RunInterrupted, KeyboardInterrupt):
         sys.exit(130)
     except ZooError as exc:
@@ -128,7 +136,7 @@ def _work(folder: Path, trials: int, sampler_seed: int, options: dict[str, Any])
     record = studies.read_record(folder)
     request = resume_request(folder, None, None, trials=trials)
     base, space, _ = check_request(request, registry)
-    storage = studies.open_storage(record["storage"])
+    storage = studies.open_storage(options["storage"])
     sampler = studies.make_sampler(sampler_seed)
     pruner = studies.make_pruner(request.startup_trials, request.warmup_epochs)
     study = studies.load_study(storage, record["study_name"], sampler, pruner, folder)

@@ -57,7 +57,12 @@ class TuneRequest:
 
 @dataclass
 class Prepared:
-    """A checked request: the space, the open study and its folder."""
+    """A checked request: the space, the open study and its folder.
+
+    ``storage_url`` is the study's storage as opened (the folder's own ``study.db`` as an
+    absolute URL); ``stale`` counts the trials a dead process had left running, marked
+    failed on resume; ``on_stage`` is told what the search does after its trials.
+    """
 
     request: TuneRequest
     base: RunConfig
@@ -66,6 +71,9 @@ class Prepared:
     study: Any
     record: dict[str, Any]
     task: str
+    storage_url: str = ""
+    stale: int = 0
+    on_stage: Callable[[str], None] | None = None
 
 
 TrialNotice = Callable[[Any, float | None], None]
@@ -90,6 +98,9 @@ def check_request(request: TuneRequest, registry: Registry) -> tuple[RunConfig, 
         raise InvalidParameterError(f"--jobs must be at least 1; received {request.jobs!r}.")
     if request.timeout is not None and request.timeout <= 0:
         raise InvalidParameterError(f"--timeout must be positive; received {request.timeout!r}.")
+    from zoo.app.tracking import check_tracking_uri
+
+    check_tracking_uri(request.track)  # before the study's folder exists
     base = request.base
     if base.patience is None:
         base = replace(base, patience=DEFAULT_PATIENCE)
@@ -98,9 +109,6 @@ def check_request(request: TuneRequest, registry: Registry) -> tuple[RunConfig, 
             "zoo tune selects on the validation part, so --validation-size must be above 0 "
             "(or give --folds N to cross-validate)."
         )
-    from zoo.app.tracking import check_tracking_uri
-
-    check_tracking_uri(request.track)  # before the study's folder exists
     checked = plan(base, registry)
     space = build_space(
         checked.config, checked.model, checked.preset, request.space, request.fixed_keys
@@ -123,6 +131,7 @@ def resume_request(
     record = studies.read_record(folder)
     base = record["base"]
     studies.check_same_task(Path(folder), record, model or base["model"], data or base["data"])
+    studies.resumed_storage(Path(folder), record, options.get("storage"))  # before Keras loads
     return TuneRequest(
         base=RunConfig(**base),
         space=record.get("space", {}),

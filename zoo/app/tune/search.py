@@ -7,6 +7,8 @@ runs before the first trial. Trials run in this process by default (Keras import
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,44 +16,63 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.app.tune import study as studies
 from zoo.app.tune.request import Prepared, TrialNotice, TuneRequest, best_value, check_request
-from zoo.core.errors import RunInterrupted, TrainingDiverged
+from zoo.core.errors import RunInterrupted, TrainingDiverged, ZooError
+from zoo.runs.lock import hold
 
 if TYPE_CHECKING:
-    from zoo import Registry, RunConfig
+    from zoo import Registry
     from zoo.app.tune.tracking import TuneTracking
 
 
-def prepare(request: TuneRequest, registry: Registry, resume: Path | None = None) -> Prepared:
-    """Check the request, then create (or reopen) the tune folder and its study."""
+def prepare(
+    request: TuneRequest,
+    registry: Registry,
+    resume: Path | None = None,
+    held: contextlib.ExitStack | None = None,
+) -> Prepared:
+    """Check the request, then create (or reopen) the tune folder and its study; ``held``
+    keeps the folder held (``zoo.runs.lock``) until it closes."""
     base, space, task = check_request(request, registry)
-    storage = studies.open_storage(request.storage) if request.storage else None
     sampler = studies.make_sampler(base.seed)
     pruner = studies.make_pruner(request.startup_trials, request.warmup_epochs)
     if resume is not None:
         record = studies.read_record(resume)
-        storage = storage or studies.open_storage(record["storage"])
+        if held is not None:
+            held.enter_context(hold(resume))
+        url = studies.resumed_storage(resume, record, request.storage)
+        storage = studies.open_storage(url)
         study = studies.load_study(storage, record["study_name"], sampler, pruner, resume)
+        with studies.storage_errors(url):  # held: no other process runs its trials
+            stale = studies.fail_stale_trials(storage, record["study_name"])
         # A new seed for the new trials, so that they do not repeat the first session's draws.
         study.sampler = studies.make_sampler(base.seed + len(study.trials))
-        return Prepared(request, base, space, Path(resume), study, record, task)
+        return Prepared(request, base, space, resume, study, record, task, url, stale=stale)
+    storage = studies.open_storage(request.storage) if request.storage else None
     folder = studies.new_folder(request.tune_dir, base.model, base.data)
+    if held is not None:
+        held.enter_context(hold(folder))
     url = request.storage or studies.default_storage(folder)
-    storage = storage or studies.open_storage(url)
-    record = _new_record(folder, url, base, request)
-    attrs = {"model": base.model, "data": base.data, "folder": folder.name}
-    study = studies.create_study(storage, folder.name, sampler, pruner, attrs)
-    defaults = space.defaults()
-    if defaults:  # the default configuration is trial 0: the search starts from it
-        study.enqueue_trial(defaults)
-    studies.write_record(folder, record)
-    return Prepared(request, base, space, folder, study, record, task)
+    try:
+        storage = storage or studies.open_storage(url)
+        record = _new_record(folder, studies.recorded_storage(request.storage), request)
+        attrs = {"model": base.model, "data": base.data, "folder": folder.name}
+        with studies.storage_errors(url):
+            study = studies.create_study(storage, folder.name, sampler, pruner, attrs)
+            defaults = space.defaults()
+            if defaults:  # the default configuration is trial 0: the search starts from it
+                study.enqueue_trial(defaults)
+        studies.write_record(folder, record)
+    except ZooError:
+        shutil.rmtree(folder, ignore_errors=True)  # nothing half-made is left behind
+        raise
+    return Prepared(request, base, space, folder, study, record, task, url)
 
 
-def _new_record(folder: Path, url: str, base: RunConfig, request: TuneRequest) -> dict[str, Any]:
+def _new_record(folder: Path, storage: str, request: TuneRequest) -> dict[str, Any]:
     return {
         "version": 1,
         "study_name": folder.name,
-        "storage": url,
+        "storage": storage,
         "base": request.base.to_dict(),
         "space": dict(request.space),
         "fixed_keys": sorted(request.fixed_keys),
@@ -67,21 +88,36 @@ def tune(
     *,
     resume: str | Path | None = None,
     on_trial: TrialNotice | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Run a study (or continue one) and write its tune folder.
+
+    The tune folder is held while this runs (``zoo.runs.lock``): a second command on it fails
+    at once, and SIGTERM stops it as Ctrl-C does. ``on_stage`` is told what the search does
+    after its trials (scoring the best and the default configuration).
 
     Returns:
         The summary written to ``summary.json``: best trial, test scores, baselines, files.
 
     Raises:
-        RunInterrupted: Ctrl-C; every finished trial is kept and reported.
+        RunInterrupted: Ctrl-C or SIGTERM; every finished trial is kept and reported.
+        RunFolderError: the folder to resume is damaged, or another command holds it.
     """
-    from zoo.app.tune.finish import finish
     from zoo.app.tune.parallel import connect
-    from zoo.app.tune.tracking import open_tracking
 
     session = connect(request, registry)  # --cluster: connected and checked before the folder
-    prepared = prepare(request, registry, Path(resume) if resume else None)
+    with contextlib.ExitStack() as held:
+        prepared = prepare(request, registry, Path(resume) if resume else None, held)
+        prepared.on_stage = on_stage
+        return _search(prepared, registry, on_trial, session)
+
+
+def _search(
+    prepared: Prepared, registry: Registry, on_trial: TrialNotice | None, session: Any
+) -> dict[str, Any]:
+    from zoo.app.tune.finish import finish
+    from zoo.app.tune.tracking import open_tracking
+
     tracking = open_tracking(prepared, registry)
     try:
         with tracking.parent():  # trials log as its children

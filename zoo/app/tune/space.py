@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.catalog.entries import Param, parse_interval
+from zoo.catalog.entries import Param, outside, parse_interval
 from zoo.core.errors import InvalidParameterError, did_you_mean
 from zoo.plan.overrides import coerce, read_toml
 
@@ -121,14 +121,54 @@ def build_space(
         else:
             specs[section].pop(name, None)
             fixed[f"{section}.{name}"] = _fixed_value(params[section][name], spec)
+    ranges = {"model": model.metadata.get("ranges"), "preset": preset.metadata.get("ranges")}
     dimensions = []
     for section in SECTIONS:
         for name, (spec, source) in specs[section].items():
             if f"{section}.{name}" in fixed_keys or spec is None:
                 continue
             what = f"{source}: {section}.{name}"
-            dimensions.append(make_dimension(section, params[section][name], spec, source, what))
+            dimension = make_dimension(section, params[section][name], spec, source, what)
+            check_limits(dimension, ranges.get(section) or {}, what)
+            dimensions.append(dimension)
     return Space(tuple(dimensions), fixed)
+
+
+FLOAT32_MAX = 3.4028234663852886e38  # what a model's weights and settings can hold
+
+
+def check_limits(dimension: Dimension, ranges: Mapping[str, str], what: str) -> None:
+    """Every value a dimension can give must be a finite float32 number, inside the range its
+    plugin declares and, for run options, inside RunConfig's limits: else no trial could run.
+
+    Raises:
+        InvalidParameterError: a bound or choice outside them, named with ``what``.
+    """
+    from zoo.core.config import RunConfig
+
+    name = dimension.param.name
+    values = list(dimension.choices) if dimension.choices else [dimension.low, dimension.high]
+    for value in [*values, *([dimension.step] if dimension.step is not None else [])]:
+        typed = dimension.typed(value)
+        for item in typed if isinstance(typed, (tuple, list)) else (typed,):
+            if isinstance(item, float) and not (math.isfinite(item) and abs(item) <= FLOAT32_MAX):
+                raise InvalidParameterError(
+                    f"{what}: {item!r} is not a usable number; give finite bounds within "
+                    f"float32 (at most {FLOAT32_MAX:.3g} either way)."
+                )
+    for value in values:
+        typed = dimension.typed(value)
+        reason = outside(parse_interval(ranges[name]), typed) if name in ranges else ""
+        if reason:
+            raise InvalidParameterError(
+                f"{what}: {reason}, the range its plugin declares; keep the space inside it "
+                "('zoo info' lists each range)."
+            )
+        if dimension.section == "run":
+            try:
+                RunConfig(model="-", data="-", **{name: typed})
+            except InvalidParameterError as exc:
+                raise InvalidParameterError(f"{what}: {exc}") from None
 
 
 def _section_params(base: RunConfig, model: Entry, preset: Entry) -> dict[str, dict[str, Param]]:
@@ -398,7 +438,7 @@ def _range_dimension(
         )
     step = spec.get("step")
     if step is not None and (
-        isinstance(step, bool) or not isinstance(step, (int, float)) or step <= 0 or log
+        isinstance(step, bool) or not isinstance(step, (int, float)) or not step > 0 or log
     ):
         raise InvalidParameterError(
             f"{what}: step must be a positive number, and cannot go with log; received {step!r}."
