@@ -250,3 +250,9 @@ def test_runs_table_fits_80_columns_and_drops_plugin_prefixes():
     assert "accuracy 0.9123" in narrow and "complete" in narrow
     wide = render.runs_table(runs, width=120)
     assert " breast_cancer " in wide and "zoo.linear" not in wide
+
+
+def test_set_target_on_a_data_set_without_one_is_refused_as_target_is():
+    registry = zoo.Registry.discover()
+    with pytest.raises(zoo.ZooError, match="data set 'housing' has no target column"):
+        plan(RunConfig(model="mlp", data="housing"), registry, ["target=price"])

@@ -139,7 +139,7 @@ def _with_data_sets(
 ) -> RunConfig:
     """``config`` with the ``--set`` values that belong to the data set applied.
 
-    The data parameters come first because the data set's task (and so the default preset,
+    The data parameters (and the run's target and task) come first because the data set's task (and so the default preset,
     whose hyperparameters the other keys may name) can depend on them.
     """
     if not sets:
@@ -152,7 +152,10 @@ def _with_data_sets(
             apply_sets(values, [item], sections)
         except ZooError:
             continue  # reported, with every valid key, once all three entries are known
-    return replace(config, data_params=values["data_params"])
+    # --set target=COL / task=... choose the data as --target / --task do: checked the same way.
+    return replace(
+        config, data_params=values["data_params"], target=values["target"], task=values["task"]
+    )
 
 
 def _sections(data: Entry, model: Entry, preset: Entry | None) -> dict[str, tuple[Any, ...]]:
