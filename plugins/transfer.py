@@ -307,6 +307,46 @@ def _download(real, name, origin, folder: Path, cache_subdir, file_hash, *args, 
         socket.setdefaulttimeout(previous)
 
 
+# The cached file names of each backbone's ImageNet weights without the top, whatever the
+# width (alpha) and image size, as keras.applications names them.
+WEIGHTS_FILES = {
+    "mobilenet_v2": "mobilenet_v2_weights_*_no_top.h5",
+    "mobilenet_v3_small": "weights_mobilenet_v3_small*_no_top*.h5",
+    "mobilenet_v3_large": "weights_mobilenet_v3_large*_no_top*.h5",
+    "efficientnet_b0": "efficientnetb0_notop.h5",
+}
+MOBILENET_V2_SIDES = (96, 128, 160, 192, 224)  # Keras has weights for these; else 224's
+
+
+def check_transfer(
+    backbone: str = "mobilenet_v2",
+    weights: str = "imagenet",
+    image_size: int = 0,
+    alpha: float = 1.0,
+    **_: Any,
+) -> None:
+    """What can be told before TensorFlow loads: the backbone's name, and, offline, that
+    Keras's cache holds its ImageNet weights (the exact file for the default backbone,
+    MobileNetV2; for the others any width's and size's, the exact one checked at build)."""
+    if _is_saved_model(backbone):
+        return
+    name, _app = _application(backbone)
+    if weights != "imagenet" or not offline():
+        return
+    wanted = WEIGHTS_FILES[name]
+    if name == "mobilenet_v2":
+        side = image_size or PRETRAINED_SIDE
+        side = side if side in MOBILENET_V2_SIDES else 224
+        wanted = f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{side}_no_top.h5"
+    folder = keras_cache_folder("models")
+    if not any(any(where.glob(wanted)) for where in (folder, Path("/tmp/.keras/models"))):
+        raise MissingFileError(
+            f"ImageNet weights file {wanted} is not in Keras's cache folder {folder}, and "
+            f"{OFFLINE_ENV} is set, so nothing is downloaded: put the file there, unset "
+            f"{OFFLINE_ENV} to download it, or use weights=none."
+        )
+
+
 def _check_hash(path: Path, file_hash: str | None) -> None:
     from keras.src.utils import file_utils
 
@@ -380,4 +420,5 @@ def register_models(register):
         build_transfer,
         description="Transfer learning: frozen MobileNetV2 (or an earlier run) + a new head",
         input_kinds=("image",),
+        check=check_transfer,
     )

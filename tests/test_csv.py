@@ -241,7 +241,7 @@ BAD = {
     ),
     "constant target": (["a,y", *[f"{i},5" for i in range(10)]], "y", ["is 5 on every row"]),
     "single class": (["a,y", *[f"{i},yes" for i in range(10)]], "y", ["single class ('yes')"]),
-    "fewer rows than the split needs": (["a,y", "1,2.5", "2,3.5"], "y", ["cannot split 1 rows"]),
+    "fewer rows than the split needs": (["a,y", "1,2.5", "2,3.5"], "y", ["cannot split 2 rows"]),
     "semicolon delimiter": (
         ["a;b;y", *[r.replace(",", ";") for r in numeric_rows(5)]],
         "y",

@@ -22,6 +22,7 @@ from zoo.core.errors import (
     shown,
 )
 from zoo.core.parts import (
+    MIN_PART_ROWS,
     PART_NAMES,
     TEST,
     TRAIN,
@@ -31,6 +32,7 @@ from zoo.core.parts import (
     DataSource,
     Scaling,
     SplitSpec,
+    part_sizes,
 )
 from zoo.core.schema import class_labels, decode_outputs
 from zoo.core.spec import BuiltModel, CompileSettings, FineTune, ModelSpec
@@ -48,6 +50,7 @@ from zoo.runs.files import MODEL_FILE, load_run_model
 
 __all__ = [
     "BINARY",
+    "MIN_PART_ROWS",
     "IMAGE",
     "INPUT_KINDS",
     "MODEL_FILE",
@@ -84,6 +87,7 @@ __all__ = [
     "decode_outputs",
     "default_schema",
     "did_you_mean",
+    "part_sizes",
     "shown",
     "hookimpl",
     "load_run_model",

@@ -27,7 +27,16 @@ from zoo.plugins.csv_files.layout import CsvLayout, problem_lines
 from zoo.plugins.csv_files.parse import FLOAT32_MAX, Block, Problems, RawChunk
 from zoo.plugins.csv_files.rows import TRAIN, RowSplit, part_of_lines
 
-from zoo.plugin import PART_NAMES, REGRESSION, DataError, DataInfo, Scaling, SplitSpec
+from zoo.plugin import (
+    MIN_PART_ROWS,
+    PART_NAMES,
+    REGRESSION,
+    DataError,
+    DataInfo,
+    Scaling,
+    SplitSpec,
+    part_sizes,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -260,8 +269,8 @@ class _Gather:
         train, _, test = (int(c) for c in self.counts)
         split = self.split
         problem = split_problem(int(self.counts.sum()), split, self.class_rows)
-        if problem is None and (not train or not test):
-            problem = f"{train} train and {test} test rows"
+        if problem is None and min(train, test) < MIN_PART_ROWS:  # the hash drew so few
+            problem = f"{train} train and {test} test rows; each part needs {MIN_PART_ROWS}"
         if problem is None and self.class_rows is not None and len(self.train_classes) < 2:
             problem = f"the training part holds a single class, {sorted(self.train_classes)}"
         if problem is not None:
@@ -343,19 +352,14 @@ class _Moments:
 def split_problem(rows: int, split: RowSplit, class_rows: Counter[Any] | None) -> str | None:
     """Why a file of ``rows`` rows (``class_rows`` per class, for classification) could not be
     split in memory, or None: a streamed file obeys the same minimums as a loaded one."""
-    import math
-
-    n_test = math.ceil(split.test_size * rows)
-    n_train = rows - n_test
-    n_val = math.ceil(split.validation_size * n_train) if split.validation_size else 0
-    n_fit = n_train - n_val
-    if n_test < 1 or n_fit < 1:
-        return f"{n_fit} train and {n_test} test rows"
-    if class_rows is None:
-        return None
-    rare = sorted(str(label) for label, count in class_rows.items() if count < 2)
+    rare = sorted(str(label) for label, count in (class_rows or {}).items() if count < 2)
     if rare:
         return f"classes with fewer than 2 rows: {', '.join(rare[:5])}"
+    n_fit, n_val, n_test = part_sizes(rows, SplitSpec(split.test_size, split.validation_size))
+    if min(n_fit, n_test) < MIN_PART_ROWS:
+        return f"{n_fit} train and {n_test} test rows; each part needs {MIN_PART_ROWS}"
+    if class_rows is None:
+        return None
     smallest = min(n for n in (n_test, n_fit, n_val or n_fit))
     if smallest < len(class_rows):
         return f"a part of {smallest} rows cannot hold all {len(class_rows)} classes"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from zoo.core.errors import IncompatibleError, RunFolderError, ZooError
 from zoo.core.tasks import BINARY, MULTICLASS
 from zoo.plan.data_choice import data_entry
-from zoo.runs.files import STDOUT, damaged, load_keras_model, write_output
+from zoo.runs.files import STDOUT, check_not_read, damaged, load_keras_model, write_output
 from zoo.runs.folder import RunFolder
 from zoo.runs.records import read_config, read_data, read_metrics
 
@@ -150,8 +150,11 @@ def load_run(
     )
 
 
-def saved_plan(run: SavedRun, values: dict[str, Any], registry: Registry) -> Plan:
-    """The plan of a saved run's settings (``values``: its config, perhaps changed).
+def saved_plan(
+    run: SavedRun, values: dict[str, Any], registry: Registry, *, whole: bool = False
+) -> Plan:
+    """The plan of a saved run's settings (``values``: its config, perhaps changed);
+    ``whole``: every row is scored (another data set's), so no split minimums apply.
 
     Raises:
         RunFolderError: config.json holds hyperparameters of another type than the entry's
@@ -160,25 +163,39 @@ def saved_plan(run: SavedRun, values: dict[str, Any], registry: Registry) -> Pla
     """
     from zoo.core.config import RunConfig
 
-    return _checked_plan(run.folder.file("config"), RunConfig(**values), registry)
+    path = run.folder.file("config")
+    return _checked_plan(path, RunConfig(**values), registry, whole=whole)
 
 
 def resumed_plan(
     folder: str | Path, config: RunConfig, registry: Registry, sets: tuple[str, ...] = ()
 ) -> Plan:
     """The plan of an interrupted run to resume (``config``: its config.json with the changes
-    allowed), its settings read back checked like :func:`saved_plan`'s."""
-    return _checked_plan(RunFolder(Path(folder)).file("config"), config, registry, sets)
+    allowed), its settings read back checked like :func:`saved_plan`'s.
+
+    Raises:
+        RunFolderError: the run cannot be resumed (cross-validated, not interrupted, no
+            model, ``--epochs`` fewer than those done): said before the data set and
+            TensorFlow load.
+    """
+    run = RunFolder(Path(folder))
+    run.check_resumable(config.epochs, config.folds)
+    return _checked_plan(run.file("config"), config, registry, sets)
 
 
 def _checked_plan(
-    path: Path, config: RunConfig, registry: Registry, sets: tuple[str, ...] = ()
+    path: Path,
+    config: RunConfig,
+    registry: Registry,
+    sets: tuple[str, ...] = (),
+    *,
+    whole: bool = False,
 ) -> Plan:
     from zoo.plan.planning import plan
 
     _check_param_kinds(path, config, registry)  # before any plugin code sees the values
     try:
-        return plan(config, registry, sets)
+        return plan(config, registry, sets, split=not whole)  # all rows scored: no split
     except ZooError:
         raise
     except Exception as exc:  # noqa: BLE001 - a value from disk a plugin could not take
@@ -300,9 +317,32 @@ def predict_file(
     run: SavedRun, registry: Registry, input_path: Path, output: Path | None
 ) -> str | None:
     """Predict for every row of a file of raw inputs (read by the plugin that takes it, CSV
-    by default); returns CSV text when ``output`` is None."""
+    by default); returns CSV text when ``output`` is None.
+
+    Raises:
+        WriteFailed: ``output`` is the input file or a file of the run folder.
+    """
+    check_output(run, input_path, output)  # before anything is read or written
     outputs = run.predict(run.read_inputs(registry, input_path))
     return write_predictions(output, run.labels(outputs), outputs, run)
+
+
+def check_output(run: SavedRun, input_path: str | Path, output: str | Path | None) -> None:
+    """Refuse an ``--output`` that is a file predict reads: the input file, or one of the
+    run folder's own files (its model), under any name (a symlink, a hard link).
+
+    Raises:
+        WriteFailed: ``output`` is one of them.
+    """
+    if output is None:
+        return
+    reads = {"the input file": Path(input_path)}
+    try:
+        files = sorted(p for p in run.path.iterdir() if not p.name.startswith("."))
+    except OSError:
+        files = []  # loading the run reports an unreadable folder
+    reads.update({f"{p.name} of the run folder": p for p in files})
+    check_not_read(output, reads)
 
 
 def evaluate_run(
@@ -328,7 +368,8 @@ def evaluate_run(
     values = dict(run.config)
     if data is not None:
         values.update(data=data, data_params={}, **_data_options(run, registry, data, target))
-    checked = saved_plan(run, values, registry)  # settings from disk: checked, one line
+    # Settings from disk: checked, one line; another data set's rows are scored whole.
+    checked = saved_plan(run, values, registry, whole=data is not None)
     import_backend_quietly()  # before the imports below load Keras, so that it loads quietly
     from zoo.train.fitting import part_outputs
     from zoo.train.runner import load_checked, split_for_training

@@ -188,6 +188,7 @@ def runs_table(runs: list[dict[str, Any]], width: int | None = None) -> str:
     rows = [
         [
             r["folder"],
+            r.get("kind", "run"),
             _short(r["model"]),
             _short(r["data"]),
             f"{r['metric']} {r['value']:.4g}" if isinstance(r["value"], float) else "-",
@@ -196,11 +197,12 @@ def runs_table(runs: list[dict[str, Any]], width: int | None = None) -> str:
         ]
         for r in runs
     ]
-    headers = ["run", "model", "data", "key metric", "epochs", "status"]
+    headers = ["folder", "kind", "model", "data", "key metric", "epochs", "status"]
     table = tabulate(rows, headers=headers)
     if _width(table) <= (width or terminal_width()):
         return table
-    return tabulate([[r[0], *r[3:]] for r in rows], headers=[headers[0], *headers[3:]])
+    # A bench's or a search's folder name says its kind: the kind goes with model and data.
+    return tabulate([[r[0], *r[4:]] for r in rows], headers=[headers[0], *headers[4:]])
 
 
 def _short(name: Any) -> Any:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from zoo.core.errors import DataError, shown
-from zoo.core.parts import TEST, TRAIN, VALIDATION, DataInfo, Scaling, SplitSpec
+from zoo.core.parts import TEST, TRAIN, VALIDATION, DataInfo, Scaling, SplitSpec, too_few_rows
 from zoo.core.tasks import IMAGE, INPUT_KINDS, TASK_TABLE, TASKS
 
 if TYPE_CHECKING:
@@ -98,6 +98,9 @@ class Dataset:
         return len(self.class_names) or int(self.y.max()) + 1
 
     def split(self, spec: SplitSpec) -> ArrayParts:
+        problem = too_few_rows(len(self.y), spec) if 0 < spec.test_size < 1 else None
+        if problem:
+            raise DataError(f"{self.source}: {problem}.")
         if spec.folds > 1:
             return split_folds(self, spec)
         return split_dataset(self, spec.test_size, spec.validation_size, spec.seed)

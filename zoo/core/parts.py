@@ -10,6 +10,7 @@ for speed ask for them and fall back to batches.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
@@ -39,6 +40,49 @@ class SplitSpec:
     seed: int = 42
     folds: int = 1
     fold: int = 0
+
+
+# The fewest rows the training part and the test part may hold: on one row, R² and other
+# test metrics are undefined (written as null), and a model fitted on one row learns nothing.
+MIN_PART_ROWS: Final = 2
+
+
+def part_sizes(rows: int, spec: SplitSpec) -> tuple[int, int, int]:
+    """(training, validation, test) rows of ``rows`` split by ``spec``, as the in-memory
+    split cuts them: the test part ceil(test_size * rows), then the validation part
+    ceil(validation_size * the rest), or with folds the largest fold."""
+    n_test = math.ceil(spec.test_size * rows)
+    n_train = rows - n_test
+    if spec.folds > 1:
+        n_val = math.ceil(n_train / spec.folds)
+    else:
+        n_val = math.ceil(spec.validation_size * n_train) if spec.validation_size else 0
+    return n_train - n_val, n_val, n_test
+
+
+def _enough(rows: int, spec: SplitSpec) -> bool:
+    fit, _, test = part_sizes(rows, spec)
+    return fit >= MIN_PART_ROWS and test >= MIN_PART_ROWS
+
+
+def too_few_rows(rows: int, spec: SplitSpec) -> str | None:
+    """Why ``rows`` rows cannot be split by ``spec`` (each part at least
+    :data:`MIN_PART_ROWS`), with the fewest rows that can, or None when they can. Every
+    path checks through here: planning (where the row count is known before TensorFlow
+    loads), the in-memory split and a streamed file's scan."""
+    if _enough(rows, spec):
+        return None
+    fit, _, test = part_sizes(rows, spec)
+    need = next((n for n in range(rows + 1, 1 << 16) if _enough(n, spec)), 1 << 16)
+    sizes = f"test_size={spec.test_size}, " + (
+        f"folds={spec.folds}" if spec.folds > 1 else f"validation_size={spec.validation_size}"
+    )
+    return (
+        f"cannot split {rows} rows with {sizes}: that leaves {fit} training and {test} test "
+        f"rows, and each part needs at least {MIN_PART_ROWS} (test metrics such as R² are "
+        f"undefined on one row). Use at least {need} rows, or change --test-size / "
+        "--validation-size"
+    )
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,8 @@ def _boolean(raw: str) -> bool:
 
 def _sequence(default: tuple | list, raw: str) -> tuple:
     items = [part.strip() for part in raw.strip("()[] ").split(",") if part.strip()]
+    if default and not items:  # hidden= would silently build a network with no hidden layer
+        raise ValueError(raw)
     kind = type(default[0]) if default else _literal_type(items)
     if kind is bool:
         return tuple(_boolean(i) for i in items)

@@ -134,8 +134,9 @@ def _plain(value: Any) -> Any:
 
 
 def read_json(path: Path) -> Any:
-    """The JSON in ``path``, for callers that handle OSError and ValueError themselves."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    """The JSON in ``path``, for callers that handle OSError and ValueError themselves
+    (a file that is not a regular one, or too large, is a RunFolderError: a ValueError)."""
+    return json.loads(read_text(path))
 
 
 def load_json(path: Path, expected: type = dict) -> Any:
@@ -158,16 +159,61 @@ def load_json(path: Path, expected: type = dict) -> Any:
     return value
 
 
-def read_text(path: Path) -> str:
-    """A run-folder file's text; RunFolderError when it is missing, unreadable or not UTF-8."""
+# The most a run-folder record may hold: JSON records are a few KiB, a history a line an
+# epoch. A larger file was not written by keras-zoo, and reading it whole could take all the
+# memory (a link to /dev/zero never ends).
+RECORD_LIMIT = 8 << 20
+HISTORY_LIMIT = 256 << 20
+KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a named pipe",
+    stat.S_IFCHR: "a device",
+    stat.S_IFBLK: "a device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def read_text(path: Path, limit: int = RECORD_LIMIT) -> str:
+    """A run-folder file's text; RunFolderError when it is missing, unreadable, not UTF-8,
+    not a regular file (a pipe would block, a device never end) or over ``limit`` bytes."""
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise damaged(path, "is missing") from None
+        return read_bytes(path, limit).decode("utf-8")
     except UnicodeDecodeError:
         raise damaged(path, "is not text (binary or not UTF-8)") from None
+
+
+def read_bytes(path: Path, limit: int = RECORD_LIMIT) -> bytes:
+    """A run-folder file's bytes, read only if it is a regular file of at most ``limit``."""
+    try:
+        # O_NONBLOCK: opening a named pipe must not wait for a writer; the kind is checked
+        # on the open descriptor, so a file swapped in between cannot slip through.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise damaged(path, "is missing") from None
     except OSError as exc:
         raise damaged(path, f"cannot be read ({exc.strerror or type(exc).__name__})") from None
+    problem = oversized(os.fstat(fd), limit)
+    if problem:
+        os.close(fd)
+        raise damaged(path, problem)
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            raise damaged(path, f"cannot be read ({exc.strerror or exc})") from None
+    if len(data) > limit:  # grew since fstat
+        raise damaged(path, f"holds more than {limit >> 20} MiB, more than a run writes")
+    return data
+
+
+def oversized(info: os.stat_result, limit: int) -> str:
+    """Why a file with this stat is not a record to read ('' when it is one)."""
+    if not stat.S_ISREG(info.st_mode):
+        kind = KINDS.get(stat.S_IFMT(info.st_mode), "not a regular file")
+        return f"is {kind}, not a regular file"
+    if info.st_size > limit:
+        return f"holds {info.st_size} bytes, more than the {limit >> 20} MiB a run writes"
+    return ""
 
 
 def damaged(path: Path, problem: str) -> RunFolderError:
@@ -222,6 +268,33 @@ def write_output(path: str | Path, text: str) -> None:
         _write_through(path, text)
 
 
+def check_not_read(output: str | Path, reads: dict[str, Path]) -> None:
+    """Refuse an output path that is a file the command reads (``reads``: what it is ->
+    its path), under any name: the same path, a symlink to it or a hard link of it.
+
+    Writing there would replace the input before, or while, it is read.
+
+    Raises:
+        WriteFailed: ``output`` is one of ``reads``.
+    """
+    if str(output) == STDOUT:
+        return
+    try:
+        written = os.stat(output)
+    except OSError:
+        return  # a new file; a path that cannot be written, write_output says why
+    for what, path in reads.items():
+        try:
+            read = os.stat(path)
+        except OSError:
+            continue
+        if (read.st_dev, read.st_ino) == (written.st_dev, written.st_ino):
+            raise WriteFailed(
+                f"Cannot write {output}: it is {what} ({path}), which this command reads; "
+                "writing there would destroy it. Name another --output file."
+            )
+
+
 def _replace_file(target: Path, text: str, mode: int | None) -> None:
     """Replace a regular file atomically, keeping its permissions."""
     with atomic_file(target, "w", encoding="utf-8") as handle:
@@ -256,8 +329,9 @@ def recorded_digest(folder: Path) -> str:
     return digest
 
 
-def verify(path: Path, *, allow_unverified: bool = False) -> None:
-    """Refuse a run's model file whose checksum is not recorded or does not match.
+def verify(path: Path, *, allow_unverified: bool = False, hashed: bool = True) -> None:
+    """Refuse a run's model file whose checksum is not recorded or (when ``hashed``) does not
+    match.
 
     Raises:
         RunFolderError: the checksum cannot be verified and ``allow_unverified`` is False.
@@ -269,7 +343,7 @@ def verify(path: Path, *, allow_unverified: bool = False) -> None:
     except RunFolderError as exc:
         reason = str(exc).split("; the run folder", 1)[0]
         raise RunFolderError(f"Cannot verify {path}: {reason}; {UNVERIFIED}.") from None
-    if file_sha256(path) != expected:
+    if hashed and file_sha256(path) != expected:
         raise RunFolderError(
             f"{path} has changed since keras-zoo saved it (sha256 mismatch): it is truncated or "
             f"was modified. Restore it or train the run again; {UNVERIFIED}."
@@ -296,26 +370,51 @@ def load_keras_model(
         RunFolderError: the file is missing, unverifiable, altered, truncated or not a model.
     """
     path = Path(path)
+    check_model_file(path, expected_sha256=expected_sha256, allow_unverified=allow_unverified)
+    return _keras_load(path, allow_unsafe=allow_unsafe)
+
+
+# ``zoo runs`` hashes models up to this size (a few milliseconds); a larger one is checked for
+# its kind, its recorded checksum and its zip structure, and hashed by evaluate and predict.
+LISTING_HASH_LIMIT = 64 << 20
+
+
+def check_model_file(
+    path: Path,
+    *,
+    expected_sha256: str | None = None,
+    allow_unverified: bool = False,
+    hash_limit: int | None = None,
+) -> None:
+    """Everything about a saved model that can be checked without Keras: a regular file,
+    its checksum (recorded next to it unless ``expected_sha256``; files over ``hash_limit``
+    bytes are not hashed) and a zip archive. ``zoo evaluate``, ``predict``, ``run --resume``
+    and ``zoo runs`` all check a model through here.
+
+    Raises:
+        RunFolderError: the file is missing, unverifiable, altered, truncated or not a model.
+    """
+    import zipfile
+
+    path = Path(path)
     if not path.is_file():
         raise RunFolderError(f"No model file at {path}; the run did not finish saving a model.")
-    if expected_sha256 and file_sha256(path) != expected_sha256:
+    hashed = hash_limit is None or path.stat().st_size <= hash_limit
+    if expected_sha256 and hashed and file_sha256(path) != expected_sha256:
         raise RunFolderError(
             f"{path} has changed since keras-zoo saved it (sha256 mismatch): it is truncated or "
             f"was modified. Restore it or train the run again; {UNVERIFIED}."
         )
     if not expected_sha256:
-        verify(path, allow_unverified=allow_unverified)
-    return _keras_load(path, allow_unsafe=allow_unsafe)
-
-
-def _keras_load(path: Path, *, allow_unsafe: bool) -> keras.Model:
-    import zipfile
-
+        verify(path, allow_unverified=allow_unverified, hashed=hashed)
     if not zipfile.is_zipfile(path):  # Keras would call it "not found"
         raise RunFolderError(
             f"Cannot load {path}: it is not a .keras model (not a zip archive); the file is "
             "damaged. Restore it or train the run again."
         )
+
+
+def _keras_load(path: Path, *, allow_unsafe: bool) -> keras.Model:
     import keras
 
     import zoo.core.layers  # noqa: F401 - registers the preparation layers a model may hold

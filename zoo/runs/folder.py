@@ -1,5 +1,5 @@
-"""A run folder: what a run wrote, and its status, kept honest at every step; and the table
-of past runs that ``zoo runs`` shows, read from the folders alone.
+"""A run folder: what a run wrote, and its status, kept honest at every step (the table of
+past runs that ``zoo runs`` shows is :mod:`zoo.runs.listing`).
 
 ``status.json`` is written first (``running``) and last (``complete``, ``failed`` or
 ``interrupted``), each time atomically, so a folder never looks complete before it is. A
@@ -19,14 +19,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.core.errors import RunFolderError, ZooError
-from zoo.core.tasks import TASK_TABLE
 from zoo.runs.files import (
     CHECKSUM_FILE,
+    HISTORY_LIMIT,
     MODEL_FILE,
     atomic_file,
+    check_model_file,
     damaged,
     file_sha256,
     load_json,
+    oversized,
     read_json,  # noqa: F401 - re-exported: zoo.app.bench.spec reads its files with it
     read_text,
     recorded_digest,
@@ -36,9 +38,8 @@ from zoo.runs.files import (
 from zoo.runs.records import (
     alive,
     own_identity,
-    read_config,
+    read_data,
     read_environment,
-    read_metrics,
     with_absolute_paths,
 )
 
@@ -106,28 +107,17 @@ class RunFolder:
     def status(self) -> dict[str, Any]:
         return read_status(self.path)
 
-    def resumable(self, fingerprint: str) -> tuple[dict[str, list[float]], int]:
+    def resumable(
+        self, fingerprint: str, epochs: int | None = None
+    ) -> tuple[dict[str, list[float]], int]:
         """The history and the epochs done of an interrupted run that can continue on data
-        with this ``fingerprint``.
+        with this ``fingerprint`` to ``epochs`` in all.
 
         Raises:
-            RunFolderError: not interrupted, no model, other data, a damaged record.
+            RunFolderError: not interrupted, no model, other data, a damaged record, or
+                ``epochs`` fewer than those already done.
         """
-        status = self.status()
-        if status.get("status") == "broken":
-            raise RunFolderError(f"Cannot resume {self.path}: {status.get('problem')}")
-        if status.get("status") != "interrupted" or not self.model_path.exists():
-            raise RunFolderError(
-                f"Cannot resume {self.path}: its status is {status.get('status')!r}"
-                f"{'' if self.model_path.exists() else ' and it holds no model.keras'}; only "
-                "an interrupted run with a saved model can be resumed. Start a new run instead."
-            )
-        done = status.get("epochs_done", 0)
-        if isinstance(done, bool) or not isinstance(done, int) or done < 0:
-            raise RunFolderError(
-                f"Cannot resume {self.path}: {self.file('status')} holds epochs_done="
-                f"{done!r}, not a count of epochs; the run folder is damaged."
-            )
+        done = self.check_resumable(epochs)
         recorded = read_environment(self.file("environment")).get("data_fingerprint")
         if recorded != fingerprint:
             raise RunFolderError(
@@ -144,6 +134,79 @@ class RunFolder:
                 f"holds {recorded_epochs} epochs where status.json says {done} were done",
             )
         return history, done
+
+    def check_resumable(self, epochs: int | None = None, folds: int = 1) -> int:
+        """The epochs done by an interrupted run that can continue to ``epochs`` in all: what
+        can be told before the data set loads (and TensorFlow with it).
+
+        Raises:
+            RunFolderError: cross-validated (``folds`` above 1), not interrupted, no model,
+                a damaged status, or ``epochs`` fewer than those already done.
+        """
+        if folds > 1:
+            raise RunFolderError(
+                f"Cannot resume {self.path}: it is a cross-validated run (folds={folds}), whose "
+                f"fold models are not kept. Run it again with --folds {folds} (its settings are "
+                "in its config.json)."
+            )
+        status = self.status()
+        if status.get("status") == "broken":
+            raise RunFolderError(f"Cannot resume {self.path}: {status.get('problem')}")
+        if status.get("status") != "interrupted" or not self.model_path.exists():
+            raise RunFolderError(
+                f"Cannot resume {self.path}: its status is {status.get('status')!r}"
+                f"{'' if self.model_path.exists() else ' and it holds no model.keras'}; only "
+                "an interrupted run with a saved model can be resumed. Start a new run instead."
+            )
+        done = status.get("epochs_done", 0)
+        if isinstance(done, bool) or not isinstance(done, int) or done < 0:
+            raise RunFolderError(
+                f"Cannot resume {self.path}: {self.file('status')} holds epochs_done="
+                f"{done!r}, not a count of epochs; the run folder is damaged."
+            )
+        if epochs is not None and epochs < done:
+            raise RunFolderError(
+                f"Cannot resume {self.path} to --epochs {epochs}: it has already trained "
+                f"{done} epochs. Give --epochs {done} or more (the epochs in all, not the "
+                "epochs to add)."
+            )
+        return done
+
+    def check_saved(
+        self, *, allow_unverified: bool = False, hash_limit: int | None = None
+    ) -> dict[str, Any]:
+        """data.json and the model checked as ``zoo evaluate``, ``predict`` and ``run
+        --resume`` check them before Keras loads (see :func:`check_model_file`); returns
+        data.json's record.
+
+        Raises:
+            RunFolderError: one of them is missing or damaged.
+        """
+        data = read_data(self.file("data"))
+        check_model_file(self.model_path, allow_unverified=allow_unverified, hash_limit=hash_limit)
+        return data
+
+    def best_weights_problem(self) -> str | None:
+        """Why best.weights.h5 (kept by an interruption) cannot be read, or None when it is
+        absent or sound. Resuming continues from model.keras either way."""
+        path = self.path / BEST_WEIGHTS_FILE
+        if not path.exists() and not path.is_symlink():
+            return None
+        try:
+            problem = oversized(os.stat(path), HISTORY_LIMIT)
+        except OSError as exc:
+            return f"{path} cannot be read ({exc.strerror or type(exc).__name__})"
+        if problem:
+            return f"{path} {problem}"
+        try:
+            import h5py
+
+            with h5py.File(path, "r") as handle:
+                list(handle.keys())
+        except Exception as exc:  # noqa: BLE001 - any failure means the file is unusable
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+            return f"{path} is not a weights file h5py can read ({first})"
+        return None
 
     def set_status(self, status: str, **details: Any) -> None:
         """Record ``status`` (and details) atomically, keeping what earlier statuses said."""
@@ -187,7 +250,7 @@ class RunFolder:
         path = self.file("history")
         if not path.exists():
             return {}
-        return parse_history(path, read_text(path))
+        return parse_history(path, read_text(path, HISTORY_LIMIT))
 
     def save_model(self, model: keras.Model) -> None:
         """Save through a partial file, then record its checksum.
@@ -370,70 +433,3 @@ def parse_history(path: Path, text: str) -> dict[str, list[float]]:
         except ValueError:
             raise damaged(path, f"line {number} holds a value that is not a number") from None
     return history
-
-
-def list_runs(runs_dir: Path) -> list[dict[str, Any]]:
-    """One summary per run folder, oldest first (folder names start with the time).
-
-    Raises:
-        RunFolderError: ``runs_dir`` exists but cannot be listed.
-    """
-    if not runs_dir.is_dir():
-        return []
-    try:
-        folders = sorted(p for p in runs_dir.iterdir() if _is_run(p))
-    except OSError as exc:
-        raise RunFolderError(
-            f"Cannot list {runs_dir}: {exc.strerror or exc}; check its permissions."
-        ) from None
-    return [summarize(folder) for folder in folders]
-
-
-def _is_run(path: Path) -> bool:
-    """A folder holding a config or status file (a damaged one too)."""
-    try:
-        return path.is_dir() and any((path / FILES[k]).exists() for k in ("config", "status"))
-    except OSError:
-        return False
-
-
-def summarize(folder: Path) -> dict[str, Any]:
-    """What ``zoo runs`` shows of one folder; ``status`` is ``broken`` when a file is damaged."""
-    problems: list[str] = []
-    status = read_status(folder)
-    starting = status.get("status") == "running"  # config.json follows status.json shortly
-    if not (starting and not (folder / FILES["config"]).exists()):
-        config = _read(read_config, folder / FILES["config"], problems)
-    else:
-        config = {}
-    metrics = _read(read_metrics, folder / FILES["metrics"], problems)
-    if status.get("status") == "broken":
-        problems.append(str(status.get("problem", "")))
-    task = metrics.get("task")
-    key = TASK_TABLE[task].key_metric if isinstance(task, str) and task in TASK_TABLE else ""
-    epochs = status.get("epochs_done")
-    summary = {
-        "folder": folder.name,
-        "started": _text(status.get("started")),
-        "model": _text(config.get("model"), "?"),
-        "data": _text(config.get("data"), "?"),
-        "metric": key or "-",
-        "value": metrics.get("test", {}).get(key) if key else None,
-        "epochs": epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else None,
-        "status": "broken" if problems else _text(status.get("status"), "unknown"),
-    }
-    if problems:
-        summary["problem"] = problems[0]
-    return summary
-
-
-def _read(reader: Any, path: Path, problems: list[str]) -> dict[str, Any]:
-    try:
-        return reader(path)
-    except ZooError as exc:
-        problems.append(str(exc))
-        return {}
-
-
-def _text(value: Any, default: str = "") -> str:
-    return value if isinstance(value, str) else default

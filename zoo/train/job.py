@@ -12,7 +12,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.core.errors import RunFolderError, RunInterrupted, TrainingDiverged, ZooError
+from zoo.core.errors import (
+    PluginError,
+    RunFolderError,
+    RunInterrupted,
+    TrainingDiverged,
+    ZooError,
+)
 from zoo.core.parts import TRAIN, VALIDATION
 from zoo.core.tasks import TASK_TABLE, class_balance, imbalanced
 from zoo.runs.files import disk_failure
@@ -52,7 +58,16 @@ class Job:
         self._weights_known = False
         if resume_from is not None:
             fingerprint = self.parts.fingerprint()
-            self.previous_history, self.initial_epoch = resume_from.resumable(fingerprint)
+            self.previous_history, self.initial_epoch = resume_from.resumable(
+                fingerprint, config.epochs
+            )
+            problem = resume_from.best_weights_problem()
+            if problem:  # not needed to resume, but its loss must not pass unsaid
+                print(
+                    f"zoo: warning: {problem}; the best epoch's weights before the "
+                    "interruption are lost. Resuming from model.keras (the last epoch).",
+                    file=sys.stderr,
+                )
 
     @property
     def folder_path(self) -> Path | None:
@@ -262,6 +277,52 @@ class Job:
             "learning rate (--set learning_rate=0.0001), a smaller batch, or another preset; "
             "check the data for extreme values."
         )
+
+
+def check_reloadable(model: keras.Model, name: str) -> None:
+    """Refuse a model that would be saved but not load back in Keras's safe mode (a Lambda
+    layer, a custom layer not registered as serializable): ``zoo evaluate`` and ``predict``
+    would refuse the run. Its configuration goes through Keras's own serialization, as
+    saving and loading do, without writing anything.
+
+    Raises:
+        PluginError: one line naming the layer and how to fix it.
+    """
+    import keras
+
+    import zoo.core.layers  # noqa: F401 - registers the preparation layers a model holds
+
+    try:
+        config = keras.saving.serialize_keras_object(model)
+        keras.saving.deserialize_keras_object(config, safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - any failure means the saved model would not load
+        layer = _unreloadable_layer(keras, model)
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        where = f"layer {layer.name!r} ({type(layer).__name__})" if layer else "a layer"
+        raise PluginError(
+            f"Model {name!r} holds {where}, which a saved model cannot reload in Keras's safe "
+            f"mode ({first}), so the run could not be evaluated or used to predict; nothing "
+            "was trained. Use Keras layers, or register the layer with "
+            "@keras.saving.register_keras_serializable() and a get_config; no Lambda layers."
+        ) from None
+
+
+def _unreloadable_layer(keras: Any, model: Any) -> Any:
+    """The first layer (nested models searched) that safe mode would refuse, if one is known."""
+    for layer in getattr(model, "layers", []):
+        if isinstance(layer, keras.layers.Lambda):
+            return layer
+        kind = type(layer)
+        builtin = kind.__module__.startswith("keras.")
+        if (
+            not builtin
+            and keras.saving.get_registered_object(keras.saving.get_registered_name(kind)) is None
+        ):
+            return layer
+        inner = _unreloadable_layer(keras, layer)
+        if inner is not None:
+            return inner
+    return None
 
 
 def _joined(

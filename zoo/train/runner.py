@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 
 from zoo.catalog import contract
 from zoo.core.dataset import ArrayParts
-from zoo.core.errors import DataError, RunFolderError
+from zoo.core.errors import DataError
 from zoo.core.parts import TRAIN, DataParts, DataSource, SplitSpec
 from zoo.core.spec import FineTune, ModelSpec
 from zoo.plan.planning import Plan
 from zoo.runs.folder import RunFolder
-from zoo.train.job import Job
+from zoo.train.job import Job, check_reloadable
 from zoo.train.options import ExecuteOptions
 from zoo.train.scoring import evaluation_report, review, score
 
@@ -93,11 +93,7 @@ def _execute(
     started = time.perf_counter()
     if config.cross_validated:
         if options.resume:
-            raise RunFolderError(
-                f"Cannot resume {options.resume}: it is a cross-validated run (folds="
-                f"{config.folds}), whose fold models are not kept. Run it again with --folds "
-                f"{config.folds} (its settings are in its config.json)."
-            )
+            RunFolder(Path(options.resume)).check_resumable(config.epochs, config.folds)
         return _cross_validated(checked, distribution, options)
     contract.check_settings(checked.preset, checked.settings)
     distribute.check_batch(distribution, config.batch_size)
@@ -115,6 +111,7 @@ def _execute(
         distribute.defer_build(model, distribution)
         try:
             if options.save and not job.resumed:
+                check_reloadable(model, checked.model.name)  # before anything is written
                 job.open_folder(options.plugin_versions)
                 if distribution and job.folder_path:
                     distribute.record_in(job.folder_path, distribution, config.batch_size)
@@ -174,6 +171,7 @@ def _cross_validated(
     job = Job(checked, split_for_training(source, config))
     try:
         if options.save:
+            check_reloadable(model, checked.model.name)  # before anything is written
             job.open_folder(options.plugin_versions)
         history = mean_history([f.history for f in folds])
         timings = {"fit_s": round(sum(f.timings["fit_s"] for f in folds), 3)}
