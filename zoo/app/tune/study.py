@@ -254,9 +254,11 @@ def check_same_task(folder: Path, record: dict[str, Any], model: str, data: str)
 def _names(given: str, recorded: str, path: str | None = None) -> bool:
     """Whether a typed name means the recorded, qualified one (``mlp``: ``zoo.mlp:mlp``; a
     file: the recorded path)."""
+    if given == recorded:
+        return True
     if path is not None:
         return given in (path, f"csv:{path}") or Path(given).resolve() == Path(path).resolve()
-    return given in (recorded, _short(recorded))
+    return given == _short(recorded)
 
 
 def _short(qualified: str) -> str:
