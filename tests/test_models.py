@@ -25,11 +25,16 @@ def _registry_and_cases() -> tuple[zoo.Registry, list]:
     registry = zoo.Registry.discover(
         entry_points=False, extra=[(PROBE_PLUGIN, ProbePlugin(declared - covered))]
     )
+    # One data set per (task, input kind): a model that trains on one regression table trains
+    # on the next; the data sets themselves are checked in test_datasets.py.
+    first_of: dict = {}
+    for data in registry.list("datasets"):
+        first_of.setdefault((data.metadata["task"], data.metadata["input_kind"]), data.name)
     cases = [
-        pytest.param(model.name, data.name, id=f"{model.name}-{data.name}")
+        pytest.param(model.name, first_of[combo], id=f"{model.name}-{first_of[combo]}")
         for model in registry.list("models")
-        for data in registry.list("datasets")
-        if (data.metadata["task"], data.metadata["input_kind"]) in declared_combos(model)
+        for combo in sorted(declared_combos(model))
+        if combo in first_of
     ]
     return registry, cases
 
