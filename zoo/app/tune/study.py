@@ -243,11 +243,12 @@ def check_same_task(folder: Path, record: dict[str, Any], model: str, data: str)
     base = record["base"]
     path = (base.get("data_params") or {}).get("path")
     if not (_names(model, base["model"]) and _names(data, base["data"], path)):
-        tuned = f"{_short(base['model'])} on {Path(path).name if path else _short(base['data'])}"
+        recorded_data = Path(path).name if path else _short(base["data"])
+        given_data = recorded_data if data == base["data"] else data
         raise RunFolderError(
-            f"Cannot resume {folder}: its study tunes {tuned}, not "
-            f"{model} on {data}. Resume without --model/--data, or start a new study "
-            "without --resume."
+            f"Cannot resume {folder}: its study tunes {_short(base['model'])} on {recorded_data}, "
+            f"not {_short(model)} on {given_data}. Resume without --model/--data, or start a new "
+            "study without --resume."
         )
 
 
