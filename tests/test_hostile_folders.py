@@ -104,6 +104,16 @@ def test_a_hostile_record_is_broken_for_every_reader(tiny_run, tmp_path, deadlin
             assert name in str(exc) or "status" in str(exc), (name, str(exc))
 
 
+def test_a_hostile_bench_or_tune_record_is_broken(tmp_path, deadline):
+    for kind, record in (("bench", "bench.json"), ("tune", "tune.json")):
+        folder = tmp_path / f"{kind}-20250101-000000"
+        folder.mkdir()
+        os.mkfifo(folder / record)
+    rows = list_runs(tmp_path)
+    assert [(r["kind"], r["status"]) for r in rows] == [("bench", "broken"), ("tune", "broken")]
+    assert all("named pipe" in r["problem"] for r in rows)
+
+
 DAMAGES = {
     "model deleted": ("model.keras", lambda p: p.unlink()),
     "model truncated": ("model.keras", lambda p: p.write_bytes(p.read_bytes()[:100])),
