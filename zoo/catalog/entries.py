@@ -174,6 +174,26 @@ class Entry:
         what = "data set" if self.kind == "datasets" else self.singular
         return f"{what} {self.name!r} of plugin {self.plugin!r}"
 
+    def create(self, *args: Any, **overrides: Any) -> Any:
+        """Call the factory with keyword ``overrides`` checked against its hyperparameters
+        and their declared ranges; a model takes its :class:`~zoo.core.spec.ModelSpec` first."""
+        from zoo.core.imports import import_keras_quietly
+        from zoo.core.spec import ModelSpec
+
+        check_overrides(f"{self.singular} {self.name!r}", self.params, overrides)
+        check_ranges(self.owner, self.metadata.get("ranges"), overrides)
+        if self.kind == "models":
+            import_keras_quietly()  # a builder imports Keras: as quiet from Python as the CLI
+            if not (args and isinstance(args[0], ModelSpec)):
+                received = type(args[0]).__name__ if args else "nothing"
+                raise InvalidParameterError(
+                    f"Model {self.name!r} is built for a data set: pass a zoo.ModelSpec first "
+                    f"(received {received}), e.g. registry.create('models', {self.name!r}, "
+                    "zoo.ModelSpec.for_data(data.info)) with data = "
+                    "registry.create('datasets', ...)."
+                )
+        return self.factory(*args, **overrides)
+
     def to_dict(self) -> dict[str, Any]:
         """The entry's facts as plain data: for notebooks, ``zoo info`` and JSON."""
         ranges = self.metadata.get("ranges") or {}

@@ -20,20 +20,17 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from zoo.catalog.entries import KINDS, Entry, check_overrides, check_ranges
+from zoo.catalog.entries import KINDS, Entry
 from zoo.catalog.hookspecs import DataChoice
 from zoo.catalog.manager import LoadedPlugins, PluginRecord, collect_entries, load_plugins
 from zoo.core.errors import (
     AmbiguousNameError,
     IncompatibleError,
-    InvalidParameterError,
     PluginError,
     UnknownNameError,
     ZooError,
     did_you_mean,
 )
-from zoo.core.imports import import_keras_quietly
-from zoo.core.spec import ModelSpec
 
 PREFER_ENV = "ZOO_PREFER"
 
@@ -248,20 +245,7 @@ class Registry:
 
         For a model, pass the :class:`zoo.core.spec.ModelSpec` as the first positional argument.
         """
-        entry = self.get(name, kind)
-        check_overrides(f"{entry.singular} {entry.name!r}", entry.params, overrides)
-        owner = entry.owner
-        check_ranges(owner, entry.metadata.get("ranges"), overrides)
-        if entry.kind == "models":
-            import_keras_quietly()  # a builder imports Keras: as quiet from Python as the CLI
-        if entry.kind == "models" and not (args and isinstance(args[0], ModelSpec)):
-            received = type(args[0]).__name__ if args else "nothing"
-            raise InvalidParameterError(
-                f"Model {entry.name!r} is built for a data set: pass a zoo.ModelSpec first "
-                f"(received {received}), e.g. registry.create('models', {entry.name!r}, "
-                "zoo.ModelSpec.for_data(data.info)) with data = registry.create('datasets', ...)."
-            )
-        return entry.factory(*args, **overrides)
+        return self.get(name, kind).create(*args, **overrides)
 
 
 def _matches(entry: Entry, name: str) -> bool:
