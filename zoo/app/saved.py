@@ -377,9 +377,9 @@ def evaluate_run(
 
     source = load_checked(checked)
     parts = split_for_training(source, checked.config) if data is None else source.whole()
-    _check_same_inputs(run, parts.info.input_shape, checked.config.data)
+    _check_same_inputs(run, parts.info.input_shape, checked.data_label)
     y, outputs = part_outputs(run.model, parts)
-    name = checked.config.data
+    name = checked.data_label
     part = (
         f"the test part of {name} ({len(y)} rows)"
         if data is None

@@ -98,8 +98,17 @@ def _width(text: str) -> int:
     return max((len(line) for line in text.splitlines()), default=0)
 
 
+def about(registry: Registry, entry: Entry) -> dict[str, Any]:
+    """What ``zoo info`` shows of an entry: its facts, the name to type and the plugin's version."""
+    return {
+        **entry.to_dict(),
+        "name": registry.display_name(entry),
+        "plugin_version": registry.plugins[entry.plugin].version,
+    }
+
+
 def entries_json(registry: Registry, entries: list[Entry]) -> str:
-    return to_json([registry.describe(e.qualified_name) for e in entries])
+    return to_json([about(registry, e) for e in entries])
 
 
 def _typed(param: dict[str, Any]) -> str:

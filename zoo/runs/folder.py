@@ -61,9 +61,8 @@ FILES = {
 
 
 def folder_name(model: str, data: str) -> str:
-    """``YYYYmmdd-HHMMSS-MODEL-DATA``: sorting by name sorts by time."""
-    safe = [Path(n).stem if n.endswith(".csv") else n for n in (model, data)]
-    safe = ["".join(c if c.isalnum() or c in "-_." else "_" for c in n) for n in safe]
+    """``YYYYmmdd-HHMMSS-MODEL-DATA`` (short names): sorting by name sorts by time."""
+    safe = ["".join(c if c.isalnum() or c in "-_." else "_" for c in n) for n in (model, data)]
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{safe[0]}-{safe[1]}"
 
 

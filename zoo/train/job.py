@@ -79,7 +79,8 @@ class Job:
         from zoo.runs.records import environment_record
 
         config = self.checked.config
-        self.folder = RunFolder.create(config.runs_dir, folder_name(config.model, config.data))
+        name = folder_name(self.checked.model_label, self.checked.data_label)
+        self.folder = RunFolder.create(config.runs_dir, name)
         record = environment_record(plugin_versions, self.parts.fingerprint(), config.seed)
         self.folder.write_start(self.checked.to_dict(), data_record(self.parts.info), record)
 
