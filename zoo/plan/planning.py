@@ -139,8 +139,9 @@ def _with_data_sets(
 ) -> RunConfig:
     """``config`` with the ``--set`` values that belong to the data set applied.
 
-    The data parameters (and the run's target and task) come first because the data set's task (and so the default preset,
-    whose hyperparameters the other keys may name) can depend on them.
+    The data parameters (and the run's target and task) come first because the data set's
+    task (and so the default preset, whose hyperparameters the other keys may name) can
+    depend on them.
     """
     if not sets:
         return config
