@@ -90,6 +90,17 @@ def test_zoo_run_logs_params_epoch_metrics_test_metrics_artifacts_and_model(stor
         experiment_ids=[run.info.experiment_id], output_format="list"
     )
     assert [m.source_run_id for m in models] == [run.info.run_id]
+    # Servable: the raw input columns by name, a few test rows as the example, predicted on.
+    uri = models[0].model_uri
+    info = mlflow.models.get_model_info(uri)
+    assert info.signature.inputs.inputs[0].shape == (-1, 4)  # the Keras flavor's one tensor
+    columns = info.metadata["input_columns"]
+    assert len(columns) == 4 and columns[0].startswith("sepal length")
+    example = mlflow.models.Model.load(uri).load_input_example(
+        mlflow.artifacts.download_artifacts(uri)
+    )
+    assert list(example.columns) == columns and len(example) == 5
+    assert mlflow.pyfunc.load_model(uri).predict(example).shape == (5, 3)
 
 
 @pytest.mark.slow

@@ -51,7 +51,9 @@ def require_mlflow() -> Any:
 class RunLog:
     """One finished run as a tracker logs it: its parameters (``config``, logged flattened),
     per-epoch ``history``, test ``metrics``, other numbers (``extra_metrics``: timings), its
-    folder's files, its model (a Keras model) and tags."""
+    folder's files, its model (a Keras model) and tags; ``example`` (a
+    :class:`zoo.train.runner.InputExample`): a few input rows, logged with the model as its
+    input signature and input example."""
 
     name: str
     config: Mapping[str, Any]
@@ -61,6 +63,7 @@ class RunLog:
     model: Any = None
     tags: Mapping[str, Any] | None = None
     extra_metrics: Mapping[str, float] | None = None
+    example: Any = None
 
 
 class Tracker(Protocol):
@@ -293,7 +296,7 @@ class MlflowTracker:
             run_id = created.info.run_id
             try:
                 self._log_contents(client, run_id, run)
-                self._log_files(run_id, run.folder, run.model)
+                self._log_files(run_id, run)
             except BaseException:
                 client.set_terminated(run_id, status="FAILED")
                 raise
@@ -320,6 +323,7 @@ class MlflowTracker:
             model=result.model,
             tags=tags,
             extra_metrics=result.timings,
+            example=getattr(result, "example", None),
         )
         return self.log_run(run, parent_run_id=parent_run_id)
 
@@ -354,23 +358,31 @@ class MlflowTracker:
         flat = [Param(k, _param_text(v)) for k, v in flatten(params).items()]
         client.log_batch(run_id, params=flat)
 
-    def _log_files(self, run_id: str, folder: str | Path | None, model: Any) -> None:
-        if folder:
+    def _log_files(self, run_id: str, run: RunLog) -> None:
+        if run.folder:
             client = self.mlflow.tracking.MlflowClient(self.uri)
-            client.log_artifacts(run_id, str(folder), artifact_path="run")
-        if model is not None:
-            self._log_model(run_id, model)
+            client.log_artifacts(run_id, str(run.folder), artifact_path="run")
+        if run.model is not None:
+            self._log_model(run_id, run.model, run.example)
 
-    def _log_model(self, run_id: str, model: Any) -> None:
+    def _log_model(self, run_id: str, model: Any, example: Any = None) -> None:
         from importlib.metadata import version
 
-        import mlflow.keras
+        from mlflow.models import Model
 
         logging.getLogger("mlflow.keras").setLevel(logging.ERROR)  # "no signature" notice
         # nested: a bench's parent run is the active run here while its children log.
         with self.mlflow.start_run(run_id=run_id, nested=True):
-            mlflow.keras.log_model(
-                model, name="model", pip_requirements=[f"keras=={version('keras')}"]
+            # Through Model.log, as mlflow.keras.log_model logs: with its folder made first.
+            Model.log(
+                None,  # artifact_path: given by name in MLflow 3
+                name="model",
+                flavor=_KerasFlavor,
+                model=model,
+                pip_requirements=[f"keras=={version('keras')}"],
+                # not predicted on again by MLflow: Keras would print its progress to stdout
+                validate_serving_input=False,
+                **model_signature(model, example),
             )
 
     @contextlib.contextmanager
@@ -394,6 +406,47 @@ class MlflowTracker:
         except Exception:  # noqa: BLE001 - any failure means: start a new parent
             return False
         return True
+
+
+class _KerasFlavor:
+    """``mlflow.keras`` as ``Model.log`` calls it, with the model's folder made first: its
+    ``save_model`` writes an input example before it creates that folder."""
+
+    __name__ = "mlflow.keras"
+
+    @staticmethod
+    def save_model(path: str, validate_serving_input: bool = True, **options: Any) -> None:
+        import mlflow.keras
+
+        os.makedirs(path, exist_ok=True)
+        mlflow.keras.save_model(path=path, **options)
+
+
+def model_signature(model: Any, example: Any) -> dict[str, Any]:
+    """``signature``, ``input_example`` and ``metadata`` for MLflow's ``log_model``, so that
+    the logged model can be served (``mlflow models serve``): a few of the run's test rows,
+    raw, as a table with the input columns' names (images as arrays); MLflow's Keras flavor
+    takes a tensor signature only, so the names are also kept as ``input_columns``."""
+    if example is None:
+        return {}
+    import numpy as np
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import Schema, TensorSpec
+
+    rows = np.asarray(example.rows, dtype="float32")
+    outputs = np.asarray(model.predict(rows, verbose=0))
+    signature = ModelSignature(
+        # unnamed: a table of the input columns, in order, is this one tensor
+        Schema([TensorSpec(rows.dtype, (-1, *rows.shape[1:]))]),
+        Schema([TensorSpec(outputs.dtype, (-1, *outputs.shape[1:]))]),
+    )
+    if not example.columns:
+        return {"signature": signature, "input_example": rows}
+    import pandas as pd
+
+    table = pd.DataFrame(rows, columns=list(example.columns))
+    metadata = {"input_columns": list(example.columns)}
+    return {"signature": signature, "input_example": table, "metadata": metadata}
 
 
 def flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

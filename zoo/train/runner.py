@@ -13,12 +13,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from zoo.catalog import contract
 from zoo.core.dataset import ArrayParts
 from zoo.core.errors import DataError
-from zoo.core.parts import TRAIN, DataParts, DataSource, SplitSpec
+from zoo.core.parts import TEST, TRAIN, DataParts, DataSource, SplitSpec
 from zoo.core.spec import FineTune, ModelSpec
 from zoo.plan.planning import Plan
 from zoo.runs.folder import RunFolder
@@ -45,6 +45,36 @@ class RunResult:
     folder: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # no better than a trivial baseline
+    example: InputExample | None = None  # a few test rows, for a tracker's model signature
+
+
+EXAMPLE_ROWS = 5
+
+
+@dataclass(frozen=True)
+class InputExample:
+    """A few rows as the model takes them (raw: its preparation is inside it), and the names
+    of its input columns (tabular data; empty for images)."""
+
+    columns: tuple[str, ...]
+    rows: Any  # np.ndarray
+
+
+def input_example(parts: DataParts, rows: int = EXAMPLE_ROWS) -> InputExample | None:
+    """The first rows of the test part (a streamed part: its first batch), or None."""
+    import numpy as np
+
+    arrays = parts.arrays(TEST)
+    if arrays is not None:
+        x = np.asarray(arrays[0][:rows])
+    else:
+        batch = next(iter(parts.batches(TEST, rows)), None)
+        if batch is None:
+            return None
+        x = np.asarray(batch[0])[:rows]
+    names = tuple(parts.info.feature_names)
+    columns = names if x.ndim == 2 and len(names) == x.shape[1] else ()
+    return InputExample(columns, x)
 
 
 def execute(checked: Plan, options: ExecuteOptions | None = None) -> RunResult:
@@ -204,6 +234,7 @@ def _finish(
         checked.config, checked.task, metrics, history, model, job.folder_path, timings
     )
     result.warnings = review(checked.task, metrics, history, job.parts)
+    result.example = input_example(job.parts)
     record = {"task": result.task, "test": metrics, "timings": timings}
     record["warnings"] = result.warnings
     job.folder.complete(history, record, model, evaluation)
