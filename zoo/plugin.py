@@ -9,6 +9,8 @@ What is here is the plugin API; its version is :data:`PLUGIN_API_VERSION`.
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from zoo.catalog.hookspecs import PLUGIN_API_VERSION, DataChoice, hookimpl
 from zoo.core.dataset import SCHEMA_VERSION, ArrayParts, Dataset, default_schema
 from zoo.core.errors import (
@@ -47,6 +49,16 @@ from zoo.core.tasks import (
     TASKS,
 )
 from zoo.runs.files import MODEL_FILE, load_run_model
+
+
+def tabular_layers() -> ModuleType:
+    """The serializable Keras layers keras-zoo ships for tabular networks (numerical-feature
+    embeddings ``NumericEmbedding``, ``ClassToken``, ``EnsembleMLP``; see zoo.core.layers).
+    It imports Keras: call it inside a builder, never at a plugin's module level."""
+    from zoo.core import layers
+
+    return layers
+
 
 __all__ = [
     "BINARY",
@@ -90,5 +102,6 @@ __all__ = [
     "part_sizes",
     "shown",
     "hookimpl",
+    "tabular_layers",
     "load_run_model",
 ]

@@ -25,7 +25,7 @@ import pluggy
 from zoo._version import __version__
 from zoo.catalog import hookspecs
 from zoo.catalog.entries import KINDS, Entry, make_entry
-from zoo.core.errors import PluginError, did_you_mean
+from zoo.core.errors import PluginError, did_you_mean, shown
 
 ENTRY_POINT_GROUP = "zoo"
 # Plugin name -> module. Built-ins go through the same hooks as third-party plugins.
@@ -33,6 +33,7 @@ BUILTIN_PLUGINS = {
     "zoo.housing": "zoo.plugins.housing",
     "zoo.linear": "zoo.plugins.linear",
     "zoo.mlp": "zoo.plugins.mlp",
+    "zoo.tabular_nets": "zoo.plugins.tabular_nets",
     "zoo.cnn": "zoo.plugins.cnn",
     "zoo.transfer": "zoo.plugins.transfer",
     "zoo.presets": "zoo.plugins.presets",
@@ -132,7 +133,7 @@ def load_plugins(
 def _unknown_disabled(skip: set[str], available: list[str]) -> list[str]:
     """A note for each name in ZOO_DISABLE_PLUGINS that names no installed plugin."""
     return [
-        f"{DISABLE_ENV} names {name!r}, which is not an installed plugin; it disables "
+        f"{DISABLE_ENV} names {shown(name)}, which is not an installed plugin; it disables "
         f"nothing.{did_you_mean(name, available)} 'zoo plugins' lists the names."
         for name in sorted(skip - set(available))
     ]
@@ -154,7 +155,7 @@ def _add(
 ) -> None:
     record = PluginRecord(name, version, origin)
     if name in loaded.records:
-        record.fail(f"a plugin named {name!r} is already loaded; rename one entry point")
+        record.fail(f"a plugin named {shown(name)} is already loaded; rename one entry point")
         loaded.records[f"{name} ({origin}, duplicate)"] = record
         return
     loaded.records[name] = record
@@ -199,9 +200,9 @@ def _check_api(plugin: object) -> None:
     served = ", ".join(map(str, SUPPORTED_PLUGIN_APIS))
     raise pluggy.PluginValidationError(
         plugin,
-        f"written for plugin API {declared!r} ({API_ATTRIBUTE}), but keras-zoo "
+        f"written for plugin API {shown(declared)} ({API_ATTRIBUTE}), but keras-zoo "
         f"{__version__} serves plugin API {served}; install a release of the plugin made for "
-        f"API {served}, or a keras-zoo that serves API {declared!r}",
+        f"API {served}, or a keras-zoo that serves API {shown(declared)}",
     )
 
 
@@ -272,7 +273,7 @@ def _collect(loaded: LoadedPlugins, kind: str) -> list[Entry]:
 def _register_into(batch: list[Entry], kind: str, plugin: str) -> Callable[..., None]:
     def register(name: Any, factory: Any, **metadata: Any) -> None:
         if any(e.name == name for e in batch):
-            raise PluginError(f"plugin {plugin!r} registered {kind[:-1]} {name!r} twice")
+            raise PluginError(f"plugin {shown(plugin)} registered {kind[:-1]} {shown(name)} twice")
         batch.append(make_entry(kind, plugin, name, factory, metadata))
 
     return register

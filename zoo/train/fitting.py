@@ -117,6 +117,8 @@ def fit(
     if initial_epoch and getattr(model, "optimizer", None) is not None:
         # Resuming: keep the optimizer the saved model came with, and its state.
         compile_args["optimizer"] = model.optimizer
+    elif not initial_epoch:
+        fit_embeddings(model, parts)
     if _epoch_loop_fits(model, parts) and not distribute.active():  # one device only
         from zoo.train.epoch_loop import fit_arrays
 
@@ -140,6 +142,41 @@ def fit(
         verbose=0,
     )
     return {k: [float(v) for v in values] for k, values in history.history.items()}
+
+
+EMBEDDING_ROWS = 100_000  # bin edges are quantiles: a sample this large pins them down
+
+
+def fit_embeddings(model: keras.Model, parts: DataParts) -> None:
+    """Fit the piecewise embeddings' bin edges (``zoo.core.layers.NumericEmbedding``) on the
+    training rows, prepared as the plugin's model receives them; before training, once."""
+    from zoo.core.layers import piecewise_embeddings
+
+    embeddings = piecewise_embeddings(model)
+    if not embeddings:
+        return
+    try:
+        preparation = model.get_layer("prepare")
+    except ValueError:  # not a tabular model: nothing prepared to fit on
+        return
+    arrays = parts.arrays(TRAIN)
+    if arrays is not None:
+        x = arrays[0]
+        if len(x) > EMBEDDING_ROWS:
+            x = x[np.random.default_rng(0).choice(len(x), EMBEDDING_ROWS, replace=False)]
+    else:  # a streamed part: its first rows, in file order
+        taken, rows = [], 0
+        for batch, _ in parts.batches(TRAIN, 4096).as_numpy_iterator():
+            taken.append(batch)
+            rows += len(batch)
+            if rows >= EMBEDDING_ROWS:
+                break
+        x = np.concatenate(taken)
+    prepared = [
+        keras.ops.convert_to_numpy(preparation(x[i : i + 8192])) for i in range(0, len(x), 8192)
+    ]
+    for layer in embeddings:
+        layer.fit_edges(np.concatenate(prepared))
 
 
 def _epoch_loop_fits(model: keras.Model, parts: DataParts) -> bool:

@@ -1,0 +1,213 @@
+"""Networks for tabular data from the deep-learning literature that competes with gradient
+boosting: a ResNet-style MLP and FT-Transformer (Gorishniy et al. 2021), and TabM, an
+ensemble of MLPs sharing their weights (Gorishniy et al. 2025), each with optional
+numerical-feature embeddings (Gorishniy et al. 2022).
+
+Every model takes the prepared columns (standardized numbers, missing flags, one-hot
+categories). ``num_embeddings`` turns each column into a vector first: ``linear``,
+``piecewise`` (quantile bins fitted on the training rows, saved in the model) or
+``periodic``. The layers are ``zoo.core.layers``'s, registered as serializable, so the
+saved models reload in safe mode and train on every Keras backend.
+"""
+
+from __future__ import annotations
+
+from zoo.plugin import InvalidParameterError, hookimpl, tabular_layers
+
+EMBEDDING_CHOICES = ("none", "linear", "piecewise", "periodic")
+
+
+def _embedded(keras, spec, num_embeddings: str, dim: int, *, flat: bool):
+    """The model's input and the tensor its first block takes: the prepared columns, or
+    their per-column vectors (flattened for an MLP, tokens for a transformer)."""
+    if len(spec.input_shape) != 1:
+        raise InvalidParameterError(
+            f"These networks take tabular rows (one dimension); received input shape "
+            f"{spec.input_shape}. Use mlp or cnn for images."
+        )
+    if num_embeddings not in EMBEDDING_CHOICES:
+        raise InvalidParameterError(
+            f"num_embeddings={num_embeddings!r} is not one of {', '.join(EMBEDDING_CHOICES)}; "
+            "pick one, e.g. --set num_embeddings=piecewise."
+        )
+    inputs = keras.Input(spec.input_shape)
+    if num_embeddings == "none":
+        return inputs, inputs
+    layers = tabular_layers()
+    vectors = layers.NumericEmbedding(num_embeddings, dim=dim, name="embedding")(inputs)
+    return inputs, keras.layers.Flatten()(vectors) if flat else vectors
+
+
+def _output(keras, spec, x):
+    return keras.layers.Dense(spec.output_units, spec.output_activation, name="output")(x)
+
+
+def build_resnet(
+    spec,
+    width: int = 128,
+    blocks: int = 2,
+    dropout: float = 0.15,
+    num_embeddings: str = "periodic",
+    embedding_dim: int = 8,
+):
+    """A tabular ResNet (Gorishniy et al. 2021): residual blocks of BatchNorm, Dense (2 x
+    width), ReLU, dropout, Dense (width), then BatchNorm, ReLU and the output layer.
+
+    Args:
+        width: units of the residual stream.
+        blocks: number of residual blocks.
+        dropout: dropout inside each block.
+        num_embeddings: column embeddings first: none, linear, piecewise or periodic.
+        embedding_dim: size of each column's embedding vector.
+    """
+    import keras
+
+    inputs, x = _embedded(keras, spec, num_embeddings, embedding_dim, flat=True)
+    x = keras.layers.Dense(width)(x)
+    for _ in range(blocks):
+        h = keras.layers.BatchNormalization()(x)
+        h = keras.layers.Dense(2 * width, activation="relu")(h)
+        h = keras.layers.Dropout(dropout)(h)
+        x = keras.layers.Add()([x, keras.layers.Dense(width)(h)])
+    x = keras.layers.Activation("relu")(keras.layers.BatchNormalization()(x))
+    return keras.Model(inputs, _output(keras, spec, x), name="resnet")
+
+
+def build_ft_transformer(
+    spec,
+    dim: int = 64,
+    blocks: int = 2,
+    heads: int = 4,
+    attention_dropout: float = 0.2,
+    ffn_dropout: float = 0.1,
+    num_embeddings: str = "linear",
+):
+    """FT-Transformer (Gorishniy et al. 2021): every column becomes a token, a class token
+    joins them, pre-norm transformer blocks mix them, and the class token predicts.
+
+    Args:
+        dim: size of each token (a multiple of heads).
+        blocks: number of transformer blocks.
+        heads: attention heads.
+        attention_dropout: dropout of the attention weights.
+        ffn_dropout: dropout inside each block's feed-forward part (4/3 x dim, GELU).
+        num_embeddings: how columns become tokens: linear, piecewise or periodic.
+    """
+    import keras
+
+    if num_embeddings == "none" or dim % heads:
+        raise InvalidParameterError(
+            f"ft-transformer needs column tokens (num_embeddings linear, piecewise or "
+            f"periodic, received {num_embeddings!r}) and dim a multiple of heads (received "
+            f"dim={dim}, heads={heads}); set them so."
+        )
+    inputs, x = _embedded(keras, spec, num_embeddings, dim, flat=False)
+    x = tabular_layers().ClassToken(name="class_token")(x)
+    for _ in range(blocks):
+        h = keras.layers.LayerNormalization()(x)
+        attention = keras.layers.MultiHeadAttention(heads, dim // heads, dropout=attention_dropout)
+        x = keras.layers.Add()([x, attention(h, h)])
+        h = keras.layers.LayerNormalization()(x)
+        h = keras.layers.Dense(dim * 4 // 3, activation="gelu")(h)
+        h = keras.layers.Dense(dim)(keras.layers.Dropout(ffn_dropout)(h))
+        x = keras.layers.Add()([x, h])
+    columns = spec.input_shape[0]
+    x = keras.layers.Flatten()(keras.layers.Cropping1D((0, columns))(x))  # the class token
+    x = keras.layers.Activation("relu")(keras.layers.LayerNormalization()(x))
+    return keras.Model(inputs, _output(keras, spec, x), name="ft_transformer")
+
+
+def build_tabm(
+    spec,
+    width: int = 256,
+    depth: int = 3,
+    members: int = 16,
+    dropout: float = 0.1,
+    num_embeddings: str = "piecewise",
+    embedding_dim: int = 8,
+):
+    """TabM (Gorishniy et al. 2025): ``members`` MLPs in one, BatchEnsemble-style (shared
+    weights, per-member adapter vectors); their predictions are averaged.
+
+    Args:
+        width: units of each hidden layer.
+        depth: number of hidden layers.
+        members: how many implicit MLPs (k).
+        dropout: dropout after each hidden layer.
+        num_embeddings: column embeddings first: none, linear, piecewise or periodic.
+        embedding_dim: size of each column's embedding vector.
+    """
+    import keras
+
+    inputs, x = _embedded(keras, spec, num_embeddings, embedding_dim, flat=True)
+    ensemble = tabular_layers().EnsembleMLP(
+        width, depth, members, dropout, spec.output_units, spec.output_activation, name="tabm"
+    )
+    return keras.Model(inputs, ensemble(x), name="tabm")
+
+
+EMBEDDINGS = {"num_embeddings": {"choices": list(EMBEDDING_CHOICES)}}
+
+
+@hookimpl
+def register_models(register):
+    register(
+        "resnet",
+        build_resnet,
+        description="Tabular ResNet-MLP (Gorishniy et al. 2021), periodic column embeddings",
+        input_kinds=("tabular",),
+        ranges={
+            "width": "[1, inf)",
+            "blocks": "[0, inf)",
+            "dropout": "[0, 1)",
+            "embedding_dim": "[1, inf)",
+        },
+        search_space={
+            "width": {"choices": [64, 128, 256]},
+            "blocks": {"low": 1, "high": 4},
+            "dropout": {"low": 0.0, "high": 0.5},
+            **EMBEDDINGS,
+            "embedding_dim": {"choices": [4, 8, 16]},
+        },
+    )
+    register(
+        "ft-transformer",
+        build_ft_transformer,
+        description="FT-Transformer (Gorishniy et al. 2021): attention over column tokens",
+        input_kinds=("tabular",),
+        ranges={
+            "dim": "[1, inf)",
+            "blocks": "[1, inf)",
+            "heads": "[1, inf)",
+            "attention_dropout": "[0, 1)",
+            "ffn_dropout": "[0, 1)",
+        },
+        search_space={
+            "dim": {"choices": [32, 64, 128]},
+            "blocks": {"low": 1, "high": 4},
+            "attention_dropout": {"low": 0.0, "high": 0.5},
+            "ffn_dropout": {"low": 0.0, "high": 0.5},
+            "num_embeddings": {"choices": ["linear", "piecewise", "periodic"]},
+        },
+    )
+    register(
+        "tabm",
+        build_tabm,
+        description="TabM (Gorishniy et al. 2025): k weight-sharing MLPs, averaged",
+        input_kinds=("tabular",),
+        ranges={
+            "width": "[1, inf)",
+            "depth": "[1, inf)",
+            "members": "[1, inf)",
+            "dropout": "[0, 1)",
+            "embedding_dim": "[1, inf)",
+        },
+        search_space={
+            "width": {"choices": [128, 256, 512]},
+            "depth": {"low": 1, "high": 4},
+            "members": {"choices": [8, 16, 32]},
+            "dropout": {"low": 0.0, "high": 0.5},
+            **EMBEDDINGS,
+            "embedding_dim": {"choices": [4, 8, 16]},
+        },
+    )
