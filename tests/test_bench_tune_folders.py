@@ -24,7 +24,7 @@ from zoo.app.tune.request import TuneRequest
 from zoo.app.tune.search import prepare
 from zoo.app.tune.space import build_space
 from zoo.core.errors import InvalidParameterError, RunFolderError, WriteFailed
-from zoo.runs.lock import LOCK_FILE, hold
+from zoo.runs.records import LOCK_FILE, hold
 
 REGISTRY = Registry.discover(entry_points=False)
 TINY_BENCH = dict(models=["linear"], data=["iris"], repeats=2, base={"epochs": 1}, baselines=False)
@@ -59,7 +59,7 @@ def test_a_stale_lock_file_of_a_dead_process_does_not_block(tmp_path):
 
 LOCKER = """
 import sys, time
-from zoo.runs.lock import hold
+from zoo.runs.records import hold
 with hold(sys.argv[1], "zoo tune --resume F"):
     print("held", flush=True)
     time.sleep(60)

@@ -10,7 +10,7 @@ import click
 import pytest
 
 import zoo
-from zoo.cli import render, report
+from zoo.cli import render
 from zoo.cli.main import cli
 from zoo.core.config import RunConfig
 from zoo.core.tasks import BINARY, MULTICLASS, REGRESSION
@@ -143,11 +143,11 @@ def test_start_line_counts_epochs_and_what_is_left():
     registry = zoo.Registry.discover()
     checked = plan(RunConfig(model="zoo.mlp:mlp", data="housing", epochs=1), registry)
     assert (
-        report.start_line(checked, 0, resumed=False)
+        render.start_line(checked, 0, resumed=False)
         == "zoo: training mlp on housing for 1 epoch..."
     )
     checked = plan(RunConfig(model="mlp", data="housing", epochs=60), registry)
-    line = report.start_line(checked, 43, resumed=True)
+    line = render.start_line(checked, 43, resumed=True)
     assert "after epoch 43 of 60" in line and "17 epochs left" in line
 
 

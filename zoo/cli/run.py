@@ -256,10 +256,10 @@ def _train_and_report(
     from dataclasses import replace
 
     from zoo.app.run import train_plan
-    from zoo.cli import render, report
+    from zoo.cli import render
 
     def announce(first_epoch: int) -> None:  # once training really starts, not before
-        click.echo(report.start_line(checked, first_epoch, resumed=bool(options.resume)), err=True)
+        click.echo(render.start_line(checked, first_epoch, resumed=bool(options.resume)), err=True)
 
     if not quiet:  # columns left out and rows dropped: never silently
         for line in render.data_notes(dict(checked.data.metadata)):
@@ -271,10 +271,10 @@ def _train_and_report(
     if tracker:
         run_id = tracker.log_result(checked, result)
         click.echo(f"zoo: logged to MLflow run {run_id} at {tracker.uri}", err=True)
-    for line in report.notes(checked, result):
+    for line in render.notes(checked, result):
         click.echo(line, err=True)
     if as_json:
-        _echo_json(report.result_json(checked, result))
+        _echo_json(render.result_json(checked, result))
         return
     click.echo(render.metrics_table(result.metrics))
     if result.folder:

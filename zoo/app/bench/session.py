@@ -18,7 +18,7 @@ from zoo.app.tracking import ChildTracking, Tracker
 from zoo.catalog.registry import Registry
 from zoo.core.errors import RunInterrupted
 from zoo.plan.planning import Plan
-from zoo.runs.lock import deferred_stops, hold
+from zoo.runs.records import deferred_stops, hold
 
 from .execute import FAILED, INTERRUPTED, OK, SKIPPED, execute, init_worker, registry_for, work
 from .export import SUMMARY_FILES, draw_charts, write_exports
@@ -80,7 +80,7 @@ def run_bench(
 ) -> BenchOutcome:
     """Run a bench (or what an earlier one has left to do) and summarize it.
 
-    The bench folder is held (``zoo.runs.lock``) while this runs: a second bench on it fails
+    The bench folder is held (``zoo.runs.records``) while this runs: a second bench on it fails
     at once, and SIGTERM stops it as Ctrl-C does.
 
     Args:

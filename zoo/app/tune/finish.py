@@ -21,13 +21,12 @@ from typing import TYPE_CHECKING, Any
 from zoo.app.tune.objective import train, validation_score
 from zoo.app.tune.space import apply
 from zoo.app.tune.study import hide_password
-from zoo.core.errors import ZooError
+from zoo.core.errors import ZooError, shown
 from zoo.runs.files import atomic_file, write_text
 
 if TYPE_CHECKING:
     from zoo import Registry, RunConfig
-    from zoo.app.tune.request import Prepared
-    from zoo.app.tune.tracking import TuneTracking
+    from zoo.app.tune.request import Prepared, TuneTracking
 
 SUMMARY_FILE = "summary.json"
 BASELINES = ("sklearn-linear", "sklearn-gboost")
@@ -334,7 +333,7 @@ def toml_value(value: Any) -> str:
     if isinstance(value, Mapping):
         inner = ", ".join(f"{_toml_key(k)} = {toml_value(v)}" for k, v in value.items())
         return "{" + inner + "}"
-    raise TypeError(f"cannot write {value!r} to TOML")
+    raise TypeError(f"cannot write {shown(value)} to TOML")
 
 
 def _toml_key(key: str) -> str:

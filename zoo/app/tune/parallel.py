@@ -34,12 +34,11 @@ from zoo.app.tune.objective import (
 )
 from zoo.app.tune.space import apply
 from zoo.core.errors import RunInterrupted, ZooError
-from zoo.runs.lock import Terminated, terminate_as_interrupt
+from zoo.runs.records import Terminated, terminate_as_interrupt
 
 if TYPE_CHECKING:
     from zoo import Registry
-    from zoo.app.tune.request import Prepared, TrialNotice
-    from zoo.app.tune.tracking import TuneTracking
+    from zoo.app.tune.request import Prepared, TrialNotice, TuneTracking
 
 
 POLL_S = 0.5
@@ -127,8 +126,7 @@ def _work(folder: Path, trials: int, sampler_seed: int, options: dict[str, Any])
     from zoo import Registry
     from zoo.app.tune import study as studies
     from zoo.app.tune.objective import make_objective
-    from zoo.app.tune.request import check_request, resume_request
-    from zoo.app.tune.tracking import tracking_for
+    from zoo.app.tune.request import check_request, resume_request, tracking_for
     from zoo.core.errors import TrainingDiverged
 
     _limit_threads(options["threads"])

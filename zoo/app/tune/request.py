@@ -1,19 +1,28 @@
 """What ``zoo tune`` is asked to do, checked: everything that can be wrong with a request
-is found here, before a study is opened or a trial runs."""
+is found here, before a study is opened or a trial runs.
+
+Where the request says to log (``--track URI``), its MLflow logging lives here too: a parent
+run for the study and a child per trial, through the tracker ``zoo run`` and ``zoo bench``
+share (:mod:`zoo.app.tracking`). A trial's child run holds its parameters and per-epoch
+losses, never test metrics: only the best trial's re-run, scored once on the test part, is
+logged with them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zoo.app.tracking import RunLog, Tracker, open_tracker
 from zoo.app.tune import study as studies
 from zoo.app.tune.space import Space, apply, build_space
-from zoo.core.errors import InvalidParameterError
+from zoo.core.errors import InvalidParameterError, shown
 
 if TYPE_CHECKING:
-    from zoo import Registry, RunConfig
+    from zoo import Registry, RunConfig, RunResult
 
 DEFAULT_PATIENCE = 50
 
@@ -91,13 +100,15 @@ def check_request(request: TuneRequest, registry: Registry) -> tuple[RunConfig, 
 
     if isinstance(request.trials, bool) or request.trials < 1:
         raise InvalidParameterError(
-            f"--trials must be at least 1; received {request.trials!r}. Give the number of "
+            f"--trials must be at least 1; received {shown(request.trials)}. Give the number of "
             "trials to run, e.g. --trials 50."
         )
     if request.jobs < 1:
-        raise InvalidParameterError(f"--jobs must be at least 1; received {request.jobs!r}.")
+        raise InvalidParameterError(f"--jobs must be at least 1; received {shown(request.jobs)}.")
     if request.timeout is not None and request.timeout <= 0:
-        raise InvalidParameterError(f"--timeout must be positive; received {request.timeout!r}.")
+        raise InvalidParameterError(
+            f"--timeout must be positive; received {shown(request.timeout)}."
+        )
     from zoo.app.tracking import check_tracking_uri
 
     check_tracking_uri(request.track)  # before the study's folder exists
@@ -148,3 +159,77 @@ def best_value(study: Any) -> float | None:
         return float(study.best_value)
     except ValueError:
         return None
+
+
+LOCK_FILE = "mlflow.lock"
+
+
+class TuneTracking:
+    """Logs a study to MLflow, or does nothing when no tracking URI was given."""
+
+    def __init__(self, tracker: Tracker | None, folder: Path, record: dict[str, Any]) -> None:
+        self.tracker = tracker
+        self.folder = folder
+        self.record = record
+        self.parent_id: str | None = record.get("mlflow_parent_run_id")
+
+    @contextlib.contextmanager
+    def parent(self) -> Iterator[str | None]:
+        """The study's parent run for the duration (reopened when the study is resumed)."""
+        if self.tracker is None:
+            yield None
+            return
+        from zoo.app.tune.study import write_record
+
+        params = {"base": self.record["base"], "space": self.record.get("space", {})}
+        with self.tracker.parent(self.folder.name, params, run_id=self.parent_id) as run_id:
+            self.parent_id = run_id
+            self.record["mlflow_parent_run_id"] = run_id
+            write_record(self.folder, self.record)
+            yield run_id
+
+    def log_trial(self, trial: Any, result: RunResult) -> None:
+        if self.tracker is None:
+            return
+        run = RunLog(
+            f"trial-{trial.number}",
+            {"trial": trial.number, **trial.params},
+            result.history,
+            {},
+            tags={"zoo.kind": "trial", "zoo.trial": trial.number},
+        )
+        self.tracker.log_run(run, parent_run_id=self.parent_id)
+
+    def log_best(self, result: RunResult, files: list[Path]) -> None:
+        """The best trial's re-run (with its test metrics and model) and the study's files."""
+        if self.tracker is None:
+            return
+        run = RunLog(
+            "best",
+            result.config.to_dict(),
+            result.history,
+            result.metrics,
+            result.folder,
+            model=result.model,
+            tags={"zoo.kind": "best"},
+        )
+        self.tracker.log_run(run, parent_run_id=self.parent_id)
+        if self.parent_id:
+            self.tracker.log_artifacts(self.parent_id, files)
+
+
+def open_tracking(prepared: Prepared, registry: Registry | None = None) -> TuneTracking:
+    """Tracking for a prepared study; the URI given now, or the one it was started with."""
+    uri = prepared.request.track or prepared.record.get("mlflow_uri")
+    return tracking_for(uri, prepared.folder, prepared.record, several=prepared.request.jobs > 1)
+
+
+def tracking_for(
+    uri: str | None, folder: Path, record: dict[str, Any], *, several: bool = False
+) -> TuneTracking:
+    if not uri:
+        return TuneTracking(None, folder, record)
+    record["mlflow_uri"] = uri
+    # Worker processes writing to one store take turns (SQLite allows one writer).
+    tracker = open_tracker(uri, lock=folder / LOCK_FILE if several else None)
+    return TuneTracking(tracker, folder, record)

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 from zoo.app.tune import study as studies
 from zoo.app.tune.request import Prepared, TrialNotice, TuneRequest, best_value, check_request
 from zoo.core.errors import RunInterrupted, TrainingDiverged, ZooError
-from zoo.runs.lock import hold
+from zoo.runs.records import hold
 
 if TYPE_CHECKING:
     from zoo import Registry
-    from zoo.app.tune.tracking import TuneTracking
+    from zoo.app.tune.request import TuneTracking
 
 
 def prepare(
@@ -31,7 +31,7 @@ def prepare(
     held: contextlib.ExitStack | None = None,
 ) -> Prepared:
     """Check the request, then create (or reopen) the tune folder and its study; ``held``
-    keeps the folder held (``zoo.runs.lock``) until it closes."""
+    keeps the folder held (``zoo.runs.records``) until it closes."""
     base, space, task = check_request(request, registry)
     sampler = studies.make_sampler(base.seed)
     pruner = studies.make_pruner(request.startup_trials, request.warmup_epochs)
@@ -92,7 +92,7 @@ def tune(
 ) -> dict[str, Any]:
     """Run a study (or continue one) and write its tune folder.
 
-    The tune folder is held while this runs (``zoo.runs.lock``): a second command on it fails
+    The tune folder is held while this runs (``zoo.runs.records``): a second command on it fails
     at once, and SIGTERM stops it as Ctrl-C does. ``on_stage`` is told what the search does
     after its trials (scoring the best and the default configuration).
 
@@ -116,7 +116,7 @@ def _search(
     prepared: Prepared, registry: Registry, on_trial: TrialNotice | None, session: Any
 ) -> dict[str, Any]:
     from zoo.app.tune.finish import finish
-    from zoo.app.tune.tracking import open_tracking
+    from zoo.app.tune.request import open_tracking
 
     tracking = open_tracking(prepared, registry)
     try:
