@@ -14,7 +14,7 @@ from typing import Any
 
 from zoo.catalog.entries import Param
 from zoo.core.config import FALSE_WORDS, TRUE_WORDS, RunConfig
-from zoo.core.errors import InvalidParameterError, did_you_mean
+from zoo.core.errors import InvalidParameterError, did_you_mean, shown
 
 SECTIONS = ("model", "data", "preset")
 
@@ -37,7 +37,7 @@ def apply_sets(values: dict[str, Any], sets: Iterable[str], sections: Sections) 
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise InvalidParameterError(
-                f"--set expects KEY=VALUE, e.g. --set hidden=64,64; received {item!r}."
+                f"--set expects KEY=VALUE, e.g. --set hidden=64,64; received {shown(item)}."
             )
         section, param = _locate(key.strip(), sections)
         target = values if section is None else values.setdefault(f"{section}_params", {})
@@ -49,7 +49,7 @@ def _locate(key: str, sections: Sections) -> tuple[str | None, Param]:
         section, name = key.split(".", 1)
         if section not in SECTIONS:
             raise InvalidParameterError(
-                f"--set {key}: {section!r} is not one of {', '.join(SECTIONS)}; write "
+                f"--set {key}: {shown(section)} is not one of {', '.join(SECTIONS)}; write "
                 f"model.{name}, data.{name} or preset.{name}."
             )
         return section, _find(section, name, sections.get(section, ()))
@@ -76,7 +76,7 @@ def _find(section: str, name: str, params: tuple[Param, ...]) -> Param:
             return param
     valid = ", ".join(p.summary() for p in params) or "none"
     raise InvalidParameterError(
-        f"--set {section}.{name}: the {section} has no hyperparameter {name!r}."
+        f"--set {section}.{name}: the {section} has no hyperparameter {shown(name)}."
         f"{did_you_mean(name, [p.name for p in params])} Valid keys: {valid}."
     )
 
@@ -109,7 +109,7 @@ def coerce(param: Param, raw: str) -> Any:
     except ValueError:
         raise InvalidParameterError(
             f"--set {param.name}={raw}: expected {param.type_name} like {_example(default)} "
-            f"(default {default!r})."
+            f"(default {shown(default)})."
         ) from None
 
 
@@ -196,8 +196,6 @@ def read_toml(path: str | Path, what: str) -> dict[str, Any]:
         raise InvalidParameterError(f"{what} {path} is not valid TOML: {exc}.") from None
 
 
-def _check_keys(path: Path, values: dict[str, Any]) -> None:
-    known = {f.name: f for f in fields(RunConfig)}
 # An experiment file is a few lines; these bounds keep a hostile one from taking memory, time
 # (tomllib takes quadratic time over a long dotted key) or the stack (it recurses per level).
 MAX_TOML_BYTES = 1 << 20
@@ -246,18 +244,21 @@ def _check_nesting(path: Path, what: str, text: str) -> None:
             )
 
 
+def _check_keys(path: Path, values: dict[str, Any]) -> None:
+    known = {f.name: f for f in fields(RunConfig)}
     defaults = RunConfig(model="-", data="-")
     for key, value in values.items():
         if key not in known:
             listing = ", ".join(known)
             raise InvalidParameterError(
-                f"Config file {path}: unknown key {key!r}.{did_you_mean(key, known)} "
+                f"Config file {path}: unknown key {shown(key)}.{did_you_mean(key, known)} "
                 f"Valid keys: {listing}."
             )
         if key in PARAM_TABLES:
             if not isinstance(value, dict):
                 raise InvalidParameterError(
-                    f"Config file {path}: {key} must be a table like [{key}]; received {value!r}."
+                    f"Config file {path}: {key} must be a table like [{key}]; received "
+                    f"{shown(value)}."
                 )
             continue
         _check_type(path, key, value, getattr(defaults, key))
@@ -272,8 +273,8 @@ def _check_type(path: Path, key: str, value: Any, default: Any) -> None:
         ok = True
     if not ok:
         raise InvalidParameterError(
-            f"Config file {path}: {key} must be {expected.__name__} (default {default!r}); "
-            f"received {value!r}."
+            f"Config file {path}: {key} must be {expected.__name__} (default {shown(default)}); "
+            f"received {shown(value)}."
         )
 
 
