@@ -17,6 +17,7 @@ from zoo.plugin import (
     CompileSettings,
     InvalidParameterError,
     hookimpl,
+    shown,
 )
 
 
@@ -146,7 +147,7 @@ def _identifier(value: str | dict) -> str | dict:
             return json.loads(value)
         except json.JSONDecodeError as exc:
             raise InvalidParameterError(
-                f"Cannot read {value!r} as a Keras config dict: {exc}. Expected JSON such as "
+                f"Cannot read {shown(value)} as a Keras config dict: {exc}. Expected JSON such as "
                 '{"class_name": "SGD", "config": {"learning_rate": 0.01}}.'
             ) from None
     return value

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from zoo.plugin import BINARY, MULTICLASS, REGRESSION, Dataset, InvalidParameterError, hookimpl
+from zoo.plugin import (
+    BINARY,
+    MULTICLASS,
+    REGRESSION,
+    Dataset,
+    InvalidParameterError,
+    hookimpl,
+    shown,
+)
 
 SOURCE = "generated on the fly with NumPy (no file, no download)"
 LICENCE = "none needed: synthetic"
@@ -25,7 +33,7 @@ def _check_sizes(rows: int, features: int, classes: int | None = None) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise InvalidParameterError(
                 f"Synthetic data: {name} must be a whole number of at least {least}; "
-                f"received {name}={value!r}."
+                f"received {name}={shown(value)}."
             )
 
 

@@ -28,6 +28,7 @@ from zoo.plugin import (
     did_you_mean,
     hookimpl,
     load_run_model,
+    shown,
 )
 
 
@@ -160,7 +161,7 @@ def _application(backbone: str) -> tuple[str, Application]:
     key = by_constructor.get(key, key)
     if key not in APPLICATIONS:
         raise InvalidParameterError(
-            f"Unknown backbone {backbone!r}.{did_you_mean(key, APPLICATIONS)} Expected one of "
+            f"Unknown backbone {shown(backbone)}.{did_you_mean(key, APPLICATIONS)} Expected one of "
             f"{', '.join(APPLICATIONS)}, or an earlier run's folder (runs/NAME) or .keras file."
         )
     return key, APPLICATIONS[key]
@@ -169,7 +170,7 @@ def _application(backbone: str) -> tuple[str, Application]:
 def _image_side(input_shape: tuple[int, ...], image_size: int, minimum: int, name: str) -> int:
     if image_size and image_size < minimum:
         raise InvalidParameterError(
-            f"Backbone {name!r} needs images of at least {minimum}x{minimum}; received "
+            f"Backbone {shown(name)} needs images of at least {minimum}x{minimum}; received "
             f"image_size={image_size}. Use image_size >= {minimum}, or 0 for the default "
             f"({PRETRAINED_SIDE} with pretrained weights, else the input size)."
         )
@@ -198,7 +199,8 @@ def _application_model(keras, name: str, app: Application, weights: str, side: i
             raise
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidParameterError(
-            f"Backbone {name!r} cannot be built with weights={weights!r}, image_size={side}, "
+            f"Backbone {shown(name)} cannot be built with weights={shown(weights)}, "
+            f"image_size={side}, "
             f"alpha={alpha}: {reason}"
         ) from None
 
@@ -211,7 +213,7 @@ def _weights_option(weights: str) -> str | None:
     path = Path(weights).expanduser()
     if not path.is_file():
         raise MissingFileError(
-            f"Weights file {str(path)!r} does not exist; weights must be imagenet, none, or "
+            f"Weights file {shown(str(path))} does not exist; weights must be imagenet, none, or "
             "the path to a weights file saved for this backbone without its top."
         )
     return str(path)
@@ -227,7 +229,7 @@ def _saved_body(keras, location: str):
     file = path / MODEL_FILE if path.is_dir() else path
     if not file.is_file():
         raise MissingFileError(
-            f"No saved model at {str(file)!r}; backbone must be a run folder holding "
+            f"No saved model at {shown(str(file))}; backbone must be a run folder holding "
             f"{MODEL_FILE} (runs/NAME), a .keras file, or one of {', '.join(APPLICATIONS)}."
         )
     # keras-zoo's loader: Keras's safe mode, the run's checksum verified.
@@ -236,7 +238,7 @@ def _saved_body(keras, location: str):
     bodies = [layer for layer in saved.layers if isinstance(layer, keras.Model)]
     if len(bodies) != 1:
         raise IncompatibleError(
-            f"{str(file)!r} is not a keras-zoo run's model: expected one nested model after "
+            f"{shown(str(file))} is not a keras-zoo run's model: expected one nested model after "
             f"the input scaling, found {len(bodies)}."
         )
     body = bodies[0]
@@ -383,7 +385,8 @@ def _adapt_images(keras, inputs, target: tuple[int, ...], backbone: str):
         x = keras.layers.Reshape(shape)(x)
     if len(target) != 3:
         raise IncompatibleError(
-            f"Backbone {backbone!r} takes inputs of shape {target}, not images; pretrain on an "
+            f"Backbone {shown(backbone)} takes inputs of shape {target}, not images; pretrain on "
+            "an "
             "image data set (e.g. digits) to transfer to images."
         )
     if shape[:2] != target[:2]:
@@ -391,7 +394,7 @@ def _adapt_images(keras, inputs, target: tuple[int, ...], backbone: str):
     if shape[2] != target[2]:
         if shape[2] != 1:
             raise IncompatibleError(
-                f"Backbone {backbone!r} takes {target[2]}-channel images; the data set has "
+                f"Backbone {shown(backbone)} takes {target[2]}-channel images; the data set has "
                 f"{shape[2]} channels (only 1-channel images are converted)."
             )
         # A standard layer rather than a custom one, so saved models reload anywhere.

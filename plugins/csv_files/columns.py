@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from zoo.plugins.csv_files.parse import MISSING_NUMBER_WORDS, is_number, where
 
-from zoo.plugin import BINARY, MULTICLASS, REGRESSION, DataError, did_you_mean
+from zoo.plugin import BINARY, MULTICLASS, REGRESSION, DataError, did_you_mean, shown
 
 if TYPE_CHECKING:
     import numpy as np
@@ -72,7 +72,7 @@ def parse_choices(
         role = role.strip().lower()
         if not sep or role not in FORCEABLE:
             problems.append(
-                f"roles: {item!r} is not COLUMN:ROLE with ROLE one of {', '.join(FORCEABLE)} "
+                f"roles: {shown(item)} is not COLUMN:ROLE with ROLE one of {', '.join(FORCEABLE)} "
                 "(e.g. --set data.roles=zip:categorical)"
             )
             continue
@@ -80,7 +80,7 @@ def parse_choices(
     for name in forced:
         if name not in columns:
             problems.append(
-                f"no column {name!r} to leave out or give a role (--ignore / roles)."
+                f"no column {shown(name)} to leave out or give a role (--ignore / roles)."
                 f"{did_you_mean(name, columns)}"
             )
     return forced, problems
@@ -102,7 +102,7 @@ def decide(name: str, values: Sequence[str], forced: str | None, max_categories:
             name, forced, "" if forced in USED else f"left out (role {forced})", parts
         )
     if len(set(filled)) <= 1:
-        only = f"{filled[0]!r} on every row" if filled else "empty on every row"
+        only = f"{shown(filled[0])} on every row" if filled else "empty on every row"
         return ColumnRole(name, CONSTANT, f"left out: {only}")
     if numbers and _mostly_numbers(numbers):
         return _numeric_role(name, numbers)
@@ -233,7 +233,7 @@ class TargetSummary:
         at = where(layout.path, column=layout.target_name)
         if self.text or layout.task != REGRESSION:
             if len(self.labels) < 2:
-                only = f" ({next(iter(self.labels))!r})" if self.labels else ""
+                only = f" ({shown(next(iter(self.labels)))})" if self.labels else ""
                 raise DataError(
                     f"{at}: the target has a single class{only}; classification needs at "
                     "least two. Choose another --target."

@@ -30,18 +30,23 @@ from zoo.plugins.csv_files.encode import (
     kept_categories,
     target_array,
 )
-from zoo.plugins.csv_files.layout import CsvLayout, _checked_header, problem_lines, sniff
+from zoo.plugins.csv_files.layout import (
+    CsvLayout,
+    _checked_header,
+    check_readable,
+    problem_lines,
+    sniff,
+)
 from zoo.plugins.csv_files.parse import (
     FLOAT32_MAX,
     Problems,
     RawChunk,
-    check_readable,
     not_utf8,
     open_text,
     split_fields,
 )
 
-from zoo.plugin import REGRESSION, DataError, Dataset, did_you_mean
+from zoo.plugin import REGRESSION, DataError, Dataset, did_you_mean, shown
 
 if TYPE_CHECKING:
     import numpy as np
@@ -246,8 +251,8 @@ def _report_inputs(
     """One line on stderr about the inputs the model had to fill or bucket, if any."""
     parts = [f"{missing:,} missing value(s) filled as in training"] if missing else []
     if unknown:
-        shown = ", ".join(f"{name!r}: {count:,}" for name, count in unknown.most_common(3))
-        parts.append(f"{sum(unknown.values()):,} unseen categor(ies) ({shown}) treated as unknown")
+        listed = ", ".join(f"{shown(name)}: {count:,}" for name, count in unknown.most_common(3))
+        parts.append(f"{sum(unknown.values()):,} unseen categor(ies) ({listed}) treated as unknown")
     if problems.found:
         parts.append(f"unreadable field(s) read as missing ({problems.lines()[0]})")
     if parts:
@@ -270,7 +275,7 @@ def _input_layout(path: str, schema: dict[str, Any]) -> tuple[CsvLayout, dict[st
     for name in kinds:
         if name not in columns:
             raise DataError(
-                f"{path} has no column {name!r}, a feature of the model."
+                f"{path} has no column {shown(name)}, a feature of the model."
                 f"{did_you_mean(name, columns)} Columns: {', '.join(columns[:12])}."
             )
     layout = CsvLayout(path, delimiter, columns, tuple(kinds.get(c, "skip") for c in columns))

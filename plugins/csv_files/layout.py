@@ -7,6 +7,7 @@ no TensorFlow, so a run is planned at once.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -23,7 +24,6 @@ from zoo.plugins.csv_files.columns import (
     parse_choices,
 )
 from zoo.plugins.csv_files.parse import (
-    check_readable,
     check_widths,
     is_number,
     not_utf8,
@@ -32,7 +32,7 @@ from zoo.plugins.csv_files.parse import (
     where,
 )
 
-from zoo.plugin import MULTICLASS, REGRESSION, TASKS, DataError, did_you_mean
+from zoo.plugin import MULTICLASS, REGRESSION, TASKS, DataError, did_you_mean, shown
 
 SNIFF_LINES = 10_000  # rows read from the top of the file to tell column kinds and the task
 PROBES, PROBE_BYTES = 16, 64 * 1024  # and samples across a larger file (sorted files)
@@ -77,6 +77,34 @@ class CsvLayout:
 # -- sniffing -----------------------------------------------------------------------------
 
 
+# What a path that is not a regular file is, for the message (it is never read: a FIFO or
+# /dev/zero would be read forever).
+FILE_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def check_readable(path: str) -> None:
+    """Raise a one-line DataError unless ``path`` is a non-empty regular file."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise DataError(
+            f"{path}: no such file. Check the path (relative to {os.getcwd()})."
+        ) from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.strerror}).") from None
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in FILE_KINDS if test(mode)), "not a regular file")
+        raise DataError(f"{path} is {kind}; expected a CSV file (a regular file).")
+    if os.path.getsize(path) == 0:
+        raise DataError(f"{path} is empty: expected a header row, then one row per example.")
+
+
 def sniff(
     path: str | None,
     target: str | None,
@@ -104,7 +132,7 @@ def sniff(
     if problems:
         raise DataError(problem_lines(path, problems))
     if len(columns) < 2:
-        raise DataError(f"{path}: only the target column {columns[0]!r}; add feature columns.")
+        raise DataError(f"{path}: only the target column {shown(columns[0])}; add feature columns.")
     found_roles = tuple(
         ColumnRole(name, TARGET)
         if i == index
@@ -156,7 +184,9 @@ def _target_index(
         problems.insert(0, str(exc).removeprefix(f"{path}: ").removeprefix(f"{path} "))
         return -1
     if columns[index] in forced:
-        problems.append(f"{columns[index]!r} is the target; it cannot be left out or given a role.")
+        problems.append(
+            f"{shown(columns[index])} is the target; it cannot be left out or given a role."
+        )
     return index
 
 
@@ -324,18 +354,18 @@ def _checked_header(path: str, header: list[str], delimiter: str) -> tuple[str, 
     if len(names) == 1:
         other = _other_delimiter(header[0], delimiter)
         if other:
-            shown = "tab" if other == "\t" else repr(other)
+            named = "tab" if other == "\t" else repr(other)
             raise DataError(
-                f"{where(path, 1)}: the header has no {delimiter!r} but contains {shown}; "
+                f"{where(path, 1)}: the header has no {shown(delimiter)} but contains {named}; "
                 f"keras-zoo reads comma-separated files. Re-save it with commas, or set the "
-                f"delimiter (--set data.delimiter={other!r})."
+                f"delimiter (--set data.delimiter={shown(other)})."
             )
     for i, name in enumerate(names):
         if not name:
             raise DataError(f"{where(path, 1)}: column {i + 1} has no name; name every column.")
         if names.index(name) != i:
             raise DataError(
-                f"{where(path, 1)}: the column name {name!r} appears twice (columns "
+                f"{where(path, 1)}: the column name {shown(name)} appears twice (columns "
                 f"{names.index(name) + 1} and {i + 1}); column names must be unique."
             )
     return names
@@ -347,14 +377,15 @@ def find_target(path: str, columns: Sequence[str], target: str | None) -> int:
     Raises:
         DataError: no target given, or no column of that name (close names suggested).
     """
-    shown = ", ".join(columns[:12]) + (", ..." if len(columns) > 12 else "")
+    listing = ", ".join(c if len(c) <= 40 else f"{c[:40]}..." for c in columns[:12])
+    listing += ", ..." if len(columns) > 12 else ""
     if not target:
-        raise DataError(f"{path}: which column is the target? Pass --target, one of: {shown}.")
+        raise DataError(f"{path}: which column is the target? Pass --target, one of: {listing}.")
     if target in columns:
         return list(columns).index(target)
     folded = [c for c in columns if c.lower() == target.lower()]
     hint = f" Did you mean: {folded[0]}?" if folded else did_you_mean(target, columns)
-    raise DataError(f"{path} has no column {target!r} (--target).{hint} Columns: {shown}.")
+    raise DataError(f"{path} has no column {shown(target)} (--target).{hint} Columns: {listing}.")
 
 
 def _column_kind(values: Sequence[str]) -> str:
@@ -401,12 +432,12 @@ def _with_task(layout: CsvLayout, values: list[str], task: str | None) -> CsvLay
 
 def _checked_forced_task(layout: CsvLayout, values: list[str], task: str, text: bool) -> str:
     if task not in TASKS:
-        raise DataError(f"Unknown task {task!r}; expected one of {', '.join(TASKS)}.")
+        raise DataError(f"Unknown task {shown(task)}; expected one of {', '.join(TASKS)}.")
     if task == REGRESSION and text:
         example = next(v.strip() for v in values if v.strip() and not is_number(v))
         raise DataError(
             f"{where(layout.path, column=layout.target_name)}: --task regression needs "
-            f"numbers, but the target holds text such as {example!r}. Use --task binary or "
+            f"numbers, but the target holds text such as {shown(example)}. Use --task binary or "
             "multiclass, or another --target."
         )
     return task

@@ -8,15 +8,13 @@ but keep their numbers. Fields cannot hold line breaks, so a line is a row.
 from __future__ import annotations
 
 import csv
-import os
-import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
 from zoo.plugins.csv_files.wide import column_table
 
-from zoo.plugin import DataError
+from zoo.plugin import DataError, shown
 
 if TYPE_CHECKING:
     import numpy as np
@@ -32,36 +30,8 @@ def where(path: str, line: int | None = None, column: str | None = None) -> str:
     if line is not None:
         text += f", line {line}"
     if column is not None:
-        text += f", column {column!r}"
+        text += f", column {shown(column)}"
     return text
-
-
-# What a path that is not a regular file is, for the message (it is never read: a FIFO or
-# /dev/zero would be read forever).
-FILE_KINDS = (
-    (stat.S_ISDIR, "a folder"),
-    (stat.S_ISFIFO, "a named pipe (FIFO)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
-def check_readable(path: str) -> None:
-    """Raise a one-line DataError unless ``path`` is a non-empty regular file."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        raise DataError(
-            f"{path}: no such file. Check the path (relative to {os.getcwd()})."
-        ) from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot be read ({exc.strerror}).") from None
-    if not stat.S_ISREG(mode):
-        kind = next((name for test, name in FILE_KINDS if test(mode)), "not a regular file")
-        raise DataError(f"{path} is {kind}; expected a CSV file (a regular file).")
-    if os.path.getsize(path) == 0:
-        raise DataError(f"{path} is empty: expected a header row, then one row per example.")
 
 
 def open_text(path: str) -> IO[str]:
@@ -73,28 +43,14 @@ def open_text(path: str) -> IO[str]:
 
 
 def not_utf8(path: str, line: int | None, exc: UnicodeDecodeError) -> DataError:
-    """The error for a byte that is not UTF-8, on ``line`` (None: found here, since a text
-    reader fails a whole buffer ahead of the line it is on)."""
-    line = line or _first_bad_line(path)
-    on = f" on line {line}" if line else ""
-    return DataError(f"{path}: not UTF-8 text{on} ({exc.reason}); save the file as UTF-8 CSV.")
-
-
-def _first_bad_line(path: str) -> int | None:
-    """The number of the line holding the file's first byte that is not UTF-8."""
-    lines, carried = 1, b""
-    with open(path, "rb") as handle:
-        while block := handle.read(BLOCK_BYTES):
-            data = carried + block
-            try:
-                data.decode("utf-8")
-                carried = b""
-            except UnicodeDecodeError as exc:
-                if exc.end < len(data) or len(data) - exc.start > 3:
-                    return lines + data.count(b"\n", 0, exc.start)
-                data, carried = data[: exc.start], data[exc.start :]  # cut inside a character
-            lines += data.count(b"\n")
-    return lines if carried else None
+    """The error for a byte that is not UTF-8, on ``line``; None: a text reader failed a
+    buffer ahead of it, and the byte blocks find it (the header, line 1, if they do not)."""
+    if line is None:
+        for _ in line_batches(path):
+            pass  # raises this error with the line
+    return DataError(
+        f"{path}: not UTF-8 text on line {line or 1} ({exc.reason}); save the file as UTF-8 CSV."
+    )
 
 
 FIELD_LIMIT = 1 << 30  # the csv module's default (128 KiB) refuses long text fields
@@ -497,13 +453,13 @@ class MissingValues:
                 raise DataError(
                     f"{self.path}: {self.too_large.count} value(s) too large for float32 "
                     f"(beyond ±3.4e38, they would become infinite in training); the first is on "
-                    f"line {line}, column {column!r}. Rescale that column or drop those rows."
+                    f"line {line}, column {shown(column)}. Rescale that column or drop those rows."
                 )
             return
         line, column = self.first
         raise DataError(
             f"{self.path}: {self.count} missing or non-finite value(s) (empty, NaN or inf); "
-            f"the first is on line {line}, column {column!r}. Fill them in or drop those rows."
+            f"the first is on line {line}, column {shown(column)}. Fill them in or drop those rows."
         )
 
 

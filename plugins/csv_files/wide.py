@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from zoo.plugin import DataError
+from zoo.plugin import DataError, shown
 
 if TYPE_CHECKING:
     import numpy as np
@@ -45,7 +45,7 @@ def column_table(
 
 
 def _shortened(path: str, value: str, name: str, line: int, numeric: bool) -> str:
-    where = f"{path}, line {line}, column {name!r}"
+    where = f"{path}, line {line}, column {shown(name)}"
     if not numeric:
         if len(value) <= MAX_TEXT:
             return value

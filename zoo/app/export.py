@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.core.errors import IncompatibleError, WriteFailed, ZooError
+from zoo.core.errors import IncompatibleError, WriteFailed, ZooError, shown
 from zoo.core.imports import native_stderr_silenced
 from zoo.core.schema import input_columns
 from zoo.runs.files import write_failed, write_json, writing
@@ -59,7 +59,7 @@ def check_format(fmt: str) -> None:
             names the extra that installs it).
     """
     if fmt not in FORMATS:
-        raise IncompatibleError(f"Unknown export format {fmt!r}; expected one of {FORMATS}.")
+        raise IncompatibleError(f"Unknown export format {shown(fmt)}; expected one of {FORMATS}.")
     missing = [m for m in CONVERTERS.get(fmt, ()) if importlib.util.find_spec(m) is None]
     if missing:
         raise IncompatibleError(

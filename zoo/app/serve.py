@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.core.errors import IncompatibleError, ZooError
+from zoo.core.errors import IncompatibleError, ZooError, shown
 from zoo.core.imports import import_extra
 from zoo.core.schema import input_columns
 from zoo.runs.files import strict
@@ -99,7 +99,7 @@ def parse_body(body: bytes, content_type: str) -> list[dict[str, Any]]:
     if kind in ("text/csv", "text/plain"):
         return _csv_records(body)
     raise RequestProblem(
-        415, f"Unsupported Content-Type {kind!r}; send application/json records or text/csv."
+        415, f"Unsupported Content-Type {shown(kind)}; send application/json records or text/csv."
     )
 
 
@@ -162,14 +162,14 @@ def checked_rows(
         if unknown:
             raise RequestProblem(
                 422,
-                f"Record {number} has an unknown column {unknown[0]!r}; the columns are "
+                f"Record {number} has an unknown column {shown(unknown[0])}; the columns are "
                 f"{', '.join(names)} (GET /schema).",
             )
         absent = [name for name in names if name not in record]
         if absent:
             raise RequestProblem(
                 422,
-                f"Record {number} lacks the column {absent[0]!r}; send null (JSON) or an "
+                f"Record {number} lacks the column {shown(absent[0])}; send null (JSON) or an "
                 "empty cell (CSV) for a missing value.",
             )
         rows.append([_cell(record[c["name"]], c, number) for c in columns])
@@ -195,7 +195,7 @@ def _cell(value: Any, column: dict[str, Any], number: int) -> str:
         expected = "a number"
     raise RequestProblem(
         422,
-        f"Record {number}: column {column['name']!r} takes {expected} (or null for a "
+        f"Record {number}: column {shown(column['name'])} takes {expected} (or null for a "
         f"missing value), not {json.dumps(value)[:40]}.",
     )
 

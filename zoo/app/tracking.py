@@ -415,7 +415,7 @@ class _KerasFlavor:
     __name__ = "mlflow.keras"
 
     @staticmethod
-    def save_model(path: str, validate_serving_input: bool = True, **options: Any) -> None:
+    def save_model(path: str, *, validate_serving_input: bool = True, **options: Any) -> None:
         import mlflow.keras
 
         os.makedirs(path, exist_ok=True)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zoo.catalog.entries import INFERRED, Entry, factory_role
-from zoo.core.errors import PluginError, ZooError, plain
+from zoo.core.errors import PluginError, ZooError, plain, shown
 from zoo.core.parts import DataSource
 from zoo.core.spec import FineTune, ModelSpec, unpack_built
 from zoo.core.tasks import TASK_TABLE
@@ -96,8 +96,8 @@ def check_data(entry: Entry, source: Any, params: Mapping[str, Any]) -> DataSour
 def _same(entry: Entry, what: str, declared: Any, returned: Any) -> None:
     if declared != returned:
         raise PluginError(
-            f"{entry.owner}: the loader returned {what} {returned!r}, but the registration "
-            f"declares {declared!r}; make them agree."
+            f"{entry.owner}: the loader returned {what} {shown(returned)}, but the registration "
+            f"declares {shown(declared)}; make them agree."
         )
 
 
@@ -113,7 +113,7 @@ def check_features(entry: Entry, x: np.ndarray, *, missing_ok: bool = False) -> 
     (a missing tabular value, which the model's preparation layer fills)."""
     if x.dtype.kind not in "biuf":
         sample = _first_non_number(x)
-        raise mismatch(entry, "features", "numbers", f"dtype {x.dtype} holding {sample!r}")
+        raise mismatch(entry, "features", "numbers", f"dtype {x.dtype} holding {shown(sample)}")
     if x.dtype.kind != "f" or not x.size:
         return
     bad = np.isinf(x) if missing_ok else ~np.isfinite(x)
@@ -152,7 +152,7 @@ def check_targets(entry: Entry, y: np.ndarray, classes: int) -> None:
     if y.dtype.kind not in "biuf":
         sample = _first_non_number(y)
         expected = "class indices (labels go in class_names)" if classes else "numbers"
-        raise mismatch(entry, "targets", expected, f"dtype {y.dtype} holding {sample!r}")
+        raise mismatch(entry, "targets", expected, f"dtype {y.dtype} holding {shown(sample)}")
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         raise mismatch(entry, "targets", "finite numbers", "NaN or infinite targets")
     if not classes or not y.size:
@@ -236,7 +236,7 @@ def check_settings(entry: Entry, settings: CompileSettings) -> None:
                 entry,
                 what,
                 f"{'an' if what[0] in 'aeiou' else 'a'} {what} Keras can build",
-                f"{value!r} ({type(exc).__name__}: {text[0] if text else ''})",
+                f"{shown(value)} ({type(exc).__name__}: {text[0] if text else ''})",
             ) from exc
 
 

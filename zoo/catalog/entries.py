@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from zoo.core.errors import InvalidParameterError, PluginError, did_you_mean
+from zoo.core.errors import InvalidParameterError, PluginError, did_you_mean, shown
 from zoo.core.tasks import INPUT_KINDS, TASKS
 
 KINDS = ("datasets", "models", "presets")
@@ -93,14 +93,14 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         "description": Field(_is_str, "a string", required=True),
         "task": Field(
             lambda v: v in (*TASKS, INFERRED),
-            f"one of {', '.join(TASKS)} or {INFERRED!r}",
+            f"one of {', '.join(TASKS)} or {shown(INFERRED)}",
             required=True,
         ),
         "input_kind": Field(
             lambda v: v in INPUT_KINDS, f"one of {', '.join(INPUT_KINDS)}", required=True
         ),
         "shape": Field(
-            _is_shape_or_inferred, f"a tuple of positive ints or {INFERRED!r}", required=True
+            _is_shape_or_inferred, f"a tuple of positive ints or {shown(INFERRED)}", required=True
         ),
         "rows": Field(_is_count_or_none, "a positive int or None"),
         "classes": Field(_is_count_or_none, "a positive int or None"),
@@ -172,7 +172,7 @@ class Entry:
     def owner(self) -> str:
         """``data set 'line' of plugin 'example'``: how every message names its culprit."""
         what = "data set" if self.kind == "datasets" else self.singular
-        return f"{what} {self.name!r} of plugin {self.plugin!r}"
+        return f"{what} {shown(self.name)} of plugin {shown(self.plugin)}"
 
     def create(self, *args: Any, **overrides: Any) -> Any:
         """Call the factory with keyword ``overrides`` checked against its hyperparameters
@@ -180,15 +180,15 @@ class Entry:
         from zoo.core.imports import import_keras_quietly
         from zoo.core.spec import ModelSpec
 
-        check_overrides(f"{self.singular} {self.name!r}", self.params, overrides)
+        check_overrides(f"{self.singular} {shown(self.name)}", self.params, overrides)
         check_ranges(self.owner, self.metadata.get("ranges"), overrides)
         if self.kind == "models":
             import_keras_quietly()  # a builder imports Keras: as quiet from Python as the CLI
             if not (args and isinstance(args[0], ModelSpec)):
                 received = type(args[0]).__name__ if args else "nothing"
                 raise InvalidParameterError(
-                    f"Model {self.name!r} is built for a data set: pass a zoo.ModelSpec first "
-                    f"(received {received}), e.g. registry.create('models', {self.name!r}, "
+                    f"Model {shown(self.name)} is built for a data set: pass a zoo.ModelSpec first "
+                    f"(received {received}), e.g. registry.create('models', {shown(self.name)}, "
                     "zoo.ModelSpec.for_data(data.info)) with data = "
                     "registry.create('datasets', ...)."
                 )
@@ -225,7 +225,7 @@ def make_entry(kind: str, plugin: str, name: Any, factory: Any, metadata: dict[s
     Raises:
         PluginError: the name, the factory, a hyperparameter or a metadata field is malformed.
     """
-    where = f"plugin {plugin!r} registered {kind[:-1]} {name!r}"
+    where = f"plugin {shown(plugin)} registered {kind[:-1]} {shown(name)}"
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise PluginError(
             f"{where}: a name must be lower-case letters, digits, '_', '-' or '.', "
@@ -256,12 +256,12 @@ def _checked_metadata(kind: str, metadata: dict[str, Any]) -> tuple[dict[str, An
     for key, spec in schema.items():
         value = metadata.get(key, spec.default)
         if key in metadata and not spec.check(value):
-            problems.append(f"{key} must be {spec.expected}, received {value!r}")
+            problems.append(f"{key} must be {spec.expected}, received {shown(value)}")
         checked[key] = tuple(value) if isinstance(value, list) else value
     inferred = kind == "datasets" and INFERRED in (checked["task"], checked["shape"])
     if inferred and checked["inspect"] is None and not problems:
         problems.append(
-            f"task or shape {INFERRED!r} needs an inspect callable that works "
+            f"task or shape {shown(INFERRED)} needs an inspect callable that works "
             "them out from the loader's parameters"
         )
     return checked, problems
@@ -302,7 +302,7 @@ def _range_problems(kind: str, factory: Callable[..., Any], checked: dict[str, A
     problems: list[str] = []
     for name, text in ranges.items():
         if name not in params:
-            problems.append(f"ranges names {name!r}, which is not a hyperparameter")
+            problems.append(f"ranges names {shown(name)}, which is not a hyperparameter")
             continue
         interval = parse_interval(text)
         reason = outside(interval, params[name].default)
@@ -343,14 +343,16 @@ def parse_interval(text: Any) -> Interval:
     """
     match = _INTERVAL.match(text) if isinstance(text, str) else None
     if not match:
-        raise ValueError(f"expected an interval such as '[0, 1)' or '[1, inf)', received {text!r}")
+        raise ValueError(
+            f"expected an interval such as '[0, 1)' or '[1, inf)', received {shown(text)}"
+        )
     opening, low_text, high_text, closing = match.groups()
     try:
         low, high = float(low_text), float(high_text)
     except ValueError:
-        raise ValueError(f"the bounds of {text!r} must be numbers or inf") from None
+        raise ValueError(f"the bounds of {shown(text)} must be numbers or inf") from None
     if math.isnan(low) or math.isnan(high) or low > high:
-        raise ValueError(f"the low bound of {text!r} must not be above its high bound")
+        raise ValueError(f"the low bound of {shown(text)} must not be above its high bound")
     return Interval(low, high, opening == "[", closing == "]", text.strip())
 
 
@@ -372,12 +374,12 @@ def outside(interval: Interval, value: Any) -> str:
     """Why ``value`` breaks ``interval``, or '' when every number in it lies inside."""
     items = value if isinstance(value, (tuple, list)) else (value,)
     if not items:  # an empty list has no value in the range: hidden=() builds no hidden layer
-        return f"expected at least one value in {interval.text}, received {value!r}"
+        return f"expected at least one value in {interval.text}, received {shown(value)}"
     for item in items:
         if isinstance(item, bool) or not isinstance(item, (int, float)):
-            return f"expected numbers in {interval.text}, received {value!r}"
+            return f"expected numbers in {interval.text}, received {shown(value)}"
         if not interval.contains(item):
-            return f"expected a value in {interval.text}, received {value!r}"
+            return f"expected a value in {interval.text}, received {shown(value)}"
     return ""
 
 
@@ -417,7 +419,7 @@ class Param:
         return self.annotation or type(self.default).__name__
 
     def summary(self) -> str:
-        return f"{self.name}: {self.type_name} = {self.default!r}"
+        return f"{self.name}: {self.type_name} = {shown(self.default)}"
 
 
 def read_params(factory: Callable[..., Any], *, skip_first: bool = False) -> tuple[Param, ...]:
@@ -467,6 +469,6 @@ def check_overrides(owner: str, params: tuple[Param, ...], overrides: Mapping[st
         if key not in known:
             valid = ", ".join(p.summary() for p in params) or "none"
             raise InvalidParameterError(
-                f"{owner} has no hyperparameter {key!r}.{did_you_mean(key, known)} "
+                f"{owner} has no hyperparameter {shown(key)}.{did_you_mean(key, known)} "
                 f"Valid keys: {valid}."
             )

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from zoo.catalog.entries import Entry
-from zoo.core.errors import PluginError, did_you_mean
+from zoo.core.errors import PluginError, did_you_mean, shown
 from zoo.core.spec import CompileSettings
 
 # keras.optimizers.get looks names up case-insensitively.
@@ -205,11 +205,11 @@ def check_settings_names(preset: Entry, settings: CompileSettings) -> None:
     Raises:
         PluginError: naming the preset, its plugin, what was expected and what was received.
     """
-    where = f"preset {preset.name!r} of plugin {preset.plugin!r} returned"
+    where = f"preset {shown(preset.name)} of plugin {shown(preset.plugin)} returned"
     _check_one(where, "optimizer", settings.optimizer, OPTIMIZERS, lower=True)
     _check_one(where, "loss", settings.loss, LOSSES, lower=False)
     if not isinstance(settings.metrics, (list, tuple)):
-        raise PluginError(f"{where} metrics {settings.metrics!r}; expected a list of metrics")
+        raise PluginError(f"{where} metrics {shown(settings.metrics)}; expected a list of metrics")
     for metric in settings.metrics:
         _check_one(where, "metric", metric, METRICS, lower=False)
 
@@ -221,7 +221,7 @@ def _check_one(where: str, what: str, value: Any, known: Iterable[str], *, lower
     found = name.lower() if lower else name
     if found not in known:
         raise PluginError(
-            f"{where} {what} {value!r}, which Keras does not know; expected one of Keras's "
+            f"{where} {what} {shown(value)}, which Keras does not know; expected one of Keras's "
             f"{what} names.{did_you_mean(found, known)} Fix the preset's parameters or the "
             "plugin."
         )
@@ -236,12 +236,12 @@ def _identifier_name(where: str, what: str, value: Any) -> str | None:
         config = value.get("config", {})
         if not isinstance(name, str) or not isinstance(config, dict):
             raise PluginError(
-                f"{where} {what} {value!r}; expected a config dict such as "
+                f"{where} {what} {shown(value)}; expected a config dict such as "
                 "{'class_name': 'SGD', 'config': {'learning_rate': 0.01}}"
             )
         return name
     if value is None or isinstance(value, (bool, int, float, list, tuple, set)):
         raise PluginError(
-            f"{where} {what} {value!r}; expected a Keras {what} name, config dict or object"
+            f"{where} {what} {shown(value)}; expected a Keras {what} name, config dict or object"
         )
     return None

@@ -30,6 +30,7 @@ from zoo.core.errors import (
     UnknownNameError,
     ZooError,
     did_you_mean,
+    shown,
 )
 
 PREFER_ENV = "ZOO_PREFER"
@@ -76,10 +77,13 @@ class Registry:
     def warnings(self) -> list[str]:
         """One line per failed plugin, per plugin note (a shared name...) and general note."""
         lines = [
-            f"plugin {r.name!r} was skipped: {r.error.removeprefix(f'plugin {r.name!r} ')}"
+            f"plugin {shown(r.name)} was skipped: "
+            f"{r.error.removeprefix(f'plugin {shown(r.name)} ')}"
             for r in self.problems
         ]
-        lines += [f"plugin {r.name!r} {note}" for r in self.plugins.values() for note in r.notes]
+        lines += [
+            f"plugin {shown(r.name)} {note}" for r in self.plugins.values() for note in r.notes
+        ]
         return lines + self.notes
 
     # -- policy hooks ------------------------------------------------------------------------
@@ -89,7 +93,8 @@ class Registry:
         found = self._first_result("zoo_data_for_name", name=name)
         if found is not None and not isinstance(found, DataChoice):
             raise PluginError(
-                f"zoo_data_for_name returned {found!r} for {name!r}; expected a DataChoice or None"
+                f"zoo_data_for_name returned {shown(found)} for {shown(name)}; expected a "
+                "DataChoice or None"
             )
         return found
 
@@ -116,7 +121,7 @@ class Registry:
         found = self._first_result("zoo_read_inputs", path=path, schema=schema)
         if found is None:
             raise IncompatibleError(
-                f"No loaded plugin reads {path!r} (is the CSV plugin disabled?); "
+                f"No loaded plugin reads {shown(path)} (is the CSV plugin disabled?); "
                 "'zoo plugins' lists what is loaded."
             )
         return found
@@ -138,7 +143,7 @@ class Registry:
                     record.fail(message, traceback.format_exc())
                     self._drop(impl.plugin_name)  # skipped as a whole: its entries go too
                 warnings.warn(
-                    f"plugin {impl.plugin_name!r} was skipped: {message}",
+                    f"plugin {shown(impl.plugin_name)} was skipped: {message}",
                     PluginWarning,
                     stacklevel=2,
                 )
@@ -199,14 +204,15 @@ class Registry:
             for entry in entries:
                 others = " and ".join(repr(e.plugin) for e in entries if e is not entry)
                 self.plugins[entry.plugin].notes.append(
-                    f"registers {entry.singular} {name!r}, which {others} also registers: "
+                    f"registers {entry.singular} {shown(name)}, which {others} also registers: "
                     f"the short name is ambiguous; use {entry.qualified_name} or pin it with "
                     f"{PREFER_ENV}={name}={entry.plugin}"
                 )
 
     def _unknown_preferences(self) -> list[str]:
         return [
-            f"{PREFER_ENV} pins {name!r} to plugin {plugin!r}, which registers no {name!r}"
+            f"{PREFER_ENV} pins {shown(name)} to plugin {shown(plugin)}, which registers no "
+            f"{shown(name)}"
             for name, plugin in self.preferences.items()
             if not any(e.name == name and e.plugin == plugin for e in self.list())
         ]
@@ -236,7 +242,7 @@ class Registry:
         what = "data set" if what == "dataset" else what
         listing = f"zoo list {kinds[0]}" if len(kinds) == 1 else "zoo list"
         return (
-            f"Unknown {what} {name!r}.{did_you_mean(name, candidates)} "
+            f"Unknown {what} {shown(name)}.{did_you_mean(name, candidates)} "
             f"Run '{listing}' to see what is installed."
         )
 
@@ -256,7 +262,7 @@ def _ambiguity(name: str, matches: list[Entry]) -> str:
     plugins = " and ".join(repr(e.plugin) for e in matches)
     qualified = " or ".join(repr(e.qualified_name) for e in matches)
     return (
-        f"{name!r} is registered by plugins {plugins}; name one of them: {qualified}, "
+        f"{shown(name)} is registered by plugins {plugins}; name one of them: {qualified}, "
         f"or pin the short name with {PREFER_ENV}={name}={matches[0].plugin}."
     )
 
@@ -269,7 +275,8 @@ def read_preferences(text: str) -> tuple[dict[str, str], list[str]]:
         name, sep, plugin = (side.strip() for side in item.partition("="))
         if not (sep and name and plugin):
             problems.append(
-                f"{PREFER_ENV} item {item!r} is not NAME=PLUGIN (e.g. mlp=zoo.mlp); it is ignored"
+                f"{PREFER_ENV} item {shown(item)} is not NAME=PLUGIN (e.g. mlp=zoo.mlp); it is "
+                "ignored"
             )
             continue
         found[name] = plugin
@@ -281,4 +288,4 @@ def _check_kind(kind: str) -> str:
         return kind
     if f"{kind}s" in KINDS:
         return f"{kind}s"
-    raise UnknownNameError(f"Unknown kind {kind!r}; expected one of {', '.join(KINDS)}.")
+    raise UnknownNameError(f"Unknown kind {shown(kind)}; expected one of {', '.join(KINDS)}.")

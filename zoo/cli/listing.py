@@ -7,7 +7,7 @@ import click
 
 from zoo.catalog.entries import KINDS
 from zoo.cli.options import registry_from
-from zoo.core.errors import did_you_mean
+from zoo.core.errors import did_you_mean, shown
 
 
 @click.command("list")
@@ -37,7 +37,9 @@ def list_command(kind: str | None, pattern: str, as_json: bool) -> None:
     if pattern != "*" and len(kinds) > 1:
         found = {k: entries for k, entries in found.items() if entries}  # only the kinds that match
         if not found:
-            click.echo(f"zoo: nothing matches {pattern!r}; 'zoo list' shows every name.", err=True)
+            click.echo(
+                f"zoo: nothing matches {shown(pattern)}; 'zoo list' shows every name.", err=True
+            )
     for i, (k, entries) in enumerate(found.items()):
         if len(kinds) > 1:
             click.echo(("\n" if i else "") + f"{k.upper()}")
@@ -53,7 +55,7 @@ def _kind_and_pattern(first: str | None, pattern: str) -> tuple[str | None, str]
         return None, first
     kinds = ", ".join(repr(k) for k in KINDS)
     raise click.BadParameter(
-        f"{first!r} is not one of {kinds}.{did_you_mean(first, KINDS)} To search names, give "
+        f"{shown(first)} is not one of {kinds}.{did_you_mean(first, KINDS)} To search names, give "
         f"a wildcard pattern such as '{first}*' (or 'zoo info {first}' for one name).",
         param_hint="KIND",
     )

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from zoo.core.config import MAX_FOLDS, RunConfig
+from zoo.core.errors import shown
 from zoo.core.tasks import TASKS
 
 if TYPE_CHECKING:
@@ -61,6 +62,8 @@ def seed(help_text: str) -> Decorator:
     return click.option(
         "--seed", type=int, default=DEFAULTS["seed"], show_default=True, help=help_text
     )
+
+
 SUMMARY_JSON = click.option(
     "--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout."
 )
@@ -156,7 +159,7 @@ def _column_list(ctx: click.Context, param: click.Parameter, value: str | None) 
     if not names:
         raise click.BadParameter(
             f"expected column names separated by commas, e.g. --ignore id,notes; received "
-            f"{value!r}.",
+            f"{shown(value)}.",
             ctx,
             param,
         )
@@ -253,7 +256,9 @@ def registry_from(ctx: click.Context | None = None, *, warn: bool = True) -> Reg
         warn_about_problems(registry, registry.warnings() if warn else registry.notes)
         if root.obj.get("debug"):
             for record in (r for r in registry.problems if r.traceback):
-                click.echo(f"zoo: plugin {record.name!r} failed:\n{record.traceback}", err=True)
+                click.echo(
+                    f"zoo: plugin {shown(record.name)} failed:\n{record.traceback}", err=True
+                )
     return registry
 
 

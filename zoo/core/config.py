@@ -8,7 +8,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from zoo.core.errors import InvalidParameterError, did_you_mean
+from zoo.core.errors import InvalidParameterError, did_you_mean, shown
 
 # Upper bounds the backend can take: TensorFlow counts epochs and steps in 32-bit integers in
 # places, a batch holds at most 2**24 rows long before memory runs out, and NumPy seeds are
@@ -110,14 +110,15 @@ class RunConfig:
                 continue
             if not _whole(value, 1, limit):
                 raise InvalidParameterError(
-                    f"{name} must be a whole number from 1 to {limit:,}; received {name}={value!r}."
+                    f"{name} must be a whole number from 1 to {limit:,}; received "
+                    f"{name}={shown(value)}."
                 )
         for name in ("seed", "split_seed"):
             value = getattr(self, name)
             if not _whole(value, 0, SEED_LIMIT):
                 raise InvalidParameterError(
                     f"{name} must be a whole number from 0 to 2**32-1 ({SEED_LIMIT}); received "
-                    f"{name}={value!r}."
+                    f"{name}={shown(value)}."
                 )
         self._check_patience()
         self._check_class_weight()
@@ -134,7 +135,7 @@ class RunConfig:
         if not _whole(self.patience, 0, limit):
             raise InvalidParameterError(
                 f"patience must be a whole number from 0 (no early stopping) to {limit:,}; "
-                f"received patience={self.patience!r}. Leave it out for max(5, epochs // 4)."
+                f"received patience={shown(self.patience)}. Leave it out for max(5, epochs // 4)."
             )
 
     def _check_class_weight(self) -> None:
@@ -142,7 +143,7 @@ class RunConfig:
             return
         raise InvalidParameterError(
             f"class_weight must be one of {', '.join(CLASS_WEIGHT_CHOICES)}; received "
-            f"class_weight={self.class_weight!r}. Give --set class_weight=balanced, or leave "
+            f"class_weight={shown(self.class_weight)}. Give --set class_weight=balanced, or leave "
             f"it out for auto.{did_you_mean(str(self.class_weight), CLASS_WEIGHT_CHOICES)}"
         )
 
@@ -151,7 +152,7 @@ class RunConfig:
             return
         raise InvalidParameterError(
             f"target_transform must be one of {', '.join(TARGET_TRANSFORMS)}; received "
-            f"target_transform={self.target_transform!r}. Give --set target_transform=log1p "
+            f"target_transform={shown(self.target_transform)}. Give --set target_transform=log1p "
             f"for counts or heavy-tailed targets, or leave it out."
             f"{did_you_mean(str(self.target_transform), TARGET_TRANSFORMS)}"
         )
@@ -160,12 +161,12 @@ class RunConfig:
         if not _whole(self.folds, 1, MAX_FOLDS):
             raise InvalidParameterError(
                 f"folds must be a whole number from 1 (no cross-validation) to {MAX_FOLDS}; "
-                f"received folds={self.folds!r}."
+                f"received folds={shown(self.folds)}."
             )
         if self.fold is not None and not _whole(self.fold, 0, self.folds - 1):
             raise InvalidParameterError(
                 f"fold must be a whole number from 0 to folds-1 ({self.folds - 1}), or unset "
-                f"for every fold; received fold={self.fold!r}."
+                f"for every fold; received fold={shown(self.fold)}."
             )
         if self.folds > 1 and self.distribute is not None:
             raise InvalidParameterError(
@@ -183,7 +184,7 @@ class RunConfig:
             return
         raise InvalidParameterError(
             f"distribute must be one of {', '.join(DISTRIBUTE_CHOICES)} (or unset for one "
-            f"device); received distribute={self.distribute!r}. Give --distribute mirrored or "
+            f"device); received distribute={shown(self.distribute)}. Give --distribute mirrored or "
             f"--distribute multi-worker, or leave it out."
             f"{did_you_mean(str(self.distribute), DISTRIBUTE_CHOICES)}"
         )
@@ -196,7 +197,7 @@ class RunConfig:
             if not number or not (0 < value < 1 if low_open else 0 <= value < 1):
                 bounds = "between 0 and 1" if low_open else "from 0 up to (not including) 1"
                 raise InvalidParameterError(
-                    f"{name} must be a fraction {bounds}; received {name}={value!r}."
+                    f"{name} must be a fraction {bounds}; received {name}={shown(value)}."
                 )
 
     def to_dict(self) -> dict[str, Any]:

@@ -53,10 +53,11 @@ class Dataset:
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
-            raise DataError(f"Unknown task {self.task!r}; expected one of {', '.join(TASKS)}.")
+            raise DataError(f"Unknown task {shown(self.task)}; expected one of {', '.join(TASKS)}.")
         if self.input_kind not in INPUT_KINDS:
             raise DataError(
-                f"Unknown input kind {self.input_kind!r}; expected one of {', '.join(INPUT_KINDS)}."
+                f"Unknown input kind {shown(self.input_kind)}; expected one of "
+                f"{', '.join(INPUT_KINDS)}."
             )
         if len(self.x) != len(self.y):
             raise DataError(
@@ -389,7 +390,7 @@ def check_usable(
     column = ""
     if len(first) > 1:
         flat = int(np.ravel_multi_index(first[1:], bad.shape[1:]))
-        column = f", column {names[flat]!r}" if flat < len(names) else f", column {flat}"
+        column = f", column {shown(names[flat])}" if flat < len(names) else f", column {flat}"
     raise DataError(
         f"{what}: {count} value(s) that are {'' if missing_ok else 'NaN, '}infinite or beyond "
         f"float32's range (±3.4e38); the first is in row {first[0]}{column}. Clean or "

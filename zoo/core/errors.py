@@ -67,7 +67,8 @@ def shown(value: object, limit: int = SHOWN_CHARS) -> str:
         return f"{start[:-1]}...{start[-1]} ({len(value):,} {unit})"
     short = reprlib.Repr()
     short.maxstring = short.maxother = limit
-    short.maxlevel = 3
+    short.maxlist = short.maxtuple = short.maxset = short.maxfrozenset = 20
+    short.maxdict = 10
     text = short.repr(value)
     return text if len(text) <= 2 * limit else f"{text[: 2 * limit]}... ({len(text):,} characters)"
 

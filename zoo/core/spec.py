@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from zoo.core.errors import IncompatibleError
+from zoo.core.errors import IncompatibleError, shown
 from zoo.core.tasks import BINARY, MULTICLASS, REGRESSION, TASK_TABLE
 
 if TYPE_CHECKING:
@@ -204,8 +204,8 @@ def check_loss_fits(loss: Any, task: str, data_name: str = "") -> None:
     if name and name not in TASK_FITTING_LOSSES[task]:
         suits = [t for t, names in TASK_FITTING_LOSSES.items() if name in names]
         made_for = f"for {'/'.join(suits)} tasks" if suits else "for one-hot or other targets"
-        data = f"data set {data_name!r}" if data_name else "the data set"
+        data = f"data set {shown(data_name)}" if data_name else "the data set"
         raise IncompatibleError(
-            f"Loss {name!r} is {made_for}, but {data} is {task}. Losses that fit: "
+            f"Loss {shown(name)} is {made_for}, but {data} is {task}. Losses that fit: "
             f"{', '.join(TASK_FITTING_LOSSES[task])} (or leave the loss to the task's default)."
         )

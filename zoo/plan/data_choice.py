@@ -23,6 +23,7 @@ from zoo.core.errors import (
     PluginError,
     UnknownNameError,
     ZooError,
+    shown,
 )
 from zoo.core.tasks import TASKS
 
@@ -89,7 +90,7 @@ def resolve_data(
         _fold(entry, params, key, value)
     _fold(entry, params, "target", target)
     _fold(entry, params, "task", task)
-    check_overrides(f"data set {entry.name!r}", entry.params, params)
+    check_overrides(f"data set {shown(entry.name)}", entry.params, params)
     return inspected(entry, params), params
 
 
@@ -119,7 +120,8 @@ def refused_option(key: str, value: Any, names: list[str]) -> InvalidParameterEr
     listed = ", ".join(repr(n) for n in names)
     which = f"data set {listed} has" if len(names) == 1 else f"data sets {listed} have"
     return InvalidParameterError(
-        f"--{key} {value!r}: {which} no {_WHAT.get(key, key)}; --{key} is for data sets that take "
+        f"--{key} {shown(value)}: {which} no {_WHAT.get(key, key)}; --{key} is for data sets that "
+        "take "
         f"it, such as your own CSV file (--data PATH.csv {_EXAMPLE.get(key, f'--{key} VALUE')})."
     )
 
@@ -131,15 +133,15 @@ def _fold(entry: Entry, params: dict[str, Any], key: str, value: Any) -> None:
     if takes(entry, key):
         if params.get(key, value) != value:
             raise InvalidParameterError(
-                f"{key} is given twice with different values: {value!r} and data_params "
-                f"{key}={params[key]!r}; keep one."
+                f"{key} is given twice with different values: {shown(value)} and data_params "
+                f"{key}={shown(params[key])}; keep one."
             )
         params[key] = value
         return
     if key == "task":
         if value != entry.metadata["task"]:
             raise IncompatibleError(
-                f"--task {value}: data set {entry.name!r} is {entry.metadata['task']}; --task "
+                f"--task {value}: data set {shown(entry.name)} is {entry.metadata['task']}; --task "
                 "chooses the task of a data set that infers it, such as your own CSV file "
                 "(--data PATH.csv --task TASK)."
             )
@@ -169,7 +171,7 @@ def inspected(entry: Entry, params: dict[str, Any]) -> Entry:
     metadata = {**entry.metadata, **_checked_inspection(entry, found)}
     if metadata["task"] not in TASKS:
         raise PluginError(
-            f"data set {entry.qualified_name}: inspect left the task {INFERRED!r}; it must "
+            f"data set {entry.qualified_name}: inspect left the task {shown(INFERRED)}; it must "
             f"return one of {', '.join(TASKS)}"
         )
     return replace(entry, metadata=metadata)
@@ -178,9 +180,9 @@ def inspected(entry: Entry, params: dict[str, Any]) -> Entry:
 def _checked_inspection(entry: Entry, found: Any) -> dict[str, Any]:
     where = f"data set {entry.qualified_name}: inspect returned"
     if not isinstance(found, dict) or set(found) - set(INSPECTABLE):
-        raise PluginError(f"{where} {found!r}; expected a dict with keys among {INSPECTABLE}")
+        raise PluginError(f"{where} {shown(found)}; expected a dict with keys among {INSPECTABLE}")
     schema = SCHEMAS["datasets"]
     for key, value in found.items():
         if not schema[key].check(value):
-            raise PluginError(f"{where} {key}={value!r}; expected {schema[key].expected}")
+            raise PluginError(f"{where} {key}={shown(value)}; expected {schema[key].expected}")
     return {k: tuple(v) if isinstance(v, list) else v for k, v in found.items()}

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from zoo.catalog.entries import INFERRED, Entry, check_overrides, check_ranges, factory_role
 from zoo.catalog.keras_names import check_settings_names
 from zoo.core.config import RunConfig
-from zoo.core.errors import DataError, IncompatibleError, PluginError, ZooError
+from zoo.core.errors import DataError, IncompatibleError, PluginError, ZooError, shown
 from zoo.core.parts import SplitSpec, too_few_rows
 from zoo.core.spec import CompileSettings
 from zoo.plan.data_choice import data_entry, resolve_data
@@ -119,7 +119,7 @@ def plan(
     values["preset"] = preset.qualified_name
     config = RunConfig(**values)
     for entry, overrides in ((model, config.model_params), (preset, config.preset_params)):
-        check_overrides(f"{entry.singular} {entry.name!r}", entry.params, overrides)
+        check_overrides(f"{entry.singular} {shown(entry.name)}", entry.params, overrides)
     _check_ranges(config, data, model, preset)
     _check_fit(registry, data, model, preset)
     if split:
@@ -202,7 +202,7 @@ def _check_rows(config: RunConfig, data: Entry) -> None:
     problem = too_few_rows(rows, spec)
     if problem:
         path = config.data_params.get("path")
-        raise DataError(f"{path or f'data set {data.name!r}'}: {problem}.")
+        raise DataError(f"{path or f'data set {shown(data.name)}'}: {problem}.")
 
 
 def _check_model(model: Entry, config: RunConfig) -> None:
@@ -242,7 +242,7 @@ def _check_extras(config: RunConfig, task: str) -> None:
 def _check_fit(registry: Registry, data: Entry, model: Entry, preset: Entry) -> None:
     task, kind = data.metadata["task"], data.metadata["input_kind"]
     if task == INFERRED:  # pragma: no cover - resolve_data inspects inferred tasks
-        raise IncompatibleError(f"data set {data.name!r} did not say its task")
+        raise IncompatibleError(f"data set {shown(data.name)} did not say its task")
     if task not in model.metadata["tasks"] or kind not in model.metadata["input_kinds"]:
         fitting = [
             registry.display_name(m)
@@ -250,8 +250,8 @@ def _check_fit(registry: Registry, data: Entry, model: Entry, preset: Entry) -> 
             if task in m.metadata["tasks"] and kind in m.metadata["input_kinds"]
         ]
         raise IncompatibleError(
-            f"Model {model.name!r} takes {'/'.join(model.metadata['input_kinds'])} data for "
-            f"{'/'.join(model.metadata['tasks'])} tasks, but data set {data.name!r} is {kind} "
+            f"Model {shown(model.name)} takes {'/'.join(model.metadata['input_kinds'])} data for "
+            f"{'/'.join(model.metadata['tasks'])} tasks, but data set {shown(data.name)} is {kind} "
             f"{task}. Models that fit: {', '.join(fitting) or 'none installed'}."
         )
     if task not in preset.metadata["tasks"]:
@@ -261,6 +261,6 @@ def _check_fit(registry: Registry, data: Entry, model: Entry, preset: Entry) -> 
             if task in p.metadata["tasks"]
         ]
         raise IncompatibleError(
-            f"Preset {preset.name!r} is for {'/'.join(preset.metadata['tasks'])} tasks, but "
-            f"data set {data.name!r} is {task}. Presets that fit: {', '.join(fitting)}."
+            f"Preset {shown(preset.name)} is for {'/'.join(preset.metadata['tasks'])} tasks, but "
+            f"data set {shown(data.name)} is {task}. Presets that fit: {', '.join(fitting)}."
         )

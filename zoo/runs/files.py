@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from zoo.core.errors import MissingFileError, RunFolderError, WriteFailed
+from zoo.core.errors import MissingFileError, RunFolderError, WriteFailed, shown
 
 if TYPE_CHECKING:
     import keras
@@ -448,7 +448,7 @@ def load_run_model(
     file = path / MODEL_FILE if path.is_dir() else path
     if not file.is_file():
         raise MissingFileError(
-            f"No saved model at {str(file)!r}; expected a run folder holding {MODEL_FILE} "
+            f"No saved model at {shown(str(file))}; expected a run folder holding {MODEL_FILE} "
             "(runs/NAME) or a .keras file."
         )
     in_run = (file.parent / RUN_MARKER).is_file() or (file.parent / CHECKSUM_FILE).exists()

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.core.errors import RunFolderError, ZooError
+from zoo.core.errors import RunFolderError, ZooError, shown
 from zoo.runs.files import (
     CHECKSUM_FILE,
     HISTORY_LIMIT,
@@ -153,7 +153,7 @@ class RunFolder:
             raise RunFolderError(f"Cannot resume {self.path}: {status.get('problem')}")
         if status.get("status") != "interrupted" or not self.model_path.exists():
             raise RunFolderError(
-                f"Cannot resume {self.path}: its status is {status.get('status')!r}"
+                f"Cannot resume {self.path}: its status is {shown(status.get('status'))}"
                 f"{'' if self.model_path.exists() else ' and it holds no model.keras'}; only "
                 "an interrupted run with a saved model can be resumed. Start a new run instead."
             )
@@ -161,7 +161,7 @@ class RunFolder:
         if isinstance(done, bool) or not isinstance(done, int) or done < 0:
             raise RunFolderError(
                 f"Cannot resume {self.path}: {self.file('status')} holds epochs_done="
-                f"{done!r}, not a count of epochs; the run folder is damaged."
+                f"{shown(done)}, not a count of epochs; the run folder is damaged."
             )
         if epochs is not None and epochs < done:
             raise RunFolderError(
@@ -405,7 +405,7 @@ def read_status(path: Path) -> dict[str, Any]:
     except ZooError as exc:
         return {"status": "broken", "problem": str(exc)}
     if status.get("status") not in STATUSES:
-        problem = damaged(status_file, f"holds an unknown status {status.get('status')!r}")
+        problem = damaged(status_file, f"holds an unknown status {shown(status.get('status'))}")
         return {"status": "broken", "problem": str(problem)}
     if status["status"] == "running" and not alive(status.get("pid"), status.get("pid_started")):
         status["status"] = "crashed"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from zoo.core.errors import InvalidParameterError, RunFolderError, ZooError
+from zoo.core.errors import InvalidParameterError, RunFolderError, ZooError, shown
 from zoo.core.tasks import TASK_TABLE
 from zoo.runs.files import LISTING_HASH_LIMIT, load_json
 from zoo.runs.folder import FILES, RunFolder, read_status
@@ -249,7 +249,7 @@ def select(
     names = sort_names(rows)
     if sort not in names:
         raise InvalidParameterError(
-            f"--sort {sort!r} is not a column or a metric; choose one of {', '.join(names)}."
+            f"--sort {shown(sort)} is not a column or a metric; choose one of {', '.join(names)}."
         )
     if sort in COLUMNS:
         present = [r for r in kept if r.get(sort) not in (None, "")]

@@ -29,7 +29,7 @@ from zoo.catalog import contract
 from zoo.catalog.entries import INFERRED, Entry
 from zoo.catalog.keras_names import check_settings_names
 from zoo.catalog.manager import BUILTIN_PLUGINS, HEAVY_MODULES, plugin_entry_points
-from zoo.core.errors import UnknownNameError, ZooError, did_you_mean, plain
+from zoo.core.errors import UnknownNameError, ZooError, did_you_mean, plain, shown
 from zoo.core.parts import SplitSpec
 from zoo.core.spec import CompileSettings, ModelSpec, output_for_task
 from zoo.core.tasks import IMAGE, TASK_TABLE
@@ -88,7 +88,8 @@ def plugin_checks(
     record = registry.plugins.get(plugin)
     if record is None:
         raise UnknownNameError(
-            f"No plugin named {plugin!r} is installed.{did_you_mean(plugin, registry.plugins)} "
+            f"No plugin named {shown(plugin)} is "
+            f"installed.{did_you_mean(plugin, registry.plugins)} "
             "'zoo plugins' lists the names (the entry point's name in pyproject.toml)."
         )
     options = Options(params or {}, {**INPUT_SHAPES, **(input_shapes or {})})
@@ -117,7 +118,9 @@ def _entry_checks(entry: Entry, options: Options) -> Iterator[Check]:
     if entry.kind == "datasets":
         skip = ""
         if given is None and needs_params(entry):
-            skip = f"{prefix} needs parameters (a file): pass params={{{entry.name!r}: {{...}}}}"
+            skip = (
+                f"{prefix} needs parameters (a file): pass params={{{shown(entry.name)}: {{...}}}}"
+            )
         values = data_params(entry, given)
         yield Check(f"{prefix}:loads", lambda: check_data_loads(entry, values), skip)
     elif entry.kind == "models":
@@ -162,7 +165,7 @@ class Report:
         return not self.failed
 
     def __str__(self) -> str:
-        lines = [f"plugin {self.plugin!r}: {len(self.passed)} checks passed"]
+        lines = [f"plugin {shown(self.plugin)}: {len(self.passed)} checks passed"]
         lines += [f"FAILED {check}: {why}" for check, why in self.failed.items()]
         lines += [f"expected failure {check}: {why}" for check, why in self.expected.items()]
         lines += [f"skipped {check}: {why}" for check, why in self.skipped.items()]
@@ -283,9 +286,9 @@ def _exception_line(error: BaseException) -> str:
 def check_loads(record: Any) -> None:
     """The plugin loaded, registered without a problem and left no warning behind."""
     if record.status != "ok":
-        raise PluginCheckError(f"plugin {record.name!r} {record.status}: {record.error}")
+        raise PluginCheckError(f"plugin {shown(record.name)} {record.status}: {record.error}")
     if record.notes:
-        raise PluginCheckError(f"plugin {record.name!r} {record.notes[0]}")
+        raise PluginCheckError(f"plugin {shown(record.name)} {record.notes[0]}")
 
 
 def check_imports_light(plugin: str, module: str) -> None:
@@ -301,11 +304,11 @@ def check_imports_light(plugin: str, module: str) -> None:
     )
     if done.returncode:
         last = (done.stderr.strip().splitlines() or ["?"])[-1]
-        raise PluginCheckError(f"plugin {plugin!r}: importing {module} failed: {last}")
+        raise PluginCheckError(f"plugin {shown(plugin)}: importing {module} failed: {last}")
     heavy = sorted(set(done.stdout.split()) & set(HEAVY_MODULES))
     if heavy:
         raise PluginCheckError(
-            f"plugin {plugin!r}: importing {module}: expected no {'/'.join(HEAVY_MODULES)} "
+            f"plugin {shown(plugin)}: importing {module}: expected no {'/'.join(HEAVY_MODULES)} "
             f"import, received {', '.join(heavy)}; import them inside the registered functions"
         )
 

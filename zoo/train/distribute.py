@@ -109,7 +109,7 @@ def start(kind: str | None) -> Distribution | None:
         return _start_jax(kind)
     if backend != "tensorflow":
         raise IncompatibleError(
-            f"--distribute needs the TensorFlow or JAX backend; KERAS_BACKEND is {backend!r}. "
+            f"--distribute needs the TensorFlow or JAX backend; KERAS_BACKEND is {shown(backend)}. "
             "Set KERAS_BACKEND=tensorflow (or jax), or train without --distribute."
         )
     if kind == MULTI_WORKER:
@@ -331,7 +331,7 @@ def _cpu_devices() -> int:
     if not text.isdigit() or int(text) < 1:
         raise InvalidParameterError(
             f"{CPU_DEVICES_ENV} must be a whole number of CPU devices (such as 2); received "
-            f"{text!r}. Unset it or give a number."
+            f"{shown(text)}. Unset it or give a number."
         )
     return int(text)
 

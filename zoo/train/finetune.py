@@ -12,6 +12,7 @@ from typing import Any
 
 import keras
 
+from zoo.core.errors import shown
 from zoo.core.parts import DataParts
 from zoo.core.spec import CompileSettings, FineTune
 from zoo.train import fitting as training
@@ -55,7 +56,7 @@ def find_layer(model: keras.Model, name: str) -> keras.Layer:
                 return find_layer(layer, name)
             except KeyError:
                 continue
-    raise KeyError(f"No layer named {name!r} in model {model.name!r}.")
+    raise KeyError(f"No layer named {shown(name)} in model {shown(model.name)}.")
 
 
 def unfreeze_top(backbone: keras.Layer, count: int) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from zoo.core.config import DISTRIBUTE_CHOICES
-from zoo.core.errors import IncompatibleError
+from zoo.core.errors import IncompatibleError, shown
 
 MULTI_WORKER = DISTRIBUTE_CHOICES[1]
 
@@ -113,7 +113,7 @@ def join_processes(cluster: dict[str, list[str]], task: dict[str, Any]) -> tuple
 
     if task["type"] not in WORKER_TYPES:
         raise IncompatibleError(
-            f"TF_CONFIG's task type {task['type']!r} has no part in a JAX job; give each "
+            f"TF_CONFIG's task type {shown(task['type'])} has no part in a JAX job; give each "
             "process the type 'chief' or 'worker'."
         )
     addresses = [address for kind in WORKER_TYPES for address in cluster.get(kind, [])]

@@ -17,7 +17,7 @@ from typing import Any
 
 from zoo import Plan, Registry, RunConfig, plan
 from zoo.catalog.entries import Entry
-from zoo.core.errors import IncompatibleError, UnknownNameError, ZooError
+from zoo.core.errors import IncompatibleError, UnknownNameError, ZooError, shown
 from zoo.plan.data_choice import DATA_OPTIONS, data_entry, fold_option, refused_option, takes
 
 from .spec import BenchSpec
@@ -119,7 +119,7 @@ def _names(registry: Registry, kind: str, given: list[str]) -> tuple[list[str], 
             found = [registry.display_name(e) for e in registry.list(kind, item)]
             if not found:
                 raise UnknownNameError(
-                    f"No {kind[:-1]} matches {item!r}; installed {kind}: "
+                    f"No {kind[:-1]} matches {shown(item)}; installed {kind}: "
                     f"{', '.join(registry.names(kind))}."
                 )
             wild.update(found)

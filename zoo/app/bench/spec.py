@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.core.config import RunConfig
-from zoo.core.errors import InvalidParameterError, RunFolderError, ZooError, did_you_mean
+from zoo.core.errors import InvalidParameterError, RunFolderError, ZooError, did_you_mean, shown
 from zoo.plan.overrides import read_toml
 from zoo.runs.folder import read_json, write_json
 
@@ -51,11 +51,12 @@ class BenchSpec:
         if not isinstance(self.ignore, str):
             raise InvalidParameterError(
                 f"ignore must be column names in one string, comma-separated, e.g. "
-                f'"id,notes"; received ignore={self.ignore!r}.'
+                f'"id,notes"; received ignore={shown(self.ignore)}.'
             )
         if isinstance(self.repeats, bool) or not isinstance(self.repeats, int) or self.repeats < 1:
             raise InvalidParameterError(
-                f"repeats must be a whole number of at least 1; received repeats={self.repeats!r}."
+                "repeats must be a whole number of at least 1; received "
+                f"repeats={shown(self.repeats)}."
             )
         for key in ("models", "data"):
             if not getattr(self, key):
@@ -110,7 +111,7 @@ def _check_grid_value(path: Path, key: str, value: Any) -> None:
     known = [f.name for f in fields(RunConfig)] + list(BENCH_KEYS)
     if key not in known:
         raise InvalidParameterError(
-            f"Grid file {path}: unknown key {key!r}.{did_you_mean(key, known)} "
+            f"Grid file {path}: unknown key {shown(key)}.{did_you_mean(key, known)} "
             f"Valid keys: {', '.join(known)}."
         )
     if key in NAME_KEYS or key == "set":
@@ -130,7 +131,7 @@ def _check_grid_value(path: Path, key: str, value: Any) -> None:
         ok, expected = _matches_default(value, getattr(defaults, key))
     if not ok:
         raise InvalidParameterError(
-            f"Grid file {path}: {key} must be {expected}; received {value!r}."
+            f"Grid file {path}: {key} must be {expected}; received {shown(value)}."
         )
 
 
@@ -141,7 +142,7 @@ def _matches_default(value: Any, default: Any) -> tuple[bool, str]:
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return True, ""
     ok = isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool)
-    return ok, f"{kind.__name__} (default {default!r})"
+    return ok, f"{kind.__name__} (default {shown(default)})"
 
 
 MANIFEST = "bench.json"
@@ -282,14 +283,14 @@ def manifest_problem(values: Any) -> str:
     if not isinstance(spec, dict):
         return "spec is missing or not an object"
     if not isinstance(values.get("parent_run_id") or "", str):
-        return f"parent_run_id must be a text; found {values['parent_run_id']!r}"[:300]
+        return f"parent_run_id must be a text; found {shown(values['parent_run_id'])}"[:300]
     for key in ("models", "data"):
         if key not in spec:
             return f"spec.{key} is missing"
     for key, (kind, expected) in SPEC_TYPES.items():
         value = spec.get(key)
         if key in spec and (not isinstance(value, kind) or _wrong_items(key, value)):
-            return f"spec.{key} must be {expected}; found {value!r}"[:300]
+            return f"spec.{key} must be {expected}; found {shown(value)}"[:300]
     try:
         BenchSpec.from_dict(spec)
     except (ZooError, TypeError) as exc:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
-from zoo.core.errors import IncompatibleError, InvalidParameterError
+from zoo.core.errors import IncompatibleError, InvalidParameterError, shown
 from zoo.core.imports import import_extra
 
 LOCAL, AUTO = "local", "auto"
@@ -48,7 +48,7 @@ def check_address(address: str) -> None:
         return
     raise InvalidParameterError(
         f"--cluster must be 'local', 'auto' or a Ray client address ray://HOST:PORT; received "
-        f"{address!r}. Start a cluster with 'ray start --head' and give its address."
+        f"{shown(address)}. Start a cluster with 'ray start --head' and give its address."
     )
 
 
@@ -68,12 +68,12 @@ def parse_resources(text: str | None) -> dict[str, float]:
         if key.lower() not in RESOURCE_KEYS or amount is None:
             raise InvalidParameterError(
                 f"--resources-per-run takes cpu=N and gpu=N, comma-separated (such as "
-                f"{DEFAULT_RESOURCES}); received {item.strip()!r}."
+                f"{DEFAULT_RESOURCES}); received {shown(item.strip())}."
             )
         values[RESOURCE_KEYS[key.lower()]] = amount
     if not any(values.values()):
         raise InvalidParameterError(
-            f"--resources-per-run must ask for some CPU or GPU; received {text!r}. "
+            f"--resources-per-run must ask for some CPU or GPU; received {shown(text)}. "
             f"Give, for example, {DEFAULT_RESOURCES}."
         )
     return values

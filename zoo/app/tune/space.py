@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.catalog.entries import Param, outside, parse_interval
-from zoo.core.errors import InvalidParameterError, did_you_mean
+from zoo.core.errors import InvalidParameterError, did_you_mean, shown
 from zoo.plan.overrides import coerce, read_toml
 
 if TYPE_CHECKING:
@@ -153,7 +153,7 @@ def check_limits(dimension: Dimension, ranges: Mapping[str, str], what: str) -> 
         for item in typed if isinstance(typed, (tuple, list)) else (typed,):
             if isinstance(item, float) and not (math.isfinite(item) and abs(item) <= FLOAT32_MAX):
                 raise InvalidParameterError(
-                    f"{what}: {item!r} is not a usable number; give finite bounds within "
+                    f"{what}: {shown(item)} is not a usable number; give finite bounds within "
                     f"float32 (at most {FLOAT32_MAX:.3g} either way)."
                 )
     for value in values:
@@ -195,12 +195,12 @@ def _section_params(base: RunConfig, model: Entry, preset: Entry) -> dict[str, d
 def _declared(entry: Entry, params: dict[str, Param]) -> dict[str, tuple[Any, str]]:
     """The plugin's declared space, or one derived from every parameter's type and default."""
     declared = entry.metadata.get("search_space")
-    where = f"plugin {entry.plugin!r} ({entry.singular} {entry.name!r}) search_space"
+    where = f"plugin {shown(entry.plugin)} ({entry.singular} {shown(entry.name)}) search_space"
     if declared is not None:
         for name in declared:
             if name not in params:
                 raise InvalidParameterError(
-                    f"{where}: {entry.name!r} has no hyperparameter {name!r}."
+                    f"{where}: {shown(entry.name)} has no hyperparameter {shown(name)}."
                     f"{did_you_mean(name, params)} Valid keys: {', '.join(params) or 'none'}."
                 )
         return {name: (spec, f"plugin {entry.plugin}") for name, spec in declared.items()}
@@ -278,9 +278,9 @@ def _locate_bare(name: str, params: dict[str, dict[str, Param]], where: str) -> 
         return owners[0], name
     if owners:
         options = " or ".join(f"{s}.{name}" for s in owners)
-        raise InvalidParameterError(f"{where}: key {name!r} is ambiguous; write {options}.")
+        raise InvalidParameterError(f"{where}: key {shown(name)} is ambiguous; write {options}.")
     raise InvalidParameterError(
-        f"{where}: unknown key {name!r}.{did_you_mean(name, _all_names(params))} "
+        f"{where}: unknown key {shown(name)}.{did_you_mean(name, _all_names(params))} "
         f"Valid keys: {_listing(params)}."
     )
 
@@ -351,12 +351,13 @@ class Dimension:
 def make_dimension(section: str, param: Param, spec: Any, source: str, what: str) -> Dimension:
     if not isinstance(spec, Mapping) or not spec:
         raise InvalidParameterError(
-            f"{what}: expected {{low = ..., high = ...}} or {{choices = [...]}}; received {spec!r}."
+            f"{what}: expected {{low = ..., high = ...}} or {{choices = [...]}}; received "
+            f"{shown(spec)}."
         )
     unknown = sorted(set(spec) - set(SPEC_KEYS))
     if unknown:
         raise InvalidParameterError(
-            f"{what}: unknown field {unknown[0]!r}; a range takes low, high, log and step, "
+            f"{what}: unknown field {shown(unknown[0])}; a range takes low, high, log and step, "
             "a list takes choices."
         )
     if "choices" in spec:
@@ -372,7 +373,7 @@ def _choice_dimension(
         raise InvalidParameterError(f"{what}: give either choices or low/high, not both.")
     if not isinstance(choices, (list, tuple)) or not choices:
         raise InvalidParameterError(
-            f"{what}: choices must be a non-empty list; received {choices!r}."
+            f"{what}: choices must be a non-empty list; received {shown(choices)}."
         )
     labels = tuple(label(_typed_choice(param, c, what)) for c in choices)
     return Dimension(section, param, source, choices=tuple(dict.fromkeys(labels)))
@@ -387,12 +388,13 @@ def _typed_choice(param: Param, choice: Any, what: str) -> Any:
             return coerce(param, choice)
         except InvalidParameterError:
             raise InvalidParameterError(
-                f"{what}: choice {choice!r} is not a {param.type_name} (default {param.default!r})."
+                f"{what}: choice {shown(choice)} is not a {param.type_name} (default "
+                f"{shown(param.default)})."
             ) from None
     default = param.default
     if default is not None and not _same_kind(default, choice):
         raise InvalidParameterError(
-            f"{what}: choice {choice!r} is not a {param.type_name} (default {default!r})."
+            f"{what}: choice {shown(choice)} is not a {param.type_name} (default {shown(default)})."
         )
     return choice
 
@@ -416,32 +418,36 @@ def _range_dimension(
         kind = "text" if isinstance(default, str) else param.type_name
         raise InvalidParameterError(
             f"{what}: a range (low/high) needs a number, but {param.name} is a {kind} "
-            f"parameter (default {default!r}); list its values with choices = [...] instead."
+            f"parameter (default {shown(default)}); list its values with choices = [...] instead."
         )
     low, high = spec.get("low"), spec.get("high")
     for side, bound in (("low", low), ("high", high)):
         if isinstance(bound, bool) or not isinstance(bound, (int, float)):
-            raise InvalidParameterError(f"{what}: {side} must be a number; received {bound!r}.")
+            raise InvalidParameterError(
+                f"{what}: {side} must be a number; received {shown(bound)}."
+            )
     if low > high:
         raise InvalidParameterError(
-            f"{what}: low must not be above high; received low={low!r}, high={high!r}."
+            f"{what}: low must not be above high; received low={shown(low)}, high={shown(high)}."
         )
     log = spec.get("log", False)
     if not isinstance(log, bool) or (log and low <= 0):
         raise InvalidParameterError(
             f"{what}: log must be true or false, and a log range needs low above 0; "
-            f"received low={low!r}, log={log!r}."
+            f"received low={shown(low)}, log={shown(log)}."
         )
     if isinstance(default, int) and not (float(low).is_integer() and float(high).is_integer()):
         raise InvalidParameterError(
-            f"{what}: {param.name} is a whole number; received low={low!r}, high={high!r}."
+            f"{what}: {param.name} is a whole number; received low={shown(low)}, "
+            f"high={shown(high)}."
         )
     step = spec.get("step")
     if step is not None and (
         isinstance(step, bool) or not isinstance(step, (int, float)) or not step > 0 or log
     ):
         raise InvalidParameterError(
-            f"{what}: step must be a positive number, and cannot go with log; received {step!r}."
+            f"{what}: step must be a positive number, and cannot go with log; received "
+            f"{shown(step)}."
         )
     return Dimension(section, param, source, low=low, high=high, log=log, step=step)
 
