@@ -224,3 +224,29 @@ def test_a_model_failing_in_training_leaves_no_escape_codes(tmp_path, capsys):
         _fail(f"zoo: unexpected error: ValueError: {failure.value}", 1)
     err = capsys.readouterr().err
     assert "boom while training" in err and "\x1b" not in err and len(err.splitlines()) == 1
+
+
+# -- a huge value given where a short one is expected ----------------------------------------
+
+HUGE = "x" * 5_000_000
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "-m", "linear", "-d", "iris", "--set", HUGE],
+        ["run", "-m", HUGE, "-d", "iris"],
+        ["run", "-m", "linear", "-d", "iris", "--set", f"l2={HUGE}"],
+        ["run", "-m", "linear", "-d", "iris", "--set", f"model.{HUGE}=1"],
+        ["run", "-m", "linear", "-d", "{csv}", "-t", HUGE],
+    ],
+    ids=["set", "model", "set-value", "set-key", "csv-target"],
+)
+def test_a_huge_value_is_quoted_short(zoo_cli, tmp_path, args):
+    from helpers import write_tiny_csv
+
+    csv = write_tiny_csv(tmp_path / "tiny.csv")
+    args = [str(csv) if a == "{csv}" else a for a in args]
+    code, _, err = zoo_cli(*args, "--runs-dir", str(tmp_path / "runs"), "--dry-run")
+    assert code != 0 and len(err) < 2000, err[:300]
+    assert "(5,000,000 characters)" in err or "..." in err

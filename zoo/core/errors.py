@@ -55,10 +55,14 @@ SHOWN_CHARS = 80
 _ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 
 
-def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+def shown(value: object, limit: int = SHOWN_CHARS, *, quote: bool = True) -> str:
     """``repr(value)`` for a message, kept short: a longer string keeps its start and gains
     an ellipsis and its length (``'aaaa...' (50,000,000 characters)``); a large or deeply
-    nested container is abbreviated as :mod:`reprlib` does."""
+    nested container is abbreviated as :mod:`reprlib` does. ``quote=False``: a string as it
+    is (``--set KEY=VALUE`` echoed), cut the same way."""
+    if isinstance(value, str) and not quote:
+        cut = len(value) > limit
+        return f"{value[:limit]}... ({len(value):,} characters)" if cut else value
     if isinstance(value, (str, bytes)):
         if len(value) <= limit:
             return repr(value)

@@ -48,9 +48,10 @@ def _locate(key: str, sections: Sections) -> tuple[str | None, Param]:
     if "." in key:
         section, name = key.split(".", 1)
         if section not in SECTIONS:
+            name = shown(name, quote=False)
             raise InvalidParameterError(
-                f"--set {key}: {shown(section)} is not one of {', '.join(SECTIONS)}; write "
-                f"model.{name}, data.{name} or preset.{name}."
+                f"--set {shown(key, quote=False)}: {shown(section)} is not one of "
+                f"{', '.join(SECTIONS)}; write model.{name}, data.{name} or preset.{name}."
             )
         return section, _find(section, name, sections.get(section, ()))
     owners = [(s, p) for s in SECTIONS for p in sections.get(s, ()) if p.name == key]
@@ -65,7 +66,7 @@ def _locate(key: str, sections: Sections) -> tuple[str | None, Param]:
     everything = [f"{s}.{p.summary()}" for s in SECTIONS for p in sections.get(s, ())]
     names = [p.name for s in SECTIONS for p in sections.get(s, ())] + list(top)
     raise InvalidParameterError(
-        f"--set {key}: no such hyperparameter.{did_you_mean(key, names)} "
+        f"--set {shown(key, quote=False)}: no such hyperparameter.{did_you_mean(key, names)} "
         f"Valid keys: {', '.join(everything) or 'none'}."
     )
 
@@ -76,7 +77,8 @@ def _find(section: str, name: str, params: tuple[Param, ...]) -> Param:
             return param
     valid = ", ".join(p.summary() for p in params) or "none"
     raise InvalidParameterError(
-        f"--set {section}.{name}: the {section} has no hyperparameter {shown(name)}."
+        f"--set {section}.{shown(name, quote=False)}: the {section} has no hyperparameter "
+        f"{shown(name)}."
         f"{did_you_mean(name, [p.name for p in params])} Valid keys: {valid}."
     )
 
@@ -108,7 +110,8 @@ def coerce(param: Param, raw: str) -> Any:
         return _literal(raw)
     except ValueError:
         raise InvalidParameterError(
-            f"--set {param.name}={raw}: expected {param.type_name} like {_example(default)} "
+            f"--set {param.name}={shown(raw, quote=False)}: expected {param.type_name} like "
+            f"{_example(default)} "
             f"(default {shown(default)})."
         ) from None
 
