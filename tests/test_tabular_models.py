@@ -1,0 +1,128 @@
+"""The tabular networks (resnet, ft-transformer, tabm) and their numerical-feature embeddings:
+they train, save and reload in safe mode on TensorFlow and JAX, the piecewise bin edges come
+from the training rows alone, and bad settings are one clear error. The conformance kit runs
+over them in tests/test_conformance.py (they are built-ins)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo.core.errors import InvalidParameterError
+from zoo.core.spec import ModelSpec
+from zoo.plan.planning import plan
+from zoo.train import fitting
+from zoo.train.runner import build_model, load_checked, split_for_training
+
+from .test_jax_backend import run_under_jax
+
+REGISTRY = zoo.Registry.discover(entry_points=False, warn=False)
+# Each model with an embedding its default does not use, so every embedding trains somewhere.
+CASES = {
+    "resnet": ["num_embeddings=linear", "width=16", "blocks=1"],
+    "ft-transformer": ["num_embeddings=piecewise", "dim=8", "heads=2", "blocks=1"],
+    "tabm": ["num_embeddings=periodic", "width=16", "depth=2", "members=4"],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["ft-transformer", "tabm"])  # the kit reloads resnet too
+def test_trains_saves_and_reloads_in_safe_mode(model, tmp_path):
+    import keras
+
+    config = zoo.RunConfig(model=model, data="diabetes", epochs=1, batch_size=64)
+    result = zoo.run(config, REGISTRY, sets=CASES[model], save=False)
+    assert len(result.history["loss"]) == 1 and np.isfinite(result.metrics["mse"])
+    path = tmp_path / "model.keras"
+    result.model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    x = np.random.default_rng(0).normal(size=(7, 10)).astype("float32")
+    x[0, 3] = np.nan  # a missing value goes through the preparation, then the embeddings
+    before = keras.ops.convert_to_numpy(result.model(x, training=False))
+    after = keras.ops.convert_to_numpy(loaded(x, training=False))
+    np.testing.assert_allclose(before, after, atol=1e-5)
+    assert np.isfinite(after).all()
+
+
+def _edges(parts):
+    checked = plan(zoo.RunConfig(model="tabm", data="diabetes"), REGISTRY)
+    model, _ = build_model(checked, parts)
+    fitting.fit_embeddings(model, parts)
+    return keras_edges(model)
+
+
+def keras_edges(model):
+    layer = model.get_layer("tabm").get_layer("embedding")
+    return np.asarray(layer.edges.numpy())
+
+
+def test_piecewise_edges_are_fitted_on_the_training_rows_only():
+    checked = plan(zoo.RunConfig(model="tabm", data="diabetes"), REGISTRY)
+    parts = split_for_training(load_checked(checked), checked.config)
+    edges = _edges(parts)
+    # The quantiles of the standardized training column, pulled apart where they repeat.
+    column = parts.x_train[:, 2].astype("float64")
+    standard = (column - column.mean()) / column.std()
+    expected = np.quantile(standard, np.linspace(0, 1, edges.shape[1]))
+    assert np.allclose(edges[2], np.maximum.accumulate(expected), atol=2e-2)
+    assert np.all(np.diff(edges, axis=1) > 0)  # every bin has a width
+    moved = replace(parts, x_test=parts.x_test * 100 + 7, x_val=parts.x_val - 50)
+    np.testing.assert_array_equal(_edges(moved), edges)
+    doubled = replace(parts, x_train=np.concatenate([parts.x_train[:20]] * 5))
+    assert not np.allclose(_edges(doubled), edges)
+
+
+@pytest.mark.parametrize(
+    ("model", "params", "words"),
+    [
+        ("tabm", {"num_embeddings": "bins"}, "num_embeddings='bins' is not one of none"),
+        ("ft-transformer", {"num_embeddings": "none"}, "ft-transformer needs column tokens"),
+        ("ft-transformer", {"dim": 10, "heads": 4}, "dim a multiple of heads"),
+        ("resnet", {}, "take tabular rows (one dimension)"),
+    ],
+)
+def test_bad_settings_are_one_clear_error(model, params, words):
+    shape = (8, 8, 1) if model == "resnet" else (5,)
+    spec = ModelSpec(shape, "regression", 1, "linear")
+    with pytest.raises(InvalidParameterError) as raised:
+        REGISTRY.get(model).factory(spec, **params)
+    message = str(raised.value)
+    assert words in message and "\n" not in message
+
+
+JAX_RUNS = """
+import json, sys
+import keras, numpy as np
+import zoo
+cases = {cases!r}
+found = {{}}
+for model, sets in cases.items():
+    config = zoo.RunConfig(model=model, data="diabetes", epochs=1, batch_size=64)
+    result = zoo.run(config, sets=sets, save=False)
+    result.model.save({path!r})
+    loaded = keras.saving.load_model({path!r}, safe_mode=True)
+    x = np.random.default_rng(0).normal(size=(5, 10)).astype("float32")
+    same = np.allclose(np.asarray(result.model(x)), np.asarray(loaded(x)), atol=1e-5)
+    found[model] = [len(result.history["loss"]), result.metrics["mse"], bool(same)]
+print(json.dumps({{"backend": keras.backend.backend(), "found": found,
+                  "tensorflow": "tensorflow" in sys.modules}}))
+"""
+
+
+@pytest.mark.slow
+def test_tabm_trains_and_reloads_on_jax(tmp_path):
+    pytest.importorskip("jax")
+    # JAX compiles each model's steps, 20-35 s of CPU apiece for resnet and ft-transformer:
+    # the suite trains tabm there (piecewise bins, the ensemble's two modes); the others use
+    # only Keras's own layers besides the embedding, whose linear and periodic kinds are
+    # plain keras.ops like the piecewise one.
+    cases = {"tabm": ["width=16", "depth=1", "members=4"]}
+    code = JAX_RUNS.format(cases=cases, path=str(tmp_path / "model.keras"))
+    found = run_under_jax(code, tmp_path)
+    assert found["backend"] == "jax" and not found["tensorflow"]
+    for model in cases:
+        epochs, mse, same = found["found"][model]
+        assert epochs == 1 and np.isfinite(mse) and same, (model, found)
