@@ -101,6 +101,8 @@ def test_zoo_run_logs_params_epoch_metrics_test_metrics_artifacts_and_model(stor
     )
     assert list(example.columns) == columns and len(example) == 5
     assert mlflow.pyfunc.load_model(uri).predict(example).shape == (5, 3)
+    # exported: served without keras-zoo's layers (a .keras file would need them imported)
+    assert mlflow.models.Model.load(uri).flavors["keras"]["save_exported_model"]
 
 
 @pytest.mark.slow

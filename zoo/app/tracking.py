@@ -14,6 +14,7 @@ only once tracking is asked for.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import time
@@ -372,7 +373,9 @@ class MlflowTracker:
 
         logging.getLogger("mlflow.keras").setLevel(logging.ERROR)  # "no signature" notice
         # nested: a bench's parent run is the active run here while its children log.
-        with self.mlflow.start_run(run_id=run_id, nested=True):
+        # Keras announces an exported model on stdout, which is --json's: kept off it.
+        quiet = contextlib.redirect_stdout(io.StringIO())
+        with self.mlflow.start_run(run_id=run_id, nested=True), quiet:
             # Through Model.log, as mlflow.keras.log_model logs: with its folder made first.
             Model.log(
                 None,  # artifact_path: given by name in MLflow 3
@@ -423,10 +426,11 @@ class _KerasFlavor:
 
 
 def model_signature(model: Any, example: Any) -> dict[str, Any]:
-    """``signature``, ``input_example`` and ``metadata`` for MLflow's ``log_model``, so that
-    the logged model can be served (``mlflow models serve``): a few of the run's test rows,
-    raw, as a table with the input columns' names (images as arrays); MLflow's Keras flavor
-    takes a tensor signature only, so the names are also kept as ``input_columns``."""
+    """``signature``, ``input_example``, ``metadata`` and how to save, for MLflow's
+    ``log_model``, so that the logged model can be served (``mlflow models serve``): a few of
+    the run's test rows, raw, as a table with the input columns' names (images as arrays);
+    MLflow's Keras flavor takes a tensor signature only, so the names are also kept as
+    ``input_columns``."""
     if example is None:
         return {}
     import numpy as np
@@ -440,13 +444,22 @@ def model_signature(model: Any, example: Any) -> dict[str, Any]:
         Schema([TensorSpec(rows.dtype, (-1, *rows.shape[1:]))]),
         Schema([TensorSpec(outputs.dtype, (-1, *outputs.shape[1:]))]),
     )
-    if not example.columns:
-        return {"signature": signature, "input_example": rows}
-    import pandas as pd
+    # Exported (a TensorFlow SavedModel): it loads where keras-zoo is not installed, whose
+    # preparation layers a .keras file would need. Under another backend: the .keras file.
+    exported = model_backend() == "tensorflow"
+    found = {"signature": signature, "input_example": rows, "save_exported_model": exported}
+    if example.columns:
+        import pandas as pd
 
-    table = pd.DataFrame(rows, columns=list(example.columns))
-    metadata = {"input_columns": list(example.columns)}
-    return {"signature": signature, "input_example": table, "metadata": metadata}
+        found["input_example"] = pd.DataFrame(rows, columns=list(example.columns))
+        found["metadata"] = {"input_columns": list(example.columns)}
+    return found
+
+
+def model_backend() -> str:
+    import keras
+
+    return keras.backend.backend()
 
 
 def flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
