@@ -147,6 +147,14 @@ def build_tabm(
 
 
 EMBEDDINGS = {"num_embeddings": {"choices": list(EMBEDDING_CHOICES)}}
+TABM_SPACE = {
+    "width": {"choices": [128, 256, 512]},
+    "depth": {"low": 1, "high": 4},
+    "members": {"choices": [8, 16, 32]},
+    "dropout": {"low": 0.0, "high": 0.5},
+    **EMBEDDINGS,
+    "embedding_dim": {"choices": [4, 8, 16]},
+}
 
 
 @hookimpl
@@ -202,12 +210,5 @@ def register_models(register):
             "dropout": "[0, 1)",
             "embedding_dim": "[1, inf)",
         },
-        search_space={
-            "width": {"choices": [128, 256, 512]},
-            "depth": {"low": 1, "high": 4},
-            "members": {"choices": [8, 16, 32]},
-            "dropout": {"low": 0.0, "high": 0.5},
-            **EMBEDDINGS,
-            "embedding_dim": {"choices": [4, 8, 16]},
-        },
+        search_space=TABM_SPACE,
     )

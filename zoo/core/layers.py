@@ -365,7 +365,9 @@ class EnsembleMLP(keras.layers.Layer):
             h = inputs
             for (r, w, s, b), drop in zip(self.blocks, self.drops, strict=True):
                 h = ops.matmul(h * ops.take(r, member, 0), w)
-                h = drop(ops.relu(h * ops.take(s, member, 0) + ops.take(b, member, 0)), training=True)
+                h = drop(
+                    ops.relu(h * ops.take(s, member, 0) + ops.take(b, member, 0)), training=True
+                )
             h = ops.einsum("bd,bdo->bo", h, ops.take(self.head, member, 0))
             return out(h + ops.take(self.head_bias, member, 0))
         h = ops.expand_dims(inputs, 1)  # (batch, 1, d): every member sees every row
