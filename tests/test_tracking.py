@@ -49,9 +49,12 @@ def test_flatten_names_nested_params():
 
 @pytest.fixture
 def store(tmp_path, monkeypatch):
+    import os
+
     monkeypatch.chdir(tmp_path)  # MLflow puts a SQLite store's artifacts under ./mlruns
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    return f"sqlite:///{tmp_path}/mlflow.db"
+    yield f"sqlite:///{tmp_path}/mlflow.db"
+    os.environ.pop("MLFLOW_TRACKING_URI", None)  # the test's own mlflow.set_tracking_uri sets it
 
 
 def _client(uri):
@@ -72,6 +75,9 @@ def test_zoo_run_logs_params_epoch_metrics_test_metrics_artifacts_and_model(stor
     )
     assert code == 0, err
     assert "logged to MLflow run" in err
+    import os
+
+    assert "MLFLOW_TRACKING_URI" not in os.environ  # later runs of the process are not tracked
     client = _client(store)
     (run,) = _runs(client)
     assert run.info.status == "FINISHED" and run.info.run_name == "mlp-iris"

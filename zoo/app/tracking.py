@@ -236,6 +236,21 @@ def _bad_uri(uri: str, problem: str, fix: str = "") -> InvalidParameterError:
     )
 
 
+@contextlib.contextmanager
+def _environment_kept(name: str) -> Iterator[None]:
+    """``name`` in the environment as it was before: ``mlflow.set_tracking_uri`` exports the
+    URI, and every later run of the process (a notebook's, a test's) would then log there
+    although it was not asked to."""
+    before = os.environ.get(name)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
 class MlflowTracker:
     """Logs runs to one MLflow tracking URI (a server, or a store such as ``sqlite:///...``);
     a :class:`Tracker`."""
@@ -246,7 +261,8 @@ class MlflowTracker:
         self.mlflow = require_mlflow()
         name = experiment or os.environ.get(EXPERIMENT_ENV) or DEFAULT_EXPERIMENT
         try:
-            self.mlflow.set_tracking_uri(uri)
+            with _environment_kept(URI_ENV):
+                self.mlflow.set_tracking_uri(uri)
             self.experiment_id = self.mlflow.set_experiment(name).experiment_id
         except Exception as exc:  # noqa: BLE001 - MLflow's store errors have no common class
             reason = plain(str(exc)).strip().split(". ")[0].rstrip(".")

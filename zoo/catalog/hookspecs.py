@@ -81,17 +81,19 @@ def register_models(register: RegisterModel) -> None:
     """Register model builders.
 
     ``register(name, builder, *, description, tasks=("regression", "binary", "multiclass"),
-    input_kinds=("tabular",), search_space=None, ranges=None)``. ``builder(spec, **params)``
-    receives a
-    :class:`zoo.core.spec.ModelSpec` (input shape, task, output units and activation) and returns
-    an uncompiled ``keras.Model`` that maps inputs to outputs. Every keyword parameter with a
+    input_kinds=("tabular",), search_space=None, ranges=None, check=None)``.
+    ``builder(spec, **params)`` receives a :class:`zoo.core.spec.ModelSpec` (input shape,
+    task, output units and activation) and returns an uncompiled ``keras.Model`` that maps
+    inputs to outputs. Every keyword parameter with a
     default is a hyperparameter; ``zoo info`` shows them and the ``Args:`` lines of the
     builder's docstring. The runner adds input scaling in front of the model, and first
     calls the model on a tiny batch: it must accept ``spec.input_shape`` and output
     ``(batch, spec.output_units)``.
 
     ``ranges`` declares valid values, e.g. ``{"units": "[1, inf)", "dropout": "[0, 1)"}``
-    (checked with every run's overrides); ``search_space`` what ``zoo tune`` searches.
+    (checked with every run's overrides); ``search_space`` what ``zoo tune`` searches;
+    ``check(**params)`` raises a ZooError at planning, before TensorFlow loads, for settings
+    that cannot work here (pretrained weights asked for offline and not cached).
 
     Example::
 
