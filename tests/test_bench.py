@@ -14,10 +14,9 @@ from helpers import heavy_imports
 
 from zoo import Registry
 from zoo.app.bench import BenchSpec, Resume, read_grid_file, run_bench
-from zoo.app.bench.export import leaderboards_text
+from zoo.app.bench.export import leaderboard, leaderboards_text
 from zoo.app.bench.grid import expand
 from zoo.app.bench.spec import BenchFolder
-from zoo.app.bench.summary import leaderboard
 from zoo.core.errors import InvalidParameterError, UnknownNameError
 
 GRID = dict(

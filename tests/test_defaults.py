@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.app.bench.summary import leaderboard
+from zoo.app.bench.export import leaderboard
 from zoo.core.config import RunConfig, default_patience
 from zoo.core.dataset import split_dataset
 from zoo.core.errors import InvalidParameterError
@@ -176,7 +176,7 @@ def test_ten_even_classes_are_not_imbalanced():
 
 
 def test_row_weights_give_each_row_its_class_weight():
-    from zoo.train.step_inputs import row_weights
+    from zoo.core.dataset import row_weights
 
     assert row_weights(np.array([0, 1, 1]), None) is None
     rows = row_weights(np.array([[0.0], [1.0], [1.0]]), {0: 0.5, 1: 4.0})
@@ -332,7 +332,7 @@ WEIGHTED_LIKE_FIT = """
 import json
 import keras, numpy as np
 from zoo.train.epoch_loop import fit_arrays
-from zoo.train.options import FitOptions
+from zoo.core.config import FitOptions
 
 rng = np.random.default_rng(0)
 x = rng.normal(size=(40, 3)).astype("float32")

@@ -44,7 +44,7 @@ COMPARE_WITH_FIT = """
 import json
 import keras, numpy as np
 from zoo.train.epoch_loop import fit_arrays
-from zoo.train.options import FitOptions
+from zoo.core.config import FitOptions
 
 rng = np.random.default_rng(0)
 x = rng.normal(size=(40, 3)).astype("float32")
@@ -103,8 +103,8 @@ def test_training_leaves_no_traced_graph_behind():
         pytest.skip("the gradient registry is TensorFlow's")
     from tensorflow.python.framework import ops
 
+    from zoo.core.config import FitOptions
     from zoo.train.epoch_loop import fit_arrays
-    from zoo.train.options import FitOptions
 
     registry = ops._gradient_registry._registry
     before = set(registry)

@@ -161,13 +161,13 @@ def test_no_package_has_an_import_cycle_counting_lazy_imports(package):
 def _cross_layer_callables():
     from zoo.plan import planning
     from zoo.runs import folder
-    from zoo.train import finetune, fitting, job, runner
+    from zoo.train import fitting, job, runner
 
     yield planning.plan
     yield from (runner.execute, runner.build_model, runner.split_for_training)
     yield runner.load_checked
     yield from (fitting.fit, fitting.with_preparation, fitting.part_outputs)
-    yield finetune.fine_tune
+    yield fitting.fine_tune
     for cls in (job.Job, folder.RunFolder):
         yield from (f for name, f in vars(cls).items() if inspect.isfunction(f))
 

@@ -174,7 +174,7 @@ def test_fine_tuning_trains_the_top_backbone_layers_at_a_second_phase(registry, 
 def test_unfreezing_leaves_batch_normalization_and_lower_layers_frozen():
     import keras
 
-    from zoo.train.finetune import optimizer_at, unfreeze_top
+    from zoo.train.fitting import optimizer_at, unfreeze_top
 
     base = keras.applications.MobileNetV2(
         include_top=False, weights=None, alpha=0.35, input_shape=(32, 32, 3)

@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from zoo.catalog.registry import Registry
-from zoo.core.config import RunConfig
+from zoo.core.config import ExecuteOptions, RunConfig
 from zoo.plan.planning import Plan, plan
-from zoo.train.options import ExecuteOptions
 from zoo.train.runner import RunResult, execute
 
 __all__ = ["ExecuteOptions", "RunResult", "plan_run", "plugin_versions", "run", "train_plan"]

@@ -13,7 +13,7 @@ import sys
 import click
 
 from zoo._version import __version__
-from zoo.cli import bench, inspect, listing, run, serving, tune
+from zoo.cli import bench, inspect, listing, run, tune
 from zoo.core.errors import ZooError, plain
 
 DEBUG_ENV = "ZOO_DEBUG"
@@ -25,7 +25,6 @@ COMMANDS = (
     *listing.COMMANDS,
     *run.COMMANDS,
     *inspect.COMMANDS,
-    *serving.COMMANDS,
     *bench.COMMANDS,
     *tune.COMMANDS,
 )

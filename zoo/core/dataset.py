@@ -6,15 +6,21 @@ numbers it may hold.
 train on: finite, and within float32, the precision training uses. A value such as 1e300 is
 finite in float64 but becomes infinity once cast to float32, and then every loss is NaN; so
 ``check_usable`` refuses it like NaN and infinities, before anything trains.
+
+The compiled epoch loop takes its arrays from here too: cast as ``fit`` casts them
+(``floats_as_floatx``), class weights turned into per-row weights as
+``fit(class_weight=...)`` turns them (``row_weights``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from zoo.core.errors import DataError, shown
 from zoo.core.parts import TEST, TRAIN, VALIDATION, DataInfo, Scaling, SplitSpec, too_few_rows
@@ -396,3 +402,34 @@ def check_usable(
         f"float32's range (±3.4e38); the first is in row {first[0]}{column}. Clean or "
         "rescale the data."
     )
+
+
+Arrays = tuple[np.ndarray, np.ndarray]
+
+
+def _floatx() -> str:
+    import keras  # the training loop's, loaded by then; planning never gets here
+
+    return keras.config.floatx()
+
+
+def floats_as_floatx(array: np.ndarray) -> np.ndarray:
+    """Floating arrays in Keras's float type, as ``fit`` casts them; others unchanged."""
+    array = np.asarray(array)
+    if np.issubdtype(array.dtype, np.floating):
+        return array.astype(_floatx(), copy=False)
+    return array
+
+
+def row_weights(y: np.ndarray, class_weight: Mapping[int, float] | None) -> np.ndarray | None:
+    """Each row's weight, its class's in ``class_weight`` (1 for a class it leaves out), in
+    Keras's float type; None without class weights. Targets are class indices, or one-hot."""
+    if not class_weight:
+        return None
+    y = np.asarray(y).reshape(len(y), -1)
+    index = y.argmax(axis=1) if y.shape[1] > 1 else np.rint(y[:, 0]).astype("int64")
+    size = max(max(class_weight) + 1, int(index.max(initial=0)) + 1)
+    table = np.ones(size, _floatx())
+    for label, weight in class_weight.items():
+        table[label] = weight
+    return table[index]

@@ -22,8 +22,8 @@ from typing import Any, Protocol
 import keras
 import numpy as np
 
-from zoo.train.options import FitOptions
-from zoo.train.step_inputs import Arrays, row_weights
+from zoo.core.config import FitOptions
+from zoo.core.dataset import Arrays, row_weights
 
 # Steps per compiled call: long enough to amortize a dispatch, short enough that a stop
 # request (Ctrl-C) is seen within a second or so on a large in-memory data set.

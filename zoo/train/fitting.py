@@ -1,5 +1,7 @@
 """The Keras side of a run: seeding, input scaling inside the model, the fastest feeds,
-prediction in batches sized by memory.
+prediction in batches sized by memory, and the optional second phase (``fine_tune``: a
+builder's ``BuiltModel(model, fine_tune=FineTune(...))`` unfreezes the top of a frozen
+backbone after the first fit, trained on slowly).
 
 Everything here imports Keras, so only the runner imports this module, and only once it is
 about to train. It sees data only through the data protocol (``zoo.core.parts``): parts that
@@ -22,19 +24,22 @@ from __future__ import annotations
 import math
 import random
 import sys
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
 
+from zoo.core.config import FitOptions
 from zoo.core.dataset import steps_for
+from zoo.core.errors import shown
 from zoo.core.parts import TEST, TRAIN, VALIDATION, DataParts, Scaling
+from zoo.core.spec import CompileSettings, FineTune
 from zoo.train import distribute
-from zoo.train.options import FitOptions
+from zoo.train import fitting as training
 
 if TYPE_CHECKING:
     from zoo.core.spec import CompileSettings
-
 
 MAX_STEPS_PER_EXECUTION = 256
 FAST_VALIDATION_MAX_VALUES = 50_000_000
@@ -363,3 +368,75 @@ def _outputs(layer: Any) -> list[Any]:
 def _values(tensor: Any) -> int:
     dims = tuple(getattr(tensor, "shape", ()))[1:]
     return math.prod(int(d) for d in dims if d is not None)
+
+
+def fine_tune(
+    model: keras.Model,
+    plan: FineTune,
+    settings: CompileSettings,
+    parts: DataParts,
+    options: FitOptions,
+    callbacks: list[Any],
+) -> dict[str, list[float]]:
+    """Unfreeze the backbone's top layers and train ``plan.epochs`` more at the lower rate.
+
+    Args:
+        model: the trained model (input scaling in front of the builder's model).
+        plan: what the builder asked for.
+        settings: the run's compile settings; only the learning rate changes.
+        parts: the data split.
+        options: the first phase's options; only the epochs change.
+        callbacks: the run's callbacks for this phase (stops, progress).
+
+    Returns:
+        The history of this phase.
+    """
+    unfreeze_top(find_layer(model, plan.backbone), plan.layers)
+    slower = replace(settings, optimizer=optimizer_at(settings.optimizer, plan.learning_rate))
+    # Recompiling (inside training.fit) is what makes the new trainable flags take effect.
+    return training.fit(model, slower, parts, replace(options, epochs=plan.epochs), callbacks)
+
+
+def find_layer(model: keras.Model, name: str) -> keras.Layer:
+    """The layer called ``name`` in ``model`` or in any model nested in it."""
+    for layer in model.layers:
+        if layer.name == name:
+            return layer
+        if isinstance(layer, keras.Model):
+            try:
+                return find_layer(layer, name)
+            except KeyError:
+                continue
+    raise KeyError(f"No layer named {shown(name)} in model {shown(model.name)}.")
+
+
+def unfreeze_top(backbone: keras.Layer, count: int) -> None:
+    """Make the top ``count`` layers of ``backbone`` trainable, batch normalization excepted.
+
+    Batch normalization stays frozen: updating its statistics on a small new data set would
+    undo what the backbone learned.
+    """
+    backbone.trainable = True
+    layers = list(getattr(backbone, "layers", [backbone]))
+    top = set(map(id, layers[-count:])) if count > 0 else set()
+    for layer in layers:
+        layer.trainable = id(layer) in top
+    for layer in _all_layers(backbone):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+
+
+def _all_layers(layer: keras.Layer) -> list[keras.Layer]:
+    nested = getattr(layer, "layers", [])
+    return [layer, *(inner for child in nested for inner in _all_layers(child))]
+
+
+def optimizer_at(identifier: Any, learning_rate: float) -> keras.optimizers.Optimizer:
+    """A fresh optimizer like ``identifier``, with a constant ``learning_rate``.
+
+    A learning-rate schedule is replaced too: the second phase trains at the given rate.
+    """
+    template = keras.optimizers.get(identifier)
+    config = template.get_config()
+    config["learning_rate"] = learning_rate
+    return type(template).from_config(config)

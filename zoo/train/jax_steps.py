@@ -15,7 +15,7 @@ import jax
 import keras
 import numpy as np
 
-from zoo.train.step_inputs import Arrays, floats_as_floatx
+from zoo.core.dataset import Arrays, floats_as_floatx
 
 State = tuple[list[Any], list[Any], list[Any], list[Any]]
 

@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zoo.core.config import FitOptions
 from zoo.core.errors import (
     PluginError,
     RunFolderError,
@@ -23,7 +24,6 @@ from zoo.core.parts import TRAIN, VALIDATION
 from zoo.core.tasks import TASK_TABLE, class_balance, imbalanced
 from zoo.runs.files import disk_failure
 from zoo.runs.folder import NoFolder, RunFolder, folder_name
-from zoo.train.options import FitOptions
 
 if TYPE_CHECKING:
     import keras
@@ -133,7 +133,7 @@ class Job:
         history: dict[str, list[float]],
     ) -> dict[str, list[float]]:
         """The builder's fine-tuning phase, with the same stop handling as the first phase."""
-        from zoo.train.finetune import fine_tune
+        from zoo.train.fitting import fine_tune
 
         return self._guarded(
             lambda callbacks: fine_tune(model, tune, settings, self.parts, self.options, callbacks),

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.catalog import contract
+from zoo.core.config import ExecuteOptions
 from zoo.core.dataset import ArrayParts
 from zoo.core.errors import DataError
 from zoo.core.parts import TEST, TRAIN, DataParts, DataSource, SplitSpec
@@ -23,7 +24,6 @@ from zoo.core.spec import FineTune, ModelSpec
 from zoo.plan.planning import Plan
 from zoo.runs.folder import RunFolder
 from zoo.train.job import Job, check_reloadable
-from zoo.train.options import ExecuteOptions
 from zoo.train.scoring import evaluation_report, review, score
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def execute(checked: Plan, options: ExecuteOptions | None = None) -> RunResult:
 
     Args:
         checked: the plan, from :func:`zoo.plan.planning.plan`.
-        options: progress, saving, resuming (:class:`~zoo.train.options.ExecuteOptions`).
+        options: progress, saving, resuming (:class:`~zoo.core.config.ExecuteOptions`).
 
     Raises:
         RunInterrupted: SIGINT/SIGTERM stopped training; the folder keeps what was done.

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.train.step_inputs import Arrays, floats_as_floatx
+from zoo.core.dataset import Arrays, floats_as_floatx
 
 
 class TfSteps:

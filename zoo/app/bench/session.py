@@ -255,7 +255,7 @@ class _Runner:
         return False
 
     def _finish(self, grid: Grid, spec: BenchSpec, *, interrupted: bool) -> BenchOutcome:
-        from .summary import summarize
+        from .export import summarize
 
         results = self.folder.results()
         records = [results[c.key] for c in grid.combinations if c.key in results]
