@@ -16,7 +16,6 @@ import argparse
 import itertools
 import json
 import os
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -110,25 +109,13 @@ def _diff(a: dict, b: dict) -> str:
     return f"{len(keys)} differ, e.g. {keys[0]}: {a.get(keys[0])} vs {b[keys[0]]}" if keys else "?"
 
 
-def write_section(path: Path, section: Section) -> None:
-    """Replace this benchmark's section in ``path`` (or append it), leaving the rest alone."""
-    text = path.read_text() if path.exists() else "# keras-zoo benchmark results\n"
-    block = section.markdown()
-    pattern = re.compile(rf"^## {re.escape(TITLE)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + block
-    path.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=20, help="epochs of every run")
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
     args = parser.parse_args(argv)
     section = bench_grid_section(args.epochs)
-    write_section(args.output, section)
+    section.write_into(args.output)
     print(section.markdown())
     failed = [t for t in section.targets if not t[1]]
     print(f"{len(failed)} target(s) missed" if failed else "all targets met", file=sys.stderr)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass
@@ -22,6 +24,17 @@ class Section:
             lines += ["", "| target | measured | result |", "|---|---|---|"]
             lines += [f"| {t} | {m} | {'PASS' if ok else 'FAIL'} |" for t, ok, m in self.targets]
         return "\n".join(lines) + "\n"
+
+    def write_into(self, path: Path) -> None:
+        """Replace this section in the report at ``path`` (or append it), leaving the rest."""
+        text = path.read_text() if path.exists() else "# keras-zoo benchmark results\n"
+        block = self.markdown()
+        pattern = re.compile(rf"^## {re.escape(self.title)}\n.*?(?=^## |\Z)", re.S | re.M)
+        if pattern.search(text):
+            text = pattern.sub(lambda _: block + "\n", text).rstrip() + "\n"
+        else:
+            text = text.rstrip() + "\n\n" + block
+        path.write_text(text)
 
 
 def _table(rows: list[list[str]]) -> list[str]:

@@ -20,7 +20,6 @@ import argparse
 import http.client
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -209,17 +208,6 @@ def serve_section(levels: list[int], seconds: float) -> Section:
     return Section(TITLE, rows, targets, notes)
 
 
-def write_section(path: Path, section: Section) -> None:
-    text = path.read_text() if path.exists() else "# keras-zoo benchmark results\n"
-    block = section.markdown()
-    pattern = re.compile(rf"^## {re.escape(TITLE)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + block
-    path.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="per concurrency level")
@@ -227,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
     args = parser.parse_args(argv)
     section = serve_section(args.concurrency, args.seconds)
-    write_section(args.output, section)
+    section.write_into(args.output)
     print(section.markdown())
     return 0
 
