@@ -27,6 +27,7 @@ from zoo.cli.options import (
     patience,
     resume,
     runs_dir,
+    seed,
 )
 
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
@@ -86,13 +87,7 @@ def _registry() -> Any:
     help="Fix a key (never searched), e.g. --set hidden=64,32. Repeatable.",
 )
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes.")
-@click.option(
-    "--seed",
-    type=int,
-    default=0,
-    show_default=True,
-    help="Seeds every trial's training and the sampler.",
-)
+@seed("Seeds every trial's training and the sampler.")
 @click.option("--epochs", type=click.IntRange(min=1), default=200, show_default=True)
 @patience(
     "Each trial stops when its validation loss has not improved for N epochs.",
