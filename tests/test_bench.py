@@ -360,3 +360,97 @@ def test_the_command_reads_a_grid_file_and_prints_json(tmp_path, zoo_cli):
     )
     assert code == 0, err
     assert out.startswith("iris (multiclass): ranked by accuracy, higher is better")
+
+
+# -- ensembles -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["top-1", "top-0", "best", "top-x", "3", ["top-2"]])
+def test_a_bad_ensemble_is_one_line_before_anything_runs(value):
+    with pytest.raises(InvalidParameterError, match=r"^--ensemble must be top-K with K at least 2"):
+        BenchSpec(models=["linear"], data=["iris"], ensemble=value)
+
+
+def test_the_command_refuses_a_bad_ensemble_in_one_line(tmp_path, zoo_cli):
+    code, _, err = zoo_cli(
+        "bench", "-m", "linear", "-d", "iris", "--ensemble", "top-1", "--runs-dir", str(tmp_path)
+    )
+    assert code != 0
+    (line,) = [line for line in err.splitlines() if "--ensemble" in line]
+    assert "e.g. top-3" in line and "'top-1'" in line
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+@pytest.fixture(scope="module")
+def ensembled(tmp_path_factory, binary_csv):
+    """A bench of two models on a tiny binary CSV file, their top-2 ensemble added."""
+    spec = BenchSpec(
+        models=["linear", "mlp"],
+        data=[str(binary_csv)],
+        base={"epochs": 2, "target": "status"},
+        baselines=False,
+        ensemble="top-2",
+    )
+    return run_bench(spec, runs_dir=tmp_path_factory.mktemp("ensemble"))
+
+
+def _member_outputs(folder, x=None):
+    """A member's own predictions: on its test part (and the labels) or on ``x``."""
+    from zoo.app.saved import load_run, saved_plan
+    from zoo.core.parts import TEST
+    from zoo.train.runner import load_checked, split_for_training
+
+    run = load_run(folder)
+    if x is not None:
+        return run.predict(x)
+    checked = saved_plan(run, run.config, Registry.discover())
+    x_test, y_test = split_for_training(load_checked(checked), checked.config).arrays(TEST)
+    return y_test, run.predict(x_test)
+
+
+@pytest.mark.slow
+def test_an_ensemble_row_scores_the_averaged_outputs_and_is_a_run_that_evaluate_and_predict_take(
+    ensembled, binary_csv, zoo_cli
+):
+    import numpy as np
+
+    from zoo.train.scoring import score
+
+    (board,) = ensembled.summary["datasets"]
+    assert ensembled.status == "complete"
+    rows = {r["model"]: r for r in board["rows"]}
+    assert set(rows) == {"linear", "mlp", "ensemble(top-2)"}
+    row = rows["ensemble(top-2)"]
+    assert row["kind"] == "ensemble" and row["rank"] in (1, 2, 3)
+    (folder,) = row["folders"]
+    members = json.loads((Path(folder) / "ensemble.json").read_text())["members"]
+    assert sorted(members) == sorted(rows[m]["folders"][0] for m in ("linear", "mlp"))
+    outputs = [_member_outputs(m) for m in members]
+    y_test = outputs[0][0]
+    expected = score("binary", y_test, np.mean([o for _, o in outputs], axis=0))
+    for metric, value in expected.items():
+        if metric in row["metrics"]:
+            assert row["metrics"][metric]["mean"] == pytest.approx(value, abs=1e-5)
+    code, out, err = zoo_cli("evaluate", folder, "--json", "--no-save")
+    assert code == 0, err
+    assert json.loads(out)["metrics"]["accuracy"] == pytest.approx(expected["accuracy"])
+    code, out, err = zoo_cli("predict", folder, "--input", str(binary_csv))
+    assert code == 0, err
+    probs = np.array([[float(p) for p in line[1:]] for line in csv.reader(out.splitlines()[1:])])
+    from zoo.app.saved import load_run
+
+    x = load_run(folder).read_inputs(Registry.discover(), binary_csv)
+    mean = np.mean([_member_outputs(m, x) for m in members], axis=0).reshape(-1)
+    np.testing.assert_allclose(probs[:, 1], mean, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_an_ensemble_larger_than_the_finished_rows_is_a_note(ensembled):
+    from zoo.app.bench.execute import ensembles
+
+    records, notes = ensembles(ensembled.summary, 3, ensembled.folder / "runs", Registry.discover())
+    assert records == []
+    (note,) = notes
+    assert note["model"] == "ensemble(top-3)" and "2 finished zoo row(s)" in note["reason"]
+    text = leaderboards_text({**ensembled.summary, "skipped": notes})
+    assert "skipped: ensemble(top-3) on " in text

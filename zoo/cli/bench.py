@@ -94,6 +94,13 @@ RUN_OPTIONS += ("target", "task", "patience", "folds")
     show_default=True,
     help="scikit-learn reference rows (linear model, gradient boosting).",
 )
+@click.option(
+    "--ensemble",
+    metavar="top-K",
+    default="",
+    help="Average each data set's K best runs (K >= 2) into one more row, saved as a run "
+    "that predict and evaluate take.",
+)
 @runs_dir("Where the bench folder is created.")
 @resume("Run what an earlier bench folder has no result for, and its failed combinations.")
 @click.option(
@@ -116,6 +123,7 @@ def bench_command(ctx: click.Context, **options: Any) -> None:
       zoo bench -m '*' -d iris,wine --repeats 3 --jobs 2
       zoo bench -c grid.toml --track sqlite:///mlflow.db
       zoo bench -m mlp,linear -d housing,prices.csv --target price --ignore id
+      zoo bench -m mlp,linear,resnet -d wine --ensemble top-2
       zoo bench --resume runs/bench-20260101-120000
 
     --target, --task and --ignore go to each data set of the grid that takes them (a CSV
@@ -173,6 +181,7 @@ def _spec_values(ctx: click.Context, options: dict[str, Any]) -> dict[str, Any]:
     )
     spec["sets"] = [*values.pop("set", []), *options["sets"]]
     spec["ignore"] = options["ignore"] if "ignore" in given else values.pop("ignore", "")
+    spec["ensemble"] = options["ensemble"]
     values.pop("repeats", None), values.pop("baselines", None), values.pop("ignore", None)
     values.update({k: options[k] for k in RUN_OPTIONS if k in given})
     for key in ("runs_dir",):

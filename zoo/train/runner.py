@@ -22,7 +22,7 @@ from zoo.core.errors import DataError
 from zoo.core.parts import TEST, TRAIN, DataParts, DataSource, SplitSpec
 from zoo.core.spec import FineTune, ModelSpec
 from zoo.plan.planning import Plan
-from zoo.runs.folder import RunFolder
+from zoo.runs.folder import RunFolder, folder_name
 from zoo.train.job import Job, check_reloadable
 from zoo.train.scoring import evaluation_report, review, score
 
@@ -239,6 +239,41 @@ def _finish(
     record["warnings"] = result.warnings
     job.folder.complete(history, record, model, evaluation)
     return result
+
+
+def ensemble_run(checked: Plan, members: Sequence[Path], name: str) -> RunResult:
+    """Saved runs' models averaged into one (a bench's top-K ensemble), scored on their test
+    part and saved as a run folder of its own; its ensemble.json names the members.
+
+    ``checked`` is the first member's plan: every member shares its data set and split, and
+    ``zoo evaluate`` plans the folder's config.json (this plan's) to cut the same test part.
+    Classifiers' members output probabilities, so their average is one too.
+    """
+    from zoo.runs.files import load_keras_model, write_json
+    from zoo.runs.records import read_environment
+    from zoo.train.backend import import_backend_quietly
+    from zoo.train.job import data_record
+
+    import_backend_quietly()
+    started = time.perf_counter()
+    folders = [RunFolder(Path(p)) for p in members]
+    loaded = [load_keras_model(f.model_path, allow_unverified=False) for f in folders]
+    model = fold_ensemble(loaded, name)  # the members' checksums verified
+    check_reloadable(model, name)  # before anything is written
+    job = Job(checked, split_for_training(load_checked(checked), checked.config))
+    job.folder = RunFolder.create(checked.config.runs_dir, folder_name(name, checked.data_label))
+    try:
+        environment = read_environment(folders[0].file("environment"))  # versions, data
+        job.folder.write_start(checked.to_dict(), data_record(job.parts.info), environment)
+        write_json(job.folder.path / ENSEMBLE_FILE, {"members": [str(p) for p in members]})
+        history = mean_history([f.read_history() for f in folders])
+        return _finish(job, model, history, {"fit_s": 0.0}, started)
+    except BaseException as exc:
+        job.mark_ended(exc)
+        raise
+
+
+ENSEMBLE_FILE = "ensemble.json"
 
 
 def build_model(checked: Plan, parts: DataParts) -> tuple[keras.Model, FineTune | None]:

@@ -260,3 +260,59 @@ def _track_gathered(tracking: ChildTracking, record: dict[str, Any], item: dict[
         return tracking.tracker.log_run(run, parent_run_id=tracking.parent_run_id)
     except Exception as exc:  # noqa: BLE001 - the run itself succeeded
         return f"not logged: {_one_line(f'{type(exc).__name__}: {exc}')}"
+
+
+# -- ensembles -----------------------------------------------------------------------------
+
+ENSEMBLE = "ensemble"
+
+
+def ensembles(
+    summary: dict[str, Any], size: int, runs_dir: Path, registry: Registry
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``--ensemble top-K``: per data set, the K best-ranked zoo rows' models (each row's
+    first finished repeat) averaged into one more record, saved as a run under ``runs_dir``.
+
+    Returns the records, and a skip note for each data set without K finished zoo rows or
+    whose ensemble failed (the bench's other results stand).
+    """
+    records, notes = [], []
+    for board in summary["datasets"]:
+        rows = [r for r in board["rows"] if r["kind"] == "zoo" and r["rank"] and r["folders"]]
+        record = {"key": f"{ENSEMBLE}|{board['data']}|top-{size}", "kind": ENSEMBLE}
+        record.update(model=f"{ENSEMBLE}(top-{size})", data=board["data"], preset="-", repeat=0)
+        note = {k: record[k] for k in ("model", "data", "preset")}
+        if len(rows) < size:
+            reason = f"{len(rows)} finished zoo row(s), top-{size} needs {size}; give a smaller K"
+            notes.append({**note, "reason": reason})
+            continue
+        try:
+            with released_after_run():
+                record.update(status=OK, **_ensemble(rows[:size], runs_dir, registry))
+        except (RunInterrupted, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the bench's own results stand
+            notes.append({**note, "reason": _one_line(f"{type(exc).__name__}: {exc}")})
+            continue
+        records.append(record)
+    return records, notes
+
+
+def _ensemble(rows: list[dict[str, Any]], runs_dir: Path, registry: Registry) -> dict[str, Any]:
+    from zoo.app.saved import load_run, saved_plan
+    from zoo.train.runner import ensemble_run
+
+    members = [Path(row["folders"][0]).absolute() for row in rows]
+    best = load_run(members[0])
+    values = {**best.config, "runs_dir": str(runs_dir)}
+    checked = saved_plan(best, values, registry)
+    result = ensemble_run(checked, members, f"{ENSEMBLE}_top{len(rows)}")
+    return {
+        "task": result.task,
+        "metrics": result.metrics,
+        "timings": result.timings,
+        "params": int(result.model.count_params()),
+        "folder": str(result.folder),
+        "members": [str(m) for m in members],
+        "seed": checked.config.seed,
+    }

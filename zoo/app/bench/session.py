@@ -20,10 +20,20 @@ from zoo.core.errors import RunInterrupted
 from zoo.plan.planning import Plan
 from zoo.runs.records import deferred_stops, hold
 
-from .execute import FAILED, INTERRUPTED, OK, SKIPPED, execute, init_worker, registry_for, work
+from .execute import (
+    FAILED,
+    INTERRUPTED,
+    OK,
+    SKIPPED,
+    ensembles,
+    execute,
+    init_worker,
+    registry_for,
+    work,
+)
 from .export import SUMMARY_FILES, draw_charts, write_exports
 from .grid import Grid, expand
-from .spec import BenchFolder, BenchSpec
+from .spec import BenchFolder, BenchSpec, ensemble_size
 
 OnResult = Callable[[dict[str, Any], int, int], None]
 
@@ -283,6 +293,11 @@ class _Runner:
             "spec": spec.to_dict(),
         }
         summary = summarize(records, grid.skipped, header)
+        size = ensemble_size(spec.ensemble)
+        if size and status != "interrupted":  # ranked with the rest: summarized again
+            extra, notes = ensembles(summary, size, self.folder.runs_dir, self.registry)
+            summary = summarize(records + extra, grid.skipped, header)
+            summary["skipped"] += notes
         charts = draw_charts(self.folder.path, summary)
         write_exports(self.folder.path, summary, charts)
         self.folder.write_manifest(status=status)

@@ -35,6 +35,8 @@ class BenchSpec:
             takes an ``ignore`` parameter (CSV files).
         baselines: add scikit-learn reference rows on the same split.
         plugins: extra ``(name, module)`` plugins to load, in this process and in workers.
+        ensemble: ``top-K``: each data set's K best zoo rows averaged into one more row, saved
+            as a run (``""``: none).
     """
 
     models: list[str]
@@ -46,8 +48,10 @@ class BenchSpec:
     baselines: bool = True
     plugins: list[list[str]] = field(default_factory=list)
     ignore: str = ""
+    ensemble: str = ""
 
     def __post_init__(self) -> None:
+        ensemble_size(self.ensemble)  # a bad value fails before anything runs
         if not isinstance(self.ignore, str):
             raise InvalidParameterError(
                 f"ignore must be column names in one string, comma-separated, e.g. "
@@ -73,6 +77,23 @@ class BenchSpec:
     def from_dict(cls, values: dict[str, Any]) -> BenchSpec:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def ensemble_size(value: Any) -> int | None:
+    """K of ``top-K`` (at least 2: one model is no ensemble); None for no ensemble.
+
+    Raises:
+        InvalidParameterError: anything else.
+    """
+    if value in ("", None):
+        return None
+    found = re.fullmatch(r"top-(\d{1,4})", value) if isinstance(value, str) else None
+    if found is None or int(found.group(1)) < 2:
+        raise InvalidParameterError(
+            f"--ensemble must be top-K with K at least 2 (each data set's K best runs "
+            f"averaged), e.g. top-3; received {shown(value)}."
+        )
+    return int(found.group(1))
 
 
 def split_names(values: Any) -> list[str]:
