@@ -43,6 +43,7 @@ def summary_of(folder):
 def test_a_tiny_search_writes_the_tune_folder(tuned):
     summary = summary_of(tuned)
     assert summary["trials"] == {"complete": 3, "pruned": 0, "failed": 0}
+    assert (summary["model"], summary["data"]) == ("mlp", "regression")  # short, as typed
     for name in ("study.db", "tune.json", "trials.csv", "trials.md", "objective.png"):
         assert (tuned / name).is_file(), name
     assert (tuned / "importances.png").is_file()  # 3 completed trials: enough for importances

@@ -95,14 +95,20 @@ def _how_final(prepared: Prepared) -> str:
     )
 
 
+def _data_label(data: str, params: Mapping[str, Any]) -> str:
+    """A data set's short name, or a file's name (the plan records a qualified name)."""
+    path = params.get("path")
+    return Path(str(path)).name if path else data.rpartition(":")[2]
+
+
 def _counts(prepared: Prepared, rows: list[dict[str, Any]]) -> dict[str, Any]:
     from zoo.core.tasks import TASK_TABLE
 
     states = [r["state"] for r in rows]
     return {
         "folder": str(prepared.folder),
-        "model": prepared.base.model,
-        "data": prepared.base.data,
+        "model": prepared.base.model.rpartition(":")[2],  # short, as the user typed it
+        "data": _data_label(prepared.base.data, prepared.base.data_params),
         "storage": hide_password(prepared.storage_url or prepared.record["storage"]),
         "study": prepared.record["study_name"],
         "key_metric": TASK_TABLE[prepared.task].key_metric,
