@@ -21,7 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -43,6 +45,8 @@ def zoo_side(model: str, data: str, seed: int, **config) -> dict:
     return {
         "metrics": result.metrics,
         "epochs": epochs,
+        "batch_size": result.config.batch_size,
+        "train_rows": result.rows["train"],
         "fit_s": result.timings["fit_s"],
         "wall_s": round(time.perf_counter() - started, 2),
     }
@@ -91,6 +95,9 @@ def housing(models: list[str], seeds: list[int], record: dict) -> None:
 
 
 def corpus(models: list[str], seed: int, max_rows: int, record: dict) -> None:
+    """Each corpus file up to ``max_rows``: gradient boosting (HGB, LightGBM when installed)
+    and one ``zoo bench`` of ``models`` with ``--ensemble top-N`` (all of them averaged, so
+    no member is chosen by its test score), on the same split."""
     from corpus import DEFAULT_DIR, read_manifest
     from realdata import read_table, run_hgb, zoo_split
 
@@ -102,17 +109,57 @@ def corpus(models: list[str], seed: int, max_rows: int, record: dict) -> None:
         train, test = zoo_split(table.y, task)
         key = "r2" if task == "regression" else "accuracy"
         row = {"task": task, "rows": entry["rows"], "metric": key}
-        row["hgb"] = run_hgb(table, task, train, test).metrics[key]
-        for model in models:
+        for library in BOOSTERS:
             try:
-                side = zoo_side(model, str(path), seed, target=target)
-                row[model] = side["metrics"][key]
-            except Exception as exc:  # a model that cannot take a file is a result too
-                row[model] = None
-                row[f"{model}_error"] = str(exc).splitlines()[0][:200]
+                row[library] = run_hgb(table, task, train, test, library).metrics[key]
+            except ImportError:
+                continue
+        row.update(bench_file(path, target, models, seed, key))
         record["corpus"][entry["name"]] = row
         print(f"corpus {entry['name']}: {row}", file=sys.stderr, flush=True)
         save(record)
+
+
+BOOSTERS = ("hgb", "lightgbm")
+ENSEMBLE = "ensemble"
+
+
+def bench_file(path: Path, target: str, models: list[str], seed: int, key: str) -> dict:
+    """``zoo bench`` of the models with their defaults on one file: each row's test metric,
+    the ensemble's as ``ensemble``, an error line for a failed row."""
+    with tempfile.TemporaryDirectory() as runs:
+        command = [sys.executable, "-m", "zoo", "bench", "-m", ",".join(models), "-d", str(path),
+                   "--target", target, "--seed", str(seed), "--no-baselines", "--json",
+                   "--runs-dir", runs, "--ensemble", f"top-{len(models)}"]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True)
+    if not done.stdout.strip():
+        return {f"{m}_error": done.stderr.strip()[-300:] for m in models}
+    found: dict = {}
+    for row in json.loads(done.stdout)["datasets"][0]["rows"]:
+        name = ENSEMBLE if row["kind"] == ENSEMBLE else row["model"]
+        found[name] = row["metrics"][key]["mean"] if row["status"] == "ok" else None
+        if row["errors"]:
+            found[f"{name}_error"] = str(row["errors"][0])[:300]
+    return found
+
+
+def cost(models: list[str], rows: int, record: dict) -> None:
+    """Each model with its defaults on the first ``rows`` rows of the corpus's randhie_visits
+    (a real file: 9 numeric columns, a count target): fit seconds per epoch, scaled to 10,000
+    training rows, and the whole run's wall time."""
+    from corpus import DEFAULT_DIR
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"randhie_{rows}.csv"
+        lines = (DEFAULT_DIR / "randhie_visits.csv").read_text().splitlines()[: rows + 1]
+        path.write_text("\n".join(lines) + "\n")
+        for model in models:
+            side = zoo_side(model, str(path), 0, target="mdvis")
+            train_rows = side["train_rows"]
+            side["s_per_epoch_10k"] = round(side["fit_s"] / side["epochs"] * 1e4 / train_rows, 3)
+            record["cost"][model] = side
+            print(f"cost {model}: {side}", file=sys.stderr, flush=True)
+            save(record)
 
 
 def save(record: dict) -> None:
@@ -133,14 +180,52 @@ def housing_table(record: dict) -> str:
 
 
 def corpus_table(record: dict, models: list[str]) -> str:
+    """Per file: the boosters, each model, the ensemble, and the best zoo row minus HGB."""
     if not record["corpus"]:
         return ""
-    head = "| data set | rows | metric | HGB | " + " | ".join(models) + " |"
-    lines = [head, "|---" * (4 + len(models)) + "|"]
+    columns = [*BOOSTERS, *models, ENSEMBLE]
+    head = "| data set | rows | metric | " + " | ".join(columns) + " | best zoo - HGB |"
+    lines = [head, "|---" * (4 + len(columns)) + "|"]
     for name, row in record["corpus"].items():
-        cells = [f"{row[m]:.3f}" if row.get(m) is not None else "failed" for m in models]
-        lines.append(f"| {name} | {row['rows']} | {row['metric']} | {row['hgb']:.3f} | "
-                     + " | ".join(cells) + " |")  # fmt: skip
+        cells = [f"{row[c]:.3f}" if row.get(c) is not None else "-" for c in columns]
+        gap = zoo_gap(row, models)
+        lines.append(f"| {name} | {row['rows']} | {row['metric']} | " + " | ".join(cells)
+                     + f" | {gap:+.3f} |")  # fmt: skip
+    return "\n".join(lines) + "\n\n" + corpus_summary(record, models)
+
+
+def zoo_gap(row: dict, names: list[str]) -> float:
+    """The best of ``names`` (and the ensemble) minus HGB, on the file's metric."""
+    found = [row[n] for n in [*names, ENSEMBLE] if row.get(n) is not None]
+    return max(found) - row["hgb"] if found else float("nan")
+
+
+def corpus_summary(record: dict, models: list[str]) -> str:
+    """How many files each choice is at or ahead of HGB on, and the median difference."""
+    rows = list(record["corpus"].values())
+    lines = []
+    for label, names in [*((m, [m]) for m in [*models, ENSEMBLE]), ("best zoo row", models)]:
+        if label == ENSEMBLE:
+            gaps = [row[ENSEMBLE] - row["hgb"] for row in rows if row.get(ENSEMBLE) is not None]
+        elif label == "best zoo row":
+            gaps = [zoo_gap(row, names) for row in rows]
+        else:
+            gaps = [row[label] - row["hgb"] for row in rows if row.get(label) is not None]
+        ahead = sum(g >= 0 for g in gaps)
+        median = statistics.median(gaps) if gaps else float("nan")
+        lines.append(f"- {label}: at or ahead of HGB on {ahead} of {len(gaps)} files, "
+                     f"median difference {median:+.3f}")  # fmt: skip
+    return "\n".join(lines)
+
+
+def cost_table(record: dict) -> str:
+    if not record.get("cost"):
+        return ""
+    lines = ["| model | batch | epochs run | fit s | s / epoch / 10k rows | run wall s |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for model, side in record["cost"].items():
+        lines.append(f"| {model} | {side['batch_size']} | {side['epochs']} | {side['fit_s']:.1f} "
+                     f"| {side['s_per_epoch_10k']:.2f} | {side['wall_s']:.1f} |")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -169,23 +254,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--corpus", action="store_true", help="also the real-data corpus")
-    parser.add_argument("--corpus-models", default="tabm,ft-transformer")
+    parser.add_argument("--corpus-models", default="resnet,ft-transformer,tabm")
     parser.add_argument("--max-rows", type=int, default=10_000)
     parser.add_argument("--skip-housing", action="store_true")
+    parser.add_argument(
+        "--cost", type=int, default=0, metavar="ROWS", help="also time default runs on ROWS rows"
+    )
     args = parser.parse_args(argv)
     models, seeds = args.models.split(","), [int(s) for s in args.seeds.split(",")]
+    corpus_models = args.corpus_models.split(",")
     path = RESULTS / "tabular.json"
     record = json.loads(path.read_text()) if path.exists() else {}
-    record.setdefault("housing", {}), record.setdefault("corpus", {})
+    for section in ("housing", "corpus", "cost"):
+        record.setdefault(section, {})
     if not args.skip_housing:
         record["housing"] = {}
         housing(models, seeds, record)
+    if args.cost:
+        record["cost"] = {}
+        cost(models, args.cost, record)
     if args.corpus:
-        corpus(args.corpus_models.split(","), seeds[0], args.max_rows, record)
+        record["corpus"] = {}
+        corpus(corpus_models, seeds[0], args.max_rows, record)
     chart(record)
-    print(housing_table(record))
-    print()
-    print(corpus_table(record, args.corpus_models.split(",")))
+    tables = housing_table(record), cost_table(record), corpus_table(record, corpus_models)
+    print(*tables, sep="\n\n")
     return 0
 
 

@@ -78,6 +78,19 @@ def rmsprop(learning_rate: float = 1e-3, rho: float = 0.9) -> CompileSettings:
     return CompileSettings(_optimizer("RMSprop", learning_rate=learning_rate, rho=rho))
 
 
+def adamw(learning_rate: float = 1e-3, weight_decay: float = 1e-4) -> CompileSettings:
+    """AdamW (Adam with decoupled weight decay) and the task's default loss: what the tabular
+    deep-learning papers train with; the default of resnet, ft-transformer and tabm.
+
+    Args:
+        learning_rate: the step size.
+        weight_decay: decoupled weight decay (Keras scales it by the learning rate).
+    """
+    return CompileSettings(
+        _optimizer("AdamW", learning_rate=learning_rate, weight_decay=weight_decay)
+    )
+
+
 def adamw_cosine(
     learning_rate: float = 1e-3,
     decay_steps: int = 1000,
@@ -202,6 +215,16 @@ def register_presets(register):
         description="RMSprop(1e-3) + the task's default loss",
         ranges=RATE,
         search_space={**ADAM_SPACE, "rho": {"low": 0.8, "high": 0.99}},
+    )
+    register(
+        "adamw",
+        adamw,
+        description="AdamW(1e-3, weight decay 1e-4) + the task's default loss",
+        ranges={**RATE, "weight_decay": "[0, inf)"},
+        search_space={
+            **ADAM_SPACE,
+            "weight_decay": {"low": 1e-6, "high": 1e-2, "log": True},
+        },
     )
     register(
         "adamw-cosine",

@@ -370,3 +370,104 @@ def test_the_epoch_loop_weighs_rows_as_keras_fit_does(backend, tmp_path):
     found = json.loads(done.stdout.strip().splitlines()[-1])
     np.testing.assert_allclose(found["ours"], found["fit"], rtol=1e-4)
     assert found["same"] < 1e-5 and found["unweighted"] > 1e-3
+
+
+# --- The model's own training defaults: its preset and its batch size by data size ---------
+
+
+def _build_small(spec, units: int = 4):
+    import keras
+
+    inputs = keras.Input(spec.input_shape)
+    outputs = keras.layers.Dense(spec.output_units, spec.output_activation)(inputs)
+    return keras.Model(inputs, outputs)
+
+
+class _Declares:
+    """Models that declare their training defaults, well and badly."""
+
+    @zoo.hookimpl
+    def register_models(self, register):
+        register("huber-48", _build_small, description="x", preset="huber", batch_size=48)
+        register("lost-auto", _build_small, description="x", preset="no-such", batch_size="auto")
+
+
+class _DeclaresBadly:
+    @zoo.hookimpl
+    def register_models(self, register):
+        register("big-batch", _build_small, description="x", batch_size="big")
+
+
+@pytest.fixture(scope="module")
+def declaring():
+    extra = [("defaults-tests", _Data()), ("declares", _Declares())]
+    return zoo.Registry.discover(entry_points=False, extra=extra)
+
+
+@pytest.mark.parametrize(
+    ("training_rows", "batch"),
+    [(0.5, 32), (290, 32), (1052, 64), (1900, 128), (7200, 512), (10**7, 512)],
+)
+def test_auto_batch_size_gives_about_16_steps_within_32_to_512(training_rows, batch):
+    from zoo.plan.planning import auto_batch_size
+
+    assert auto_batch_size(training_rows) == batch
+
+
+def _planned(registry, model, data, **options):
+    return zoo.plan(RunConfig(model=model, data=data, **options), registry).config
+
+
+def test_tabular_networks_train_with_adamw_and_batches_by_data_size(declaring):
+    for model in ("resnet", "ft-transformer", "tabm"):
+        small = _planned(declaring, model, "housing")
+        assert (small.preset, small.batch_size) == ("zoo.presets:adamw", 32)
+        # 12,500 rows: 9,000 training rows after the test and validation parts
+        large = _planned(declaring, model, "regression", data_params={"rows": 12_500})
+        assert large.batch_size == 512
+        folded = _planned(declaring, model, "regression", data_params={"rows": 3000}, folds=5)
+        assert folded.batch_size == 128  # 1,920 rows train each fold's model
+    tutorial = _planned(declaring, "mlp", "housing")
+    assert (tutorial.preset, tutorial.batch_size) == ("zoo.presets:adam-mse", 32)
+
+
+def test_the_run_s_own_choices_win_over_the_model_s(declaring):
+    config = _planned(declaring, "tabm", "housing", preset="adam-mse", batch_size=8)
+    assert (config.preset, config.batch_size) == ("zoo.presets:adam-mse", 8)
+    # --set names the model's preset's keys, and the plan records every value
+    checked = zoo.plan(RunConfig(model="tabm", data="housing"), declaring, ["weight_decay=0.01"])
+    assert checked.params("preset") == {"learning_rate": 1e-3, "weight_decay": 0.01}
+    assert checked.to_dict()["batch_size"] == 32
+
+
+def test_a_declared_preset_applies_only_where_it_exists_and_fits_the_task(declaring):
+    assert _planned(declaring, "huber-48", "noise").preset == "zoo.presets:huber"
+    assert _planned(declaring, "huber-48", "noise").batch_size == 48
+    # huber is for regression: a binary data set gets its task's default preset
+    assert _planned(declaring, "huber-48", "skewed").preset == "zoo.presets:adam-binary"
+    lost = _planned(declaring, "lost-auto", "noise")
+    assert (lost.preset, lost.batch_size) == ("zoo.presets:adam-mse", 32)  # 51 training rows
+
+
+def test_a_model_declaring_a_bad_batch_size_is_refused_and_the_rest_loads():
+    from zoo.catalog.registry import PluginWarning
+
+    with pytest.warns(PluginWarning):
+        registry = zoo.Registry.discover(entry_points=False, extra=[("bad", _DeclaresBadly())])
+    record = registry.plugins["bad"]
+    assert record.status == "failed" and "batch_size must be a positive int" in record.error
+    assert "big-batch" not in registry.names("models") and "tabm" in registry.names("models")
+
+
+def test_the_cli_records_the_batch_size_the_model_chose(zoo_cli, tmp_path):
+    runs = tmp_path / "runs"
+    code, out, err = zoo_cli(
+        "run", "-m", "tabm", "-d", "iris", "--epochs", "1", "--set", "members=2",
+        "--set", "width=8", "--runs-dir", str(runs),
+    )  # fmt: skip
+    assert code == 0, err
+    (folder,) = runs.iterdir()
+    config = json.loads((folder / "config.json").read_text())
+    assert (config["batch_size"], config["preset"]) == (32, "zoo.presets:adamw")
+    code, out, _ = zoo_cli("info", "tabm")
+    assert code == 0 and "adamw" in out and "auto" in out

@@ -113,13 +113,14 @@ print(json.dumps({{"backend": keras.backend.backend(), "found": found,
 
 
 @pytest.mark.slow
-def test_tabm_trains_and_reloads_on_jax(tmp_path):
+def test_every_tabular_network_trains_and_reloads_on_jax(tmp_path):
     pytest.importorskip("jax")
-    # JAX compiles each model's steps, 20-35 s of CPU apiece for resnet and ft-transformer:
-    # the suite trains tabm there (piecewise bins, the ensemble's two modes); the others use
-    # only Keras's own layers besides the embedding, whose linear and periodic kinds are
-    # plain keras.ops like the piecewise one.
-    cases = {"tabm": ["width=16", "depth=1", "members=4"]}
+    # Small settings: JAX compiles each model's train and evaluation steps on the CPU.
+    cases = {
+        "resnet": ["width=8", "blocks=1"],
+        "ft-transformer": ["dim=8", "heads=2", "blocks=1"],
+        "tabm": ["width=16", "depth=1", "members=4"],
+    }
     code = JAX_RUNS.format(cases=cases, path=str(tmp_path / "model.keras"))
     found = run_under_jax(code, tmp_path)
     assert found["backend"] == "jax" and not found["tensorflow"]

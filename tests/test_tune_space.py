@@ -42,6 +42,15 @@ def test_a_plugin_without_a_declared_space_is_searched_by_type_and_default():
     assert dims["run.batch_size"].choices == (16, 32, 64, 128)
 
 
+def test_batch_sizes_are_searched_around_the_run_s_own():
+    checked = plan(
+        RunConfig(model="tabm", data="regression", data_params={"rows": 12_500}), REGISTRY
+    )
+    space = build_space(checked.config, checked.model, checked.preset)
+    assert by_key(space)["run.batch_size"].choices == (256, 512, 1024, 2048)
+    assert by_key(space)["preset.weight_decay"].log  # the model's own preset, AdamW
+
+
 def test_a_declared_space_is_used_as_declared():
     dims = by_key(space_for("mlp"))
     assert dims["model.hidden"].choices[:3] == ("32,16", "64,32", "128,64")

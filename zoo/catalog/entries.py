@@ -25,6 +25,8 @@ NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]*$")
 # A data set whose task or shape depends on its parameters (a CSV file's target column)
 # declares them as inferred and registers an ``inspect`` callable that works them out.
 INFERRED = "inferred"
+# A model whose batch size follows the training part's size (see zoo.plan.planning).
+AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,11 @@ _RANGES = Field(
 )
 
 
+def _is_batch_choice(value: Any) -> bool:
+    whole = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    return value is None or value == AUTO or whole
+
+
 def _is_column_roles(value: Any) -> bool:
     keys = {"name", "role", "note"}
     rows = value if isinstance(value, (list, tuple)) else None
@@ -129,6 +136,10 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         # check(**hyperparameters) raises a ZooError for values that cannot work, without
         # TensorFlow (pretrained weights offline and not cached).
         "check": Field(_is_callable_or_none, "a callable or None"),
+        # What a run of this model gets when it names none: a preset (used where it fits the
+        # task) and a batch size (a number, or "auto": by the training part's size).
+        "preset": Field(lambda v: v is None or _is_str(v), "a preset name or None"),
+        "batch_size": Field(_is_batch_choice, f"a positive int, {shown(AUTO)} or None"),
     },
     "presets": {
         "description": Field(_is_str, "a string", required=True),

@@ -29,7 +29,11 @@ DEFAULTS: dict[str, Any] = {
 }
 
 BATCH_SIZE = click.option(
-    "--batch-size", type=click.IntRange(min=1), default=DEFAULTS["batch_size"], show_default=True
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=DEFAULTS["batch_size"],
+    help="Rows per gradient step. Default: the model's choice (32; resnet, ft-transformer "
+    "and tabm: 32 to 512 by the training part's size).",
 )
 SPLIT_SEED = click.option(
     "--split-seed",

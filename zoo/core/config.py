@@ -34,6 +34,12 @@ TARGET_TRANSFORMS = ("none", "log1p")
 # a tenth of 100 epochs stops most seeds near epoch 40, at a worse test MSE; a fifth still
 # stopped the JAX recipe early: 14.64 test MSE against 13.82 with a quarter).
 MIN_PATIENCE = 5
+# The batch size of a model that declares none (the tutorial's), and the bounds and the steps
+# per epoch that a model declaring "auto" gets (zoo.plan.planning.auto_batch_size): small
+# files keep the tutorial's small batches, 10,000 rows train in 512-row steps.
+DEFAULT_BATCH_SIZE = 32
+AUTO_BATCH_STEPS = 16
+AUTO_BATCH_BOUNDS = (32, 512)
 PATIENCE_SHARE = 4
 
 
@@ -53,7 +59,11 @@ class RunConfig:
         task: force the task of a CSV file ("regression", "binary", "multiclass").
         preset: loss/optimizer preset; None picks the default for the data set's task.
         epochs: passes over the training part.
-        batch_size: rows per gradient step.
+        batch_size: rows per gradient step. None (the default) takes the model's own choice:
+            the tabular networks that declare ``batch_size="auto"`` get about
+            ``AUTO_BATCH_STEPS`` steps per epoch (a power of two from 32 to 512, by the training
+            part's rows), every other model ``DEFAULT_BATCH_SIZE`` (the tutorial's 32). The
+            plan records the number.
         seed: seeds weights, shuffling and dropout.
         test_size: fraction held out for the test metrics (the tutorial's 0.2).
         validation_size: fraction of the training part held out for validation curves.
@@ -89,7 +99,7 @@ class RunConfig:
     target: str | None = None
     task: str | None = None
     epochs: int = 100
-    batch_size: int = 32
+    batch_size: int | None = None
     seed: int = 0
     test_size: float = 0.2
     validation_size: float = 0.1
@@ -110,7 +120,7 @@ class RunConfig:
     def __post_init__(self) -> None:
         for name, limit in LIMITS.items():
             value = getattr(self, name)
-            if name == "patience":
+            if name == "patience" or (name == "batch_size" and value is None):
                 continue
             if not _whole(value, 1, limit):
                 raise InvalidParameterError(

@@ -11,15 +11,16 @@ Nothing here imports TensorFlow.
 from __future__ import annotations
 
 import importlib.util
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from zoo.catalog.entries import INFERRED, Entry, check_overrides, check_ranges, factory_role
+from zoo.catalog.entries import AUTO, INFERRED, Entry, check_overrides, check_ranges, factory_role
 from zoo.catalog.keras_names import check_settings_names
-from zoo.core.config import RunConfig
+from zoo.core.config import AUTO_BATCH_BOUNDS, AUTO_BATCH_STEPS, DEFAULT_BATCH_SIZE, RunConfig
 from zoo.core.errors import DataError, IncompatibleError, PluginError, ZooError, shown
 from zoo.core.parts import SplitSpec, too_few_rows
 from zoo.core.spec import CompileSettings
@@ -111,6 +112,7 @@ def plan(
         registry, config.data, config.data_params, config.target, config.task
     )
     task = data.metadata["task"]
+    preset = preset or model_preset(registry, model, task)
     preset = preset or registry.get(registry.default_preset(task), "presets")
     values = {**config.to_dict(), "data_params": data_params}
     apply_sets(values, sets, _sections(data, model, preset))
@@ -118,6 +120,8 @@ def plan(
     values.update(model=model.qualified_name, data=data.qualified_name)
     values["preset"] = preset.qualified_name
     config = RunConfig(**values)
+    if config.batch_size is None:
+        config = replace(config, batch_size=model_batch_size(model, config, data.metadata))
     for entry, overrides in ((model, config.model_params), (preset, config.preset_params)):
         check_overrides(f"{entry.singular} {shown(entry.name)}", entry.params, overrides)
     _check_ranges(config, data, model, preset)
@@ -128,6 +132,42 @@ def plan(
     settings = _settings(preset, config, task, data.name)
     _check_extras(config, task)
     return Plan(config, data, model, preset, task, settings)
+
+
+def model_preset(registry: Registry, model: Entry, task: str) -> Entry | None:
+    """The preset ``model`` declares for runs that name none, where it exists and fits
+    ``task``; else None (the task's default preset applies)."""
+    name = model.metadata.get("preset")
+    if not name:
+        return None
+    try:
+        entry = registry.get(name, "presets")
+    except ZooError:  # its plugin is disabled or not installed
+        return None
+    return entry if task in entry.metadata["tasks"] else None
+
+
+def model_batch_size(model: Entry, config: RunConfig, metadata: Mapping[str, Any]) -> int:
+    """The batch size a run of ``model`` gets when it names none: the model's declared one,
+    by the training part's size for ``"auto"``, else the tutorial's."""
+    declared = model.metadata.get("batch_size")
+    if declared is None:
+        return DEFAULT_BATCH_SIZE
+    if declared != AUTO:
+        return int(declared)
+    rows = metadata.get("rows")
+    if not isinstance(rows, int) or isinstance(rows, bool):
+        return DEFAULT_BATCH_SIZE  # unknown until a streamed file is scanned
+    held_out = 1 / config.folds if config.folds > 1 else config.validation_size
+    return auto_batch_size(rows * (1 - config.test_size) * (1 - held_out))
+
+
+def auto_batch_size(training_rows: float) -> int:
+    """A power of two giving about ``AUTO_BATCH_STEPS`` steps per epoch, within
+    ``AUTO_BATCH_BOUNDS``: housing's 290 training rows train in batches of 32, 7,200 in 512."""
+    low, high = AUTO_BATCH_BOUNDS
+    wanted = max(training_rows / AUTO_BATCH_STEPS, 1.0)
+    return int(min(max(2 ** round(math.log2(wanted)), low), high))
 
 
 def _with_data_sets(

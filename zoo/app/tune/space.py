@@ -33,9 +33,16 @@ if TYPE_CHECKING:
 
 
 SECTIONS = ("model", "preset", "run")
-# Training options a trial may vary; batch_size is searched unless fixed.
+# Training options a trial may vary; batch_size is searched unless fixed, around the run's
+# own: half, the same, twice and four times it (16 to 128 for the tutorial's 32).
 RUN_OPTIONS = ("batch_size", "epochs", "patience", "reduce_lr")
-RUN_SPACE: dict[str, dict[str, Any]] = {"batch_size": {"choices": [16, 32, 64, 128]}}
+BATCH_FACTORS = (0.5, 1, 2, 4)
+
+
+def run_space(base: RunConfig) -> dict[str, dict[str, Any]]:
+    """The run options searched by default: the batch size around ``base``'s."""
+    batch = base.batch_size or 1
+    return {"batch_size": {"choices": sorted({max(1, int(batch * f)) for f in BATCH_FACTORS})}}
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,7 @@ def build_space(
     specs = {
         "model": _declared(model, params["model"]),
         "preset": _declared(preset, params["preset"]),
-        "run": {k: (v, "built-in") for k, v in RUN_SPACE.items()},
+        "run": {k: (v, "built-in") for k, v in run_space(base).items()},
     }
     fixed: dict[str, Any] = {}
     for (section, name), spec in _located(overrides or {}, params, where).items():
