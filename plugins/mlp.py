@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from zoo.plugin import hookimpl
+from zoo.plugin import InvalidParameterError, hookimpl, tabular_layers
+
+EMBEDDING_CHOICES = ("none", "linear", "piecewise", "periodic")
 
 
 def build_mlp(
@@ -12,6 +14,8 @@ def build_mlp(
     dropout: float = 0.0,
     batch_norm: bool = False,
     l2: float = 0.0,
+    num_embeddings: str = "none",
+    embedding_dim: int = 8,
 ):
     """A stack of Dense layers, then the task's output layer.
 
@@ -21,11 +25,15 @@ def build_mlp(
         dropout: fraction of each hidden layer's outputs dropped while training (0 = none).
         batch_norm: batch-normalize each hidden layer before its activation.
         l2: L2 penalty on every Dense layer's weights (0 turns it off).
+        num_embeddings: tabular data only: each column becomes a vector first (linear,
+            piecewise or periodic, as in resnet and tabm); none feeds the columns as they are.
+        embedding_dim: size of each column's embedding vector.
     """
     import keras
 
     layers = [keras.Input(spec.input_shape)]
-    if len(spec.input_shape) > 1:
+    layers += _embedding(spec, num_embeddings, embedding_dim)
+    if len(spec.input_shape) > 1 or num_embeddings != "none":
         layers.append(keras.layers.Flatten())
     for units in hidden:
         layers += _hidden_block(keras, int(units), activation, dropout, batch_norm, l2)
@@ -38,6 +46,22 @@ def build_mlp(
         )
     )
     return keras.Sequential(layers, name="mlp")
+
+
+def _embedding(spec, num_embeddings: str, dim: int) -> list:
+    if num_embeddings not in EMBEDDING_CHOICES:
+        raise InvalidParameterError(
+            f"num_embeddings={num_embeddings!r} is not one of {', '.join(EMBEDDING_CHOICES)}; "
+            "pick one, e.g. --set num_embeddings=periodic."
+        )
+    if num_embeddings == "none":
+        return []
+    if len(spec.input_shape) != 1:
+        raise InvalidParameterError(
+            f"num_embeddings={num_embeddings} embeds the columns of tabular rows; received "
+            f"input shape {spec.input_shape}. Leave num_embeddings at none for images."
+        )
+    return [tabular_layers().NumericEmbedding(num_embeddings, dim=dim, name="embedding")]
 
 
 def _hidden_block(keras, units: int, activation: str, dropout: float, batch_norm: bool, l2: float):
@@ -68,7 +92,12 @@ def register_models(register):
         build_mlp,
         description="Multi-layer perceptron; default 32-16 ReLU as in the Keras tutorial",
         input_kinds=("tabular", "image"),
-        ranges={"hidden": "[1, inf)", "dropout": "[0, 1)", "l2": "[0, inf)"},
+        ranges={
+            "hidden": "[1, inf)",
+            "dropout": "[0, 1)",
+            "l2": "[0, inf)",
+            "embedding_dim": "[1, inf)",
+        },
         search_space={
             "hidden": {"choices": ["32,16", "64,32", "128,64", "64,64", "128,64,32"]},
             "activation": {"choices": ["relu", "elu", "gelu", "tanh"]},

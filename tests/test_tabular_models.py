@@ -127,3 +127,40 @@ def test_every_tabular_network_trains_and_reloads_on_jax(tmp_path):
     for model in cases:
         epochs, mse, same = found["found"][model]
         assert epochs == 1 and np.isfinite(mse) and same, (model, found)
+
+
+@pytest.mark.slow
+def test_the_mlp_takes_the_same_embeddings_fitted_and_saved_the_same_way(tmp_path):
+    import keras
+
+    config = zoo.RunConfig(model="mlp", data="diabetes", epochs=1, batch_size=64)
+    sets = ["num_embeddings=piecewise", "embedding_dim=4"]
+    result = zoo.run(config, REGISTRY, sets=sets, save=False)
+    from zoo.core.layers import piecewise_embeddings
+
+    (layer,) = piecewise_embeddings(result.model)
+    edges = np.asarray(layer.edges.numpy())
+    assert np.all(np.diff(edges, axis=1) > 0)  # fitted on the training rows, not left at 0
+    path = tmp_path / "mlp.keras"
+    result.model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    x = np.random.default_rng(1).normal(size=(4, 10)).astype("float32")
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(result.model(x)),
+        keras.ops.convert_to_numpy(loaded(x)),
+        atol=1e-5,
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"num_embeddings": "bins"}, "num_embeddings='bins' is not one of none"),
+        ({"num_embeddings": "periodic"}, "embeds the columns of tabular rows"),
+    ],
+)
+def test_the_mlp_refuses_embeddings_it_cannot_make_in_one_line(params, words):
+    spec = ModelSpec((8, 8, 1), "multiclass", 10, "softmax")
+    with pytest.raises(InvalidParameterError) as raised:
+        REGISTRY.get("mlp").factory(spec, **params)
+    assert words in str(raised.value) and "\n" not in str(raised.value)

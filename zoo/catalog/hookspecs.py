@@ -81,7 +81,8 @@ def register_models(register: RegisterModel) -> None:
     """Register model builders.
 
     ``register(name, builder, *, description, tasks=("regression", "binary", "multiclass"),
-    input_kinds=("tabular",), search_space=None, ranges=None, check=None)``.
+    input_kinds=("tabular",), search_space=None, ranges=None, check=None, preset=None,
+    batch_size=None)``.
     ``builder(spec, **params)`` receives a :class:`zoo.core.spec.ModelSpec` (input shape,
     task, output units and activation) and returns an uncompiled ``keras.Model`` that maps
     inputs to outputs. Every keyword parameter with a
@@ -93,7 +94,9 @@ def register_models(register: RegisterModel) -> None:
     ``ranges`` declares valid values, e.g. ``{"units": "[1, inf)", "dropout": "[0, 1)"}``
     (checked with every run's overrides); ``search_space`` what ``zoo tune`` searches;
     ``check(**params)`` raises a ZooError at planning, before TensorFlow loads, for settings
-    that cannot work here (pretrained weights asked for offline and not cached).
+    that cannot work here (pretrained weights asked for offline and not cached). ``preset``
+    names the preset a run gets when it names none (where it suits the task), ``batch_size``
+    the batch size (a number, or ``"auto"``: about 16 steps per epoch, 32 to 512).
 
     Example::
 

@@ -51,7 +51,7 @@ RUN_OPTIONS += ("target", "task", "patience", "folds")
     "--presets",
     "-p",
     default=None,
-    help="Presets, comma-separated (default: each data set's own).",
+    help="Presets, comma-separated (default: each model's own, else the task's).",
 )
 @data_options(grid=True)
 @click.option(

@@ -81,7 +81,8 @@ def _echo_json(payload: Any) -> None:
     "--preset",
     "-p",
     default=None,
-    help="Loss/optimizer preset; default: the one for the data set's task.",
+    help="Loss/optimizer preset; default: the model's own (tabular networks: adamw), else "
+    "the one for the data set's task.",
 )
 @data_options()
 @click.option(

@@ -60,7 +60,9 @@ def _registry() -> Any:
 @click.command("tune")
 @click.option("--model", "-m", default=None, help="Model to tune (see 'zoo list models').")
 @click.option("--data", "-d", default=None, help="Data set (see 'zoo list datasets').")
-@click.option("--preset", "-p", default=None, help="Preset; default: the data set's task's.")
+@click.option(
+    "--preset", "-p", default=None, help="Preset; default: the model's own, else the task's."
+)
 @data_options()
 @click.option(
     "--trials",

@@ -57,7 +57,8 @@ class RunConfig:
         data: data set name (or, for the csv data set, a CSV file; see ``target``).
         target: the target column of a CSV file.
         task: force the task of a CSV file ("regression", "binary", "multiclass").
-        preset: loss/optimizer preset; None picks the default for the data set's task.
+        preset: loss/optimizer preset; None picks the model's own (``register(...,
+            preset=...)``, where it suits the task), else the default for the data set's task.
         epochs: passes over the training part.
         batch_size: rows per gradient step. None (the default) takes the model's own choice:
             the tabular networks that declare ``batch_size="auto"`` get about

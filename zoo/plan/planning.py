@@ -164,7 +164,7 @@ def model_batch_size(model: Entry, config: RunConfig, metadata: Mapping[str, Any
 
 def auto_batch_size(training_rows: float) -> int:
     """A power of two giving about ``AUTO_BATCH_STEPS`` steps per epoch, within
-    ``AUTO_BATCH_BOUNDS``: housing's 290 training rows train in batches of 32, 7,200 in 512."""
+    ``AUTO_BATCH_BOUNDS``: housing's 363 training rows train in batches of 32, 7,200 in 512."""
     low, high = AUTO_BATCH_BOUNDS
     wanted = max(training_rows / AUTO_BATCH_STEPS, 1.0)
     return int(min(max(2 ** round(math.log2(wanted)), low), high))
