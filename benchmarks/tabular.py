@@ -2,16 +2,18 @@
 
     python benchmarks/tabular.py                        # housing, seeds 0-2, every model
     python benchmarks/tabular.py --corpus --seeds 0     # also the real-data corpus
-    python benchmarks/tabular.py --corpus --models tabm --max-rows 2000
+    python benchmarks/tabular.py --skip-housing --corpus --seeds 1,2   # add corpus seeds
+    python benchmarks/tabular.py --corpus --corpus-models tabm --max-rows 2000
 
-Housing: each model (``zoo run`` settings at their defaults: 100 epochs, batch 32, the
-task's default preset, early stopping) for each seed, on the zoo's split (split seed 42),
+Housing: each model (``zoo run`` settings at their defaults: 100 epochs, the model's own
+preset and batch size, early stopping) for each seed, on the zoo's split (split seed 42),
 against ``HistGradientBoostingRegressor`` (and LightGBM when installed) fitted on the same
 training and validation rows, with ``random_state`` = the seed. The real-data corpus
 (``benchmarks/corpus.py``) reuses ``benchmarks/realdata.py``: its reproduced split and its
-gradient-boosting side; the zoo's side is the run's own test metric (R² or accuracy).
+gradient-boosting side; the zoo's side is ``zoo bench``'s test metric (R² or accuracy).
 
-CPU cost: seconds per epoch per 10,000 training rows, from each run's fit time and epochs.
+CPU cost (``--cost ROWS``): each model's default run on the first ROWS rows of a real file;
+seconds per epoch per 10,000 training rows, from the run's fit time and epochs.
 Writes ``benchmarks/results/tabular.json``, ``benchmarks/results/tabular.png`` and the
 Markdown table to stdout.
 """
@@ -94,10 +96,11 @@ def housing(models: list[str], seeds: list[int], record: dict) -> None:
             save(record)
 
 
-def corpus(models: list[str], seed: int, max_rows: int, record: dict) -> None:
+def corpus(models: list[str], seeds: list[int], max_rows: int, record: dict) -> None:
     """Each corpus file up to ``max_rows``: gradient boosting (HGB, LightGBM when installed)
-    and one ``zoo bench`` of ``models`` with ``--ensemble top-N`` (all of them averaged, so
-    no member is chosen by its test score), on the same split."""
+    and, per seed, one ``zoo bench`` of ``models`` with ``--ensemble top-N`` (all of them
+    averaged, so no member is chosen by its test score), on the same split. Seeds already
+    recorded for a file are kept: ``--seeds 1,2`` adds to an earlier ``--seeds 0``."""
     from corpus import DEFAULT_DIR, read_manifest
     from realdata import read_table, run_hgb, zoo_split
 
@@ -114,7 +117,13 @@ def corpus(models: list[str], seed: int, max_rows: int, record: dict) -> None:
                 row[library] = run_hgb(table, task, train, test, library).metrics[key]
             except ImportError:
                 continue
-        row.update(bench_file(path, target, models, seed, key))
+        per_seed = record["corpus"].get(entry["name"], {}).get("per_seed", {})
+        for seed in seeds:
+            per_seed[str(seed)] = bench_file(path, target, models, seed, key)
+        row["per_seed"] = per_seed
+        for name in [*models, ENSEMBLE]:
+            found = [s[name] for s in per_seed.values() if s.get(name) is not None]
+            row[name] = statistics.mean(found) if found else None
         record["corpus"][entry["name"]] = row
         print(f"corpus {entry['name']}: {row}", file=sys.stderr, flush=True)
         save(record)
@@ -295,8 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         record["cost"] = {}
         cost(models, args.cost, record)
     if args.corpus:
-        record["corpus"] = {}
-        corpus(corpus_models, seeds[0], args.max_rows, record)
+        corpus(corpus_models, seeds, args.max_rows, record)
     chart(record)
     tables = housing_table(record), cost_table(record), corpus_table(record, corpus_models)
     print(*tables, sep="\n\n")
