@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from zoo.plugin import InvalidParameterError, hookimpl, tabular_layers
-
-EMBEDDING_CHOICES = ("none", "linear", "piecewise", "periodic")
+from zoo.plugin import hookimpl, tabular_layers
 
 
 def build_mlp(
@@ -32,8 +30,10 @@ def build_mlp(
     import keras
 
     layers = [keras.Input(spec.input_shape)]
-    layers += _embedding(spec, num_embeddings, embedding_dim)
-    if len(spec.input_shape) > 1 or num_embeddings != "none":
+    embedding = tabular_layers().column_embedding(num_embeddings, embedding_dim, spec.input_shape)
+    if embedding is not None:
+        layers.append(embedding)
+    if len(spec.input_shape) > 1 or embedding is not None:
         layers.append(keras.layers.Flatten())
     for units in hidden:
         layers += _hidden_block(keras, int(units), activation, dropout, batch_norm, l2)
@@ -46,22 +46,6 @@ def build_mlp(
         )
     )
     return keras.Sequential(layers, name="mlp")
-
-
-def _embedding(spec, num_embeddings: str, dim: int) -> list:
-    if num_embeddings not in EMBEDDING_CHOICES:
-        raise InvalidParameterError(
-            f"num_embeddings={num_embeddings!r} is not one of {', '.join(EMBEDDING_CHOICES)}; "
-            "pick one, e.g. --set num_embeddings=periodic."
-        )
-    if num_embeddings == "none":
-        return []
-    if len(spec.input_shape) != 1:
-        raise InvalidParameterError(
-            f"num_embeddings={num_embeddings} embeds the columns of tabular rows; received "
-            f"input shape {spec.input_shape}. Leave num_embeddings at none for images."
-        )
-    return [tabular_layers().NumericEmbedding(num_embeddings, dim=dim, name="embedding")]
 
 
 def _hidden_block(keras, units: int, activation: str, dropout: float, batch_norm: bool, l2: float):

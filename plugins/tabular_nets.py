@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from zoo.plugin import InvalidParameterError, hookimpl, tabular_layers
 
+# zoo.core.layers.EMBEDDING_CHOICES, spelled out for the search spaces: that module imports
+# Keras, which a plugin module must not at import time.
 EMBEDDING_CHOICES = ("none", "linear", "piecewise", "periodic")
 
 
@@ -25,16 +27,11 @@ def _embedded(keras, spec, num_embeddings: str, dim: int, *, flat: bool):
             f"These networks take tabular rows (one dimension); received input shape "
             f"{spec.input_shape}. Use mlp or cnn for images."
         )
-    if num_embeddings not in EMBEDDING_CHOICES:
-        raise InvalidParameterError(
-            f"num_embeddings={num_embeddings!r} is not one of {', '.join(EMBEDDING_CHOICES)}; "
-            "pick one, e.g. --set num_embeddings=piecewise."
-        )
     inputs = keras.Input(spec.input_shape)
-    if num_embeddings == "none":
+    embedding = tabular_layers().column_embedding(num_embeddings, dim, spec.input_shape)
+    if embedding is None:
         return inputs, inputs
-    layers = tabular_layers()
-    vectors = layers.NumericEmbedding(num_embeddings, dim=dim, name="embedding")(inputs)
+    vectors = embedding(inputs)
     return inputs, keras.layers.Flatten()(vectors) if flat else vectors
 
 

@@ -152,6 +152,14 @@ def test_the_mlp_takes_the_same_embeddings_fitted_and_saved_the_same_way(tmp_pat
     )
 
 
+def test_the_plugin_s_embedding_choices_are_the_layer_s():
+    from zoo.plugins.tabular_nets import EMBEDDING_CHOICES
+
+    from zoo.core.layers import EMBEDDING_CHOICES as LAYER_CHOICES
+
+    assert EMBEDDING_CHOICES == LAYER_CHOICES
+
+
 @pytest.mark.parametrize(
     ("params", "words"),
     [

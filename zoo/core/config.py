@@ -34,13 +34,13 @@ TARGET_TRANSFORMS = ("none", "log1p")
 # a tenth of 100 epochs stops most seeds near epoch 40, at a worse test MSE; a fifth still
 # stopped the JAX recipe early: 14.64 test MSE against 13.82 with a quarter).
 MIN_PATIENCE = 5
+PATIENCE_SHARE = 4
 # The batch size of a model that declares none (the tutorial's), and the bounds and the steps
 # per epoch that a model declaring "auto" gets (zoo.plan.planning.auto_batch_size): small
 # files keep the tutorial's small batches, 10,000 rows train in 512-row steps.
 DEFAULT_BATCH_SIZE = 32
 AUTO_BATCH_STEPS = 16
 AUTO_BATCH_BOUNDS = (32, 512)
-PATIENCE_SHARE = 4
 
 
 def default_patience(epochs: int) -> int:

@@ -270,6 +270,34 @@ def _normal_quantiles(count: int) -> np.ndarray:
     return np.array([normal.inv_cdf(p) for p in np.linspace(0.005, 0.995, count)], "float32")
 
 
+# What a builder's ``num_embeddings`` hyperparameter may say ("none": the columns as they are).
+EMBEDDING_CHOICES = ("none", *EMBEDDINGS)
+
+
+def column_embedding(kind: str, dim: int, input_shape: tuple[int, ...]) -> NumericEmbedding | None:
+    """The embedding layer a builder's ``num_embeddings=kind`` names, None for ``"none"``.
+
+    Raises:
+        InvalidParameterError: ``kind`` is not one of EMBEDDING_CHOICES, or the inputs are not
+            tabular rows (one dimension) to embed column by column.
+    """
+    from zoo.core.errors import InvalidParameterError
+
+    if kind not in EMBEDDING_CHOICES:
+        raise InvalidParameterError(
+            f"num_embeddings={kind!r} is not one of {', '.join(EMBEDDING_CHOICES)}; "
+            "pick one, e.g. --set num_embeddings=piecewise."
+        )
+    if kind == "none":
+        return None
+    if len(input_shape) != 1:
+        raise InvalidParameterError(
+            f"num_embeddings={kind} embeds the columns of tabular rows; received input shape "
+            f"{input_shape}. Leave num_embeddings at none for images."
+        )
+    return NumericEmbedding(kind, dim=dim, name="embedding")
+
+
 def piecewise_embeddings(model: keras.Model) -> list[NumericEmbedding]:
     """The piecewise :class:`NumericEmbedding` layers of ``model``, nested models included:
     the ones whose bin edges are fitted on the training rows."""
