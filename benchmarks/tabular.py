@@ -198,28 +198,30 @@ def corpus_table(record: dict, models: list[str]) -> str:
     for name, row in record["corpus"].items():
         cells = [f"{row[c]:.3f}" if row.get(c) is not None else "-" for c in columns]
         gap = zoo_gap(row, models)
+        shown = f"{gap:+.3f}" if gap is not None else "-"
         lines.append(f"| {name} | {row['rows']} | {row['metric']} | " + " | ".join(cells)
-                     + f" | {gap:+.3f} |")  # fmt: skip
+                     + f" | {shown} |")  # fmt: skip
     return "\n".join(lines) + "\n\n" + corpus_summary(record, models)
 
 
-def zoo_gap(row: dict, names: list[str]) -> float:
+def zoo_gap(row: dict, names: list[str]) -> float | None:
     """The best of ``names`` (and the ensemble) minus HGB, on the file's metric."""
-    found = [row[n] for n in [*names, ENSEMBLE] if row.get(n) is not None]
-    return max(found) - row["hgb"] if found else float("nan")
+    return _gap(row, [*names, ENSEMBLE])
+
+
+def _gap(row: dict, names: list[str]) -> float | None:
+    found = [row[n] for n in names if row.get(n) is not None]
+    return max(found) - row["hgb"] if found else None
 
 
 def corpus_summary(record: dict, models: list[str]) -> str:
     """How many files each choice is at or ahead of HGB on, and the median difference."""
     rows = list(record["corpus"].values())
+    choices = {name: [name] for name in [*models, ENSEMBLE]}
+    choices["best zoo row"] = [*models, ENSEMBLE]
     lines = []
-    for label, names in [*((m, [m]) for m in [*models, ENSEMBLE]), ("best zoo row", models)]:
-        if label == ENSEMBLE:
-            gaps = [row[ENSEMBLE] - row["hgb"] for row in rows if row.get(ENSEMBLE) is not None]
-        elif label == "best zoo row":
-            gaps = [zoo_gap(row, names) for row in rows]
-        else:
-            gaps = [row[label] - row["hgb"] for row in rows if row.get(label) is not None]
+    for label, names in choices.items():
+        gaps = [g for g in (_gap(row, names) for row in rows) if g is not None]
         ahead = sum(g >= 0 for g in gaps)
         median = statistics.median(gaps) if gaps else float("nan")
         lines.append(f"- {label}: at or ahead of HGB on {ahead} of {len(gaps)} files, "
