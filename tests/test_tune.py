@@ -187,11 +187,11 @@ def test_pruning_stops_a_clearly_worse_trial():
 
 @pytest.fixture(scope="module")
 def cross_validated(tmp_path_factory):
-    """A tiny study with two cross-validation folds per trial."""
+    """A tiny study with two cross-validation folds per trial, its two trials averaged."""
     from zoo.cli.main import main
 
     runs = tmp_path_factory.mktemp("tune-folds")
-    args = ["tune", *TINY, "--epochs", "4", "--trials", "2", "--folds", "2"]
+    args = ["tune", *TINY, "--epochs", "4", "--trials", "2", "--folds", "2", "--ensemble", "top-2"]
     try:
         main([*args, "--runs-dir", str(runs), "--json", "--no-baselines"])
     except SystemExit as done:
@@ -230,6 +230,71 @@ def test_with_folds_the_choice_is_its_fold_models_averaged(cross_validated, zoo_
     assert code == 0, err
     again = json.loads(out)["metrics"]
     assert math.isclose(again["mse"], tested["mse"], rel_tol=1e-5)  # the same models, again
+
+
+def test_the_top_k_ensemble_averages_the_best_trials_fold_models_into_a_run(
+    cross_validated, zoo_cli
+):
+    import numpy as np
+
+    from zoo.train.scoring import score
+
+    summary = summary_of(cross_validated)
+    ensemble = summary["ensemble"]
+    assert sorted(ensemble["trials"]) == [0, 1]  # both trials, best first
+    assert ensemble["trials"][0] == summary["best"]["trial"]
+    members = json.loads((Path(ensemble["run_folder"]) / "ensemble.json").read_text())["members"]
+    assert members == ensemble["member_folders"]
+    assert members[0] == summary["best"]["run_folder"]  # the best trial's run, not trained twice
+    runs = [load_run(m) for m in members]
+    assert all(run.config["folds"] == 2 for run in runs)  # each member: its fold models averaged
+    assert runs[1].config["preset_params"] != runs[0].config["preset_params"]
+    names = [c["name"] for c in summary["comparison"]]
+    assert names == [f"best trial (#{ensemble['trials'][0]})", "ensemble of top-2 trials"] + [
+        "default configuration"
+    ]
+    x_test, y_test = _test_part(runs[0])
+    mean = np.mean([run.predict(x_test) for run in runs], axis=0)
+    expected = score("regression", y_test, mean)
+    assert summary["comparison"][1]["metrics"]["mse"] == pytest.approx(expected["mse"], rel=1e-5)
+    code, out, err = zoo_cli("evaluate", ensemble["run_folder"], "--json", "--no-save")
+    assert code == 0, err
+    assert json.loads(out)["metrics"]["mse"] == pytest.approx(expected["mse"], rel=1e-5)
+    text = (cross_validated / "trials.md").read_text()
+    assert f"Ensemble of the top-2 trials (#{ensemble['trials'][0]}, #" in text
+
+
+def _test_part(run):
+    from zoo import Registry
+    from zoo.app.saved import saved_plan
+    from zoo.core.parts import TEST
+    from zoo.train.runner import load_checked, split_for_training
+
+    checked = saved_plan(run, run.config, Registry.discover())
+    return split_for_training(load_checked(checked), checked.config).arrays(TEST)
+
+
+def test_an_ensemble_larger_than_the_completed_trials_is_a_note_and_top_1_is_refused(
+    tuned, zoo_cli, tmp_path
+):
+    import shutil
+
+    copy = Path(shutil.copytree(tuned, tmp_path / tuned.name))
+    code, _, err = zoo_cli("tune", "--resume", str(copy), "--trials", "1", "--ensemble", "top-1")
+    assert code != 0
+    assert "--ensemble must be top-K with K at least 2" in err and len(err.splitlines()) == 1
+    assert len(list(copy.glob("*"))) == len(list(tuned.glob("*")))  # refused before anything ran
+    code, out, err = zoo_cli(
+        "tune", "--resume", str(copy), "--trials", "1", "--ensemble", "top-9", "--no-baselines",
+        "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    summary = json.loads(out)
+    assert "ensemble" not in summary
+    assert any(
+        n.startswith("--ensemble top-9 skipped: 4 completed trial(s)") for n in summary["notes"]
+    )
+    assert [c["name"] for c in summary["comparison"]][1] == "default configuration"
 
 
 def test_folds_cannot_change_on_resume(cross_validated, zoo_cli):

@@ -5,6 +5,7 @@ model scored again)."""
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from zoo.catalog.registry import Registry
     from zoo.core.config import RunConfig
     from zoo.plan.planning import Plan
+    from zoo.train.runner import RunResult
 
 # What reading a damaged schema raises in code that trusts it.
 SCHEMA_ERRORS = (TypeError, KeyError, AttributeError, ValueError, IndexError)
@@ -165,6 +167,22 @@ def saved_plan(
 
     path = run.folder.file("config")
     return _checked_plan(path, RunConfig(**values), registry, whole=whole)
+
+
+def averaged_runs(
+    members: Sequence[Path], runs_dir: str | Path, registry: Registry, name: str
+) -> RunResult:
+    """Saved runs' models averaged into one more run, saved under ``runs_dir`` and scored on
+    the first member's test part (every member must share its data set and split).
+
+    Raises:
+        RunFolderError: a member is not a readable run folder.
+    """
+    from zoo.train.runner import ensemble_run
+
+    first = load_run(members[0])
+    checked = saved_plan(first, {**first.config, "runs_dir": str(runs_dir)}, registry)
+    return ensemble_run(checked, [Path(m).absolute() for m in members], name)
 
 
 def resumed_plan(

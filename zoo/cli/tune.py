@@ -122,6 +122,13 @@ def _registry() -> Any:
 @runs_dir("Where the tune folder is written.")
 @TRACK
 @cluster_options
+@click.option(
+    "--ensemble",
+    metavar="top-K",
+    default="",
+    help="Also average the K best trials (K >= 2, ranked by validation loss) into one run, "
+    "scored beside the best trial and saved for predict and evaluate.",
+)
 @click.option("--no-baselines", is_flag=True, help="Skip the scikit-learn baselines.")
 @OFFLINE
 @SUMMARY_JSON
@@ -135,18 +142,22 @@ def tune(ctx: click.Context, **options: Any) -> None:
       zoo tune --model mlp --data housing --trials 50
       zoo tune -m mlp -d housing --space space.toml --timeout 10m
       zoo tune -m mlp -d housing --trials 50 --folds 5
+      zoo tune -m resnet -d housing --trials 30 --folds 5 --ensemble top-3
       zoo tune --resume runs/tune-20260101-120000-mlp-housing --trials 20
     """
     from click.core import ParameterSource
 
+    from zoo.app.bench.spec import ensemble_size
     from zoo.app.tune.request import resume_request
     from zoo.app.tune.study import require_optuna
 
     timeout = parse_duration(options["timeout"])
+    ensemble = ensemble_size(options["ensemble"])
     require_optuna()
     registry = _registry()
     run_options = {"trials": options["trials"], "timeout": timeout, "jobs": options["jobs"]}
     run_options.update(track=options["track"], baselines=not options["no_baselines"])
+    run_options["ensemble"] = ensemble
     run_options["cluster"] = from_options(options["cluster"], options["resources_per_run"])
     if options["resume"]:
         given = [
@@ -302,6 +313,10 @@ def _text(summary: dict[str, Any]) -> str:
     best = summary.get("best")
     if best:
         lines += best_lines(best)
+    if summary.get("ensemble"):
+        from zoo.app.tune.finish import ensemble_line
+
+        lines.append(ensemble_line(summary["ensemble"]))
     metric = summary["key_metric"]
     rows = [
         [c["name"], f"{c['metrics'].get(metric, float('nan')):.4f}"]

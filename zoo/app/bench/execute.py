@@ -299,14 +299,10 @@ def ensembles(
 
 
 def _ensemble(rows: list[dict[str, Any]], runs_dir: Path, registry: Registry) -> dict[str, Any]:
-    from zoo.app.saved import load_run, saved_plan
-    from zoo.train.runner import ensemble_run
+    from zoo.app.saved import averaged_runs
 
     members = [Path(row["folders"][0]).absolute() for row in rows]
-    best = load_run(members[0])
-    values = {**best.config, "runs_dir": str(runs_dir)}
-    checked = saved_plan(best, values, registry)
-    result = ensemble_run(checked, members, f"{ENSEMBLE}_top{len(rows)}")
+    result = averaged_runs(members, runs_dir, registry, f"{ENSEMBLE}_top{len(rows)}")
     return {
         "task": result.task,
         "metrics": result.metrics,
@@ -314,5 +310,5 @@ def _ensemble(rows: list[dict[str, Any]], runs_dir: Path, registry: Registry) ->
         "params": int(result.model.count_params()),
         "folder": str(result.folder),
         "members": [str(m) for m in members],
-        "seed": checked.config.seed,
+        "seed": result.config.seed,
     }

@@ -90,8 +90,8 @@ def ensemble_size(value: Any) -> int | None:
     found = re.fullmatch(r"top-(\d{1,4})", value) if isinstance(value, str) else None
     if found is None or int(found.group(1)) < 2:
         raise InvalidParameterError(
-            f"--ensemble must be top-K with K at least 2 (each data set's K best runs "
-            f"averaged), e.g. top-3; received {shown(value)}."
+            f"--ensemble must be top-K with K at least 2 (the K best models averaged), "
+            f"e.g. top-3; received {shown(value)}."
         )
     return int(found.group(1))
 

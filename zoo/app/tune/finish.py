@@ -6,6 +6,7 @@ same seed into a run folder inside the tune folder; that run's test metrics are 
 ones the study ever looks at, and its validation score shows that the trial reproduces.
 After cross-validation (``folds`` above 1) the chosen configuration is a cross-validated run
 (``zoo.train.runner``): its fold models, trained as in the trial, averaged into one model.
+With ``ensemble`` K, the K best trials are trained so too and averaged into one more run.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from zoo.core.errors import ZooError, shown
 from zoo.runs.files import atomic_file, write_text
 
 if TYPE_CHECKING:
-    from zoo import Registry, RunConfig
+    from zoo import Registry, RunConfig, RunResult
     from zoo.app.tune.request import Prepared, TuneTracking
 
 SUMMARY_FILE = "summary.json"
@@ -46,7 +47,8 @@ def finish(
     trials = study.get_trials(deepcopy=False)
     rows = trial_rows(trials)
     complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
-    best = min(complete, key=lambda t: t.value) if complete else None
+    ranked = sorted(complete, key=lambda t: t.value)  # stable: the earlier trial wins a tie
+    best = ranked[0] if ranked else None
     summary = _counts(prepared, rows)
     notes: list[str] = summary["notes"]
     if best is not None:
@@ -65,7 +67,7 @@ def finish(
         )
         write_best_toml(folder, config, note)
         if score:
-            _score(prepared, registry, tracking, config, best, summary)
+            _score(prepared, registry, tracking, config, ranked, summary)
     else:
         notes.append("no trial completed, so there is no best configuration")
     plot_objective(folder, rows)
@@ -128,12 +130,14 @@ def _score(
     registry: Registry,
     tracking: TuneTracking,
     config: Any,
-    best: Any,
+    ranked: list[Any],
     summary: dict[str, Any],
 ) -> None:
-    """The test part, scored once: the best trial's re-run, the defaults, the baselines."""
+    """The test part, scored once: the best trial's re-run, the top-K ensemble (if asked),
+    the defaults, the baselines."""
     from dataclasses import replace
 
+    best = ranked[0]
     _stage(prepared, f"scoring the best trial (#{best.number}) on the test part")
     rerun = train(replace(config, runs_dir=str(prepared.folder)), registry, save=True)
     summary["best"]["run_folder"] = str(rerun.folder)
@@ -145,6 +149,7 @@ def _score(
                 f"the best trial's re-run reached validation loss {again:.6g}, not {best.value:.6g}"
             )
     comparison = [{"name": f"best trial (#{best.number})", "metrics": rerun.metrics}]
+    comparison += _ensemble(prepared, registry, ranked, rerun, summary)
     is_default = best.params == prepared.space.defaults()  # trial 0 won: no second training
     if not is_default:
         _stage(prepared, "scoring the default configuration on the test part")
@@ -153,6 +158,50 @@ def _score(
     comparison += _baselines(prepared, registry, summary["notes"])
     summary["comparison"] = comparison
     summary["_best_result"] = rerun
+
+
+def _ensemble(
+    prepared: Prepared,
+    registry: Registry,
+    ranked: list[Any],
+    rerun: RunResult,
+    summary: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """``--ensemble top-K``: the K best trials (by validation loss, never by test score)
+    trained again into the tune folder and averaged into one more saved run.
+
+    Picking one trial out of many by a noisy validation score favours a lucky one; the
+    average of several good ones is steadier on new rows.
+    """
+    from dataclasses import replace
+
+    from zoo.app.saved import averaged_runs
+    from zoo.train.backend import released_after_run
+
+    size = prepared.request.ensemble
+    if not size:
+        return []
+    if len(ranked) < size:
+        summary["notes"].append(
+            f"--ensemble top-{size} skipped: {len(ranked)} completed trial(s); run more "
+            "trials (--resume) or give a smaller K"
+        )
+        return []
+    folder = str(prepared.folder)
+    members = [rerun.folder]
+    for trial in ranked[1:size]:
+        _stage(prepared, f"training trial #{trial.number} for the top-{size} ensemble")
+        config = apply(prepared.base, prepared.space.typed(trial.params))
+        members.append(train(replace(config, runs_dir=folder), registry, save=True).folder)
+    _stage(prepared, f"averaging the top-{size} trials and scoring them on the test part")
+    with released_after_run():
+        result = averaged_runs(members, folder, registry, f"ensemble_top{size}")
+    summary["ensemble"] = {
+        "trials": [trial.number for trial in ranked[:size]],
+        "run_folder": str(result.folder),
+        "member_folders": [str(member) for member in members],
+    }
+    return [{"name": f"ensemble of top-{size} trials", "metrics": result.metrics}]
 
 
 def _stage(prepared: Prepared, text: str) -> None:
@@ -357,6 +406,13 @@ def _selection(folds: int) -> str:
     )
 
 
+def ensemble_line(ensemble: Mapping[str, Any]) -> str:
+    """Which trials the ``--ensemble`` run averages, and where it is."""
+    numbers = ", ".join(f"#{n}" for n in ensemble["trials"])
+    name = Path(ensemble["run_folder"]).name
+    return f"Ensemble of the top-{len(ensemble['trials'])} trials ({numbers}): run folder {name}"
+
+
 def summary_lines(summary: Mapping[str, Any]) -> list[str]:
     """The Markdown header of trials.md: what was searched and what it gave."""
     lines = [f"# zoo tune: {summary['model']} on {summary['data']}", ""]
@@ -368,6 +424,9 @@ def summary_lines(summary: Mapping[str, Any]) -> list[str]:
     if best:
         lines += ["", f"Best trial: #{best['trial']}, validation loss {best['val_loss']:.5g}"]
         lines += [f"- `{k}` = {v}" for k, v in best["params"].items()]
+    ensemble = summary.get("ensemble")
+    if ensemble:
+        lines += ["", ensemble_line(ensemble)]
     comparison = summary.get("comparison") or []
     if comparison:
         from tabulate import tabulate
