@@ -6,6 +6,7 @@ import csv
 import json
 import math
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -178,11 +179,45 @@ def test_pruning_stops_a_clearly_worse_trial():
     )
     for rate in (0.05, 0.05, 1e-8):  # two good trials, then one that cannot learn
         study.enqueue_trial({"preset.learning_rate": rate})
-    study.optimize(make_objective(checked.config, space, registry), n_trials=3)
+    study.optimize(make_objective(checked.config, space, registry, warmup_epochs=2), n_trials=3)
     states = [t.state for t in study.trials]
     assert states[:2] == [optuna.trial.TrialState.COMPLETE] * 2
     assert states[2] == optuna.trial.TrialState.PRUNED
     assert study.trials[2].user_attrs["epochs"] < 8  # stopped before its last epoch
+
+
+def test_a_trial_with_larger_batches_is_judged_only_after_as_many_steps():
+    import optuna
+
+    from zoo import plan
+    from zoo.app.tune.objective import first_judged_epoch
+
+    registry = registry_with_tinynet()
+    base = RunConfig(
+        model="tinynet", data="regression", data_params={"rows": 200}, epochs=6, patience=20
+    )
+    checked = plan(replace(base, batch_size=32), registry)
+    fixed = {"units": 8, "scale": 0.5, "use_bias": True}
+    searched = {"learning_rate": {"low": 1e-8, "high": 0.1, "log": True}}
+    space = build_space(
+        checked.config,
+        checked.model,
+        checked.preset,
+        {**fixed, **searched, "batch_size": {"choices": [32, 128]}},
+    )
+    study = optuna.create_study(
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=2)
+    )
+    # Two good trials, then the trial that could not learn above, in batches 4 times larger:
+    # 4 times fewer steps per epoch, so not judged before epoch 8 (past its 6 epochs).
+    for rate, batch in ((0.05, 32), (0.05, 32), (1e-8, 128)):
+        study.enqueue_trial({"preset.learning_rate": rate, "run.batch_size": batch})
+    study.optimize(make_objective(checked.config, space, registry, warmup_epochs=2), n_trials=3)
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 3
+    assert study.trials[2].user_attrs["epochs"] == 6
+    large, small = replace(checked.config, batch_size=128), replace(checked.config, batch_size=16)
+    assert first_judged_epoch(large, checked.config, 30) == 120
+    assert first_judged_epoch(small, checked.config, 30) == 30  # more steps: the usual warmup
 
 
 @pytest.fixture(scope="module")

@@ -169,7 +169,8 @@ def tune(ctx: click.Context, **options: Any) -> None:
         if given:
             raise click.UsageError(
                 f"--resume continues a study as it was started; --{given[0].split('_')[0]} "
-                "cannot change (only --trials, --timeout, --jobs, --track, --storage and --ensemble can)."
+                "cannot change (only --trials, --timeout, --jobs, --track, --storage and "
+                "--ensemble can)."
             )
         request = resume_request(
             options["resume"],

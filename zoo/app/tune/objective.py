@@ -6,7 +6,10 @@ per fold, each fold of the training part serving once as the validation part, an
 is the mean of the folds' lowest validation losses: on a small data set one validation part
 is too few rows to choose between trials. The test part is never looked at here. Each
 epoch's validation loss (of the first fold) is reported to Optuna, whose pruner may stop a
-trial that is clearly worse than the others at the same epoch.
+trial that is clearly worse than the others at the same epoch, once the trial has taken as
+many optimizer steps as the base configuration takes in the warmup epochs: a trial with 4
+times the batch size takes 4 times fewer steps per epoch, and judged at the same epoch it
+would be stopped for learning slower, not worse.
 """
 
 from __future__ import annotations
@@ -96,11 +99,21 @@ def train(
         return run(checked, registry, save=save, progress=callback)
 
 
+def first_judged_epoch(config: RunConfig, base: RunConfig, warmup_epochs: int) -> int:
+    """The first epoch at which ``config``'s trial may be pruned: the warmup, stretched by
+    how much larger its batches are than ``base``'s (fewer optimizer steps per epoch)."""
+    if not config.batch_size or not base.batch_size:
+        return warmup_epochs
+    return math.ceil(warmup_epochs * max(1.0, config.batch_size / base.batch_size))
+
+
 def make_objective(
     base: RunConfig,
     space: Space,
     registry: Registry,
     on_result: Callable[[Any, RunResult], None] | None = None,
+    *,
+    warmup_epochs: int = 0,
 ) -> Callable[[Any], float]:
     """The Optuna objective: sample, train with pruning, return the validation score.
 
@@ -109,14 +122,16 @@ def make_objective(
         space: what to sample.
         registry: where names resolve.
         on_result: called with (trial, result) after each finished trial (e.g. MLflow).
+        warmup_epochs: the pruner's warmup, in the base configuration's epochs.
     """
 
     def objective(trial: Any) -> float:
         config = apply(base, space.sample(trial))
+        judged_from = first_judged_epoch(config, base, warmup_epochs)
         results: list[RunResult] = []
         for number, fold in enumerate(fold_configs(config)):
             # The first fold is reported epoch by epoch: every trial's at the same fold.
-            pruning = (lambda _epochs: _pruner(trial)) if number == 0 else None
+            pruning = (lambda _epochs: _pruner(trial, judged_from)) if number == 0 else None
             results.append(train(fold, registry, callback=pruning))
         score = trial_score([result.history for result in results])
         record_score(trial, score, sum(r.timings.get("fit_s") or 0.0 for r in results))
@@ -128,8 +143,9 @@ def make_objective(
     return objective
 
 
-def _pruner(trial: Any) -> Any:
-    """A Keras callback that reports each epoch's validation loss and stops a poor trial."""
+def _pruner(trial: Any, judged_from: int) -> Any:
+    """A Keras callback that reports each epoch's validation loss and stops a poor trial
+    (from epoch ``judged_from`` on)."""
     import keras
     import optuna
 
@@ -139,7 +155,7 @@ def _pruner(trial: Any) -> Any:
             if value is None or not math.isfinite(float(value)):
                 return
             trial.report(float(value), step=epoch + 1)
-            if trial.should_prune():
+            if epoch + 1 >= judged_from and trial.should_prune():
                 trial.set_user_attr("epochs", epoch + 1)
                 raise optuna.TrialPruned(f"pruned at epoch {epoch + 1}")
 

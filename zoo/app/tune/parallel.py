@@ -139,7 +139,9 @@ def _work(folder: Path, trials: int, sampler_seed: int, options: dict[str, Any])
     pruner = studies.make_pruner(request.startup_trials, request.warmup_epochs)
     study = studies.load_study(storage, record["study_name"], sampler, pruner, folder)
     tracking = tracking_for(record.get("mlflow_uri"), folder, record, several=True)
-    objective = make_objective(base, space, registry, tracking.log_trial)
+    objective = make_objective(
+        base, space, registry, tracking.log_trial, warmup_epochs=request.warmup_epochs
+    )
     study.optimize(
         objective, n_trials=trials, timeout=options["timeout"], catch=(TrainingDiverged,)
     )

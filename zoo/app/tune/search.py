@@ -154,7 +154,13 @@ def _optimize(
         return
     from zoo.app.tune.objective import make_objective
 
-    objective = make_objective(prepared.base, prepared.space, registry, tracking.log_trial)
+    objective = make_objective(
+        prepared.base,
+        prepared.space,
+        registry,
+        tracking.log_trial,
+        warmup_epochs=request.warmup_epochs,
+    )
     prepared.study.optimize(
         objective,
         n_trials=request.trials,
