@@ -101,3 +101,14 @@ except SystemExit as done:
     print("EXIT", done.code)
 print("HEAVY", sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"))[:3])
 """
+
+
+def saved_test_part(run) -> tuple:
+    """The test part (inputs, labels) a saved run was scored on, cut again from its config."""
+    from zoo import Registry
+    from zoo.app.saved import saved_plan
+    from zoo.core.parts import TEST
+    from zoo.train.runner import load_checked, split_for_training
+
+    checked = saved_plan(run, run.config, Registry.discover())
+    return split_for_training(load_checked(checked), checked.config).arrays(TEST)

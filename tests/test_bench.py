@@ -396,15 +396,14 @@ def ensembled(tmp_path_factory, binary_csv):
 
 def _member_outputs(folder, x=None):
     """A member's own predictions: on its test part (and the labels) or on ``x``."""
-    from zoo.app.saved import load_run, saved_plan
-    from zoo.core.parts import TEST
-    from zoo.train.runner import load_checked, split_for_training
+    from helpers import saved_test_part
+
+    from zoo.app.saved import load_run
 
     run = load_run(folder)
     if x is not None:
         return run.predict(x)
-    checked = saved_plan(run, run.config, Registry.discover())
-    x_test, y_test = split_for_training(load_checked(checked), checked.config).arrays(TEST)
+    x_test, y_test = saved_test_part(run)
     return y_test, run.predict(x_test)
 
 

@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from helpers import saved_test_part
 from tune_plugin import registry_with_tinynet
 
 from zoo import RunConfig, load_run
@@ -288,7 +289,7 @@ def test_the_top_k_ensemble_averages_the_best_trials_fold_models_into_a_run(
     assert names == [f"best trial (#{ensemble['trials'][0]})", "ensemble of top-2 trials"] + [
         "default configuration"
     ]
-    x_test, y_test = _test_part(runs[0])
+    x_test, y_test = saved_test_part(runs[0])
     mean = np.mean([run.predict(x_test) for run in runs], axis=0)
     expected = score("regression", y_test, mean)
     assert summary["comparison"][1]["metrics"]["mse"] == pytest.approx(expected["mse"], rel=1e-5)
@@ -297,16 +298,6 @@ def test_the_top_k_ensemble_averages_the_best_trials_fold_models_into_a_run(
     assert json.loads(out)["metrics"]["mse"] == pytest.approx(expected["mse"], rel=1e-5)
     text = (cross_validated / "trials.md").read_text()
     assert f"Ensemble of the top-2 trials (#{ensemble['trials'][0]}, #" in text
-
-
-def _test_part(run):
-    from zoo import Registry
-    from zoo.app.saved import saved_plan
-    from zoo.core.parts import TEST
-    from zoo.train.runner import load_checked, split_for_training
-
-    checked = saved_plan(run, run.config, Registry.discover())
-    return split_for_training(load_checked(checked), checked.config).arrays(TEST)
 
 
 def test_an_ensemble_larger_than_the_completed_trials_is_a_note_and_top_1_is_refused(
