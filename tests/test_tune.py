@@ -63,6 +63,7 @@ def test_a_tiny_search_writes_the_tune_folder(tuned):
     ]
     assert all("mse" in c["metrics"] for c in summary["comparison"])
     assert "Test part (scored once, after selection)" in (tuned / "trials.md").read_text()
+    assert not [key for key in summary if key.startswith("_")]  # nothing internal in the file
 
 
 def test_the_best_trial_reproduces_with_zoo_run_and_best_toml(tuned, zoo_cli, tmp_path):
@@ -132,7 +133,9 @@ def test_the_space_comes_from_a_test_plugins_declared_params_and_mlflow_gets_the
     registry = registry_with_tinynet()
     base = RunConfig(model="tinynet", data="regression", data_params={"rows": 200}, epochs=2)
     track = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    request = TuneRequest(base=base, trials=2, tune_dir=str(tmp_path), baselines=False, track=track)
+    request = TuneRequest(
+        base=base, trials=2, tune_dir=str(tmp_path), baselines=False, track=track, ensemble=2
+    )
     summary = tune(request, registry)
     assert summary["trials"]["complete"] == 2
     params = summary["best"]["params"]
@@ -144,10 +147,14 @@ def test_the_space_comes_from_a_test_plugins_declared_params_and_mlflow_gets_the
     (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     kinds = sorted(r.data.tags["zoo.kind"] for r in children)
-    assert kinds == ["best", "trial", "trial"]
+    assert kinds == ["best", "ensemble", "trial", "trial"]
     for child in children:
         tested = any(k.startswith("test_") for k in child.data.metrics)
-        assert tested == (child.data.tags["zoo.kind"] == "best")  # trials never see the test part
+        assert tested == (child.data.tags["zoo.kind"] != "trial")  # trials never see the test part
+    (ensemble,) = [r for r in children if r.data.tags["zoo.kind"] == "ensemble"]
+    assert ensemble.data.metrics["test_mse"] == pytest.approx(
+        summary["comparison"][1]["metrics"]["mse"]
+    )
 
 
 def _mlflow_runs(uri):

@@ -51,6 +51,7 @@ def finish(
     best = ranked[0] if ranked else None
     summary = _counts(prepared, rows)
     notes: list[str] = summary["notes"]
+    tested: dict[str, RunResult] = {}  # scored on the test part, for the tracker
     if best is not None:
         # With folds, the base has them too: this is a cross-validated run (fold models averaged).
         config = apply(prepared.base, prepared.space.typed(best.params))
@@ -67,7 +68,7 @@ def finish(
         )
         write_best_toml(folder, config, note)
         if score:
-            _score(prepared, registry, tracking, config, ranked, summary)
+            tested = _score(prepared, registry, config, ranked, summary)
     else:
         notes.append("no trial completed, so there is no best configuration")
     plot_objective(folder, rows)
@@ -77,9 +78,8 @@ def finish(
     write_trials(folder, rows, summary_lines(summary))
     summary["files"] = sorted(p.name for p in folder.iterdir())
     write_text(folder / SUMMARY_FILE, json.dumps(summary, indent=2, default=str) + "\n")
-    if best is not None and score:
-        tracking.log_best(summary.pop("_best_result"), [folder / f for f in summary["files"]])
-    summary.pop("_best_result", None)
+    if tested:
+        tracking.log_tested(tested, [folder / f for f in summary["files"]])
     if best is None and score:
         raise NoTrialCompleted(
             f"No trial completed ({summary['trials']['pruned']} pruned, "
@@ -128,13 +128,13 @@ def _counts(prepared: Prepared, rows: list[dict[str, Any]]) -> dict[str, Any]:
 def _score(
     prepared: Prepared,
     registry: Registry,
-    tracking: TuneTracking,
     config: Any,
     ranked: list[Any],
     summary: dict[str, Any],
-) -> None:
+) -> dict[str, RunResult]:
     """The test part, scored once: the best trial's re-run, the top-K ensemble (if asked),
-    the defaults, the baselines."""
+    the defaults, the baselines. Returns the runs a tracker logs: ``best`` (and
+    ``ensemble``)."""
     from dataclasses import replace
 
     best = ranked[0]
@@ -149,7 +149,12 @@ def _score(
                 f"the best trial's re-run reached validation loss {again:.6g}, not {best.value:.6g}"
             )
     comparison = [{"name": f"best trial (#{best.number})", "metrics": rerun.metrics}]
-    comparison += _ensemble(prepared, registry, ranked, rerun, summary)
+    tested = {"best": rerun}
+    ensemble = _ensemble(prepared, registry, ranked, rerun, summary)
+    if ensemble is not None:
+        tested["ensemble"] = ensemble
+        name = f"ensemble of top-{prepared.request.ensemble} trials"
+        comparison.append({"name": name, "metrics": ensemble.metrics})
     is_default = best.params == prepared.space.defaults()  # trial 0 won: no second training
     if not is_default:
         _stage(prepared, "scoring the default configuration on the test part")
@@ -157,7 +162,7 @@ def _score(
     comparison.append({"name": "default configuration", "metrics": default.metrics})
     comparison += _baselines(prepared, registry, summary["notes"])
     summary["comparison"] = comparison
-    summary["_best_result"] = rerun
+    return tested
 
 
 def _ensemble(
@@ -166,9 +171,10 @@ def _ensemble(
     ranked: list[Any],
     rerun: RunResult,
     summary: dict[str, Any],
-) -> list[dict[str, Any]]:
+) -> RunResult | None:
     """``--ensemble top-K``: the K best trials (by validation loss, never by test score)
-    trained again into the tune folder and averaged into one more saved run.
+    trained again into the tune folder and averaged into one more saved run (None: not
+    asked, or too few completed trials).
 
     Picking one trial out of many by a noisy validation score favours a lucky one; the
     average of several good ones is steadier on new rows.
@@ -180,13 +186,13 @@ def _ensemble(
 
     size = prepared.request.ensemble
     if not size:
-        return []
+        return None
     if len(ranked) < size:
         summary["notes"].append(
             f"--ensemble top-{size} skipped: {len(ranked)} completed trial(s); run more "
             "trials (--resume) or give a smaller K"
         )
-        return []
+        return None
     folder = str(prepared.folder)
     members = [rerun.folder]
     for trial in ranked[1:size]:
@@ -201,7 +207,7 @@ def _ensemble(
         "run_folder": str(result.folder),
         "member_folders": [str(member) for member in members],
     }
-    return [{"name": f"ensemble of top-{size} trials", "metrics": result.metrics}]
+    return result
 
 
 def _stage(prepared: Prepared, text: str) -> None:

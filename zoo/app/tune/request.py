@@ -210,20 +210,22 @@ class TuneTracking:
         )
         self.tracker.log_run(run, parent_run_id=self.parent_id)
 
-    def log_best(self, result: RunResult, files: list[Path]) -> None:
-        """The best trial's re-run (with its test metrics and model) and the study's files."""
+    def log_tested(self, tested: Mapping[str, RunResult], files: list[Path]) -> None:
+        """The runs scored on the test part (``best``: the best trial's re-run; ``ensemble``:
+        the top-K average), each with its test metrics and model, and the study's files."""
         if self.tracker is None:
             return
-        run = RunLog(
-            "best",
-            result.config.to_dict(),
-            result.history,
-            result.metrics,
-            result.folder,
-            model=result.model,
-            tags={"zoo.kind": "best"},
-        )
-        self.tracker.log_run(run, parent_run_id=self.parent_id)
+        for kind, result in tested.items():
+            run = RunLog(
+                kind,
+                result.config.to_dict(),
+                result.history,
+                result.metrics,
+                result.folder,
+                model=result.model,
+                tags={"zoo.kind": kind},
+            )
+            self.tracker.log_run(run, parent_run_id=self.parent_id)
         if self.parent_id:
             self.tracker.log_artifacts(self.parent_id, files)
 
