@@ -330,6 +330,19 @@ def test_an_ensemble_larger_than_the_completed_trials_is_a_note_and_top_1_is_ref
     assert [c["name"] for c in summary["comparison"]][1] == "default configuration"
 
 
+def test_the_api_takes_k_or_top_k_and_refuses_k_below_2():
+    from zoo import Registry
+    from zoo.app.tune.request import check_request
+    from zoo.core.errors import InvalidParameterError
+
+    base = RunConfig(model="linear", data="housing")
+    for good in (2, "top-3", None):
+        check_request(TuneRequest(base=base, ensemble=good), Registry.discover())
+    for bad in (1, 0, True, "top-1", "three"):
+        with pytest.raises(InvalidParameterError, match=r"^--ensemble must be top-K with K at"):
+            check_request(TuneRequest(base=base, ensemble=bad), Registry.discover())
+
+
 def test_folds_cannot_change_on_resume(cross_validated, zoo_cli):
     code, _, err = zoo_cli("tune", "--resume", str(cross_validated), "--folds", "3")
     assert code != 0 and "--folds cannot change" in err

@@ -80,13 +80,15 @@ class BenchSpec:
 
 
 def ensemble_size(value: Any) -> int | None:
-    """K of ``top-K`` (at least 2: one model is no ensemble); None for no ensemble.
+    """K of ``top-K`` or K itself (at least 2: one model is no ensemble); None for none.
 
     Raises:
         InvalidParameterError: anything else.
     """
     if value in ("", None):
         return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = f"top-{value}"  # the API's K: the same rule and message as the option's
     found = re.fullmatch(r"top-(\d{1,4})", value) if isinstance(value, str) else None
     if found is None or int(found.group(1)) < 2:
         raise InvalidParameterError(

@@ -153,7 +153,7 @@ def _score(
     ensemble = _ensemble(prepared, registry, ranked, rerun, summary)
     if ensemble is not None:
         tested["ensemble"] = ensemble
-        name = f"ensemble of top-{prepared.request.ensemble} trials"
+        name = f"ensemble of top-{len(summary['ensemble']['trials'])} trials"
         comparison.append({"name": name, "metrics": ensemble.metrics})
     is_default = best.params == prepared.space.defaults()  # trial 0 won: no second training
     if not is_default:
@@ -181,10 +181,11 @@ def _ensemble(
     """
     from dataclasses import replace
 
+    from zoo.app.bench.spec import ensemble_size
     from zoo.app.saved import averaged_runs
     from zoo.train.backend import released_after_run
 
-    size = prepared.request.ensemble
+    size = ensemble_size(prepared.request.ensemble)
     if not size:
         return None
     if len(ranked) < size:

@@ -47,8 +47,8 @@ class TuneRequest:
         baselines: score the scikit-learn baselines beside the best trial.
         cluster: a :class:`zoo.app.cluster.ClusterOptions`: each trial runs as a Ray task
             there, driven by the study in this process (``jobs`` is then ignored).
-        ensemble: K, to also score the K best trials' models averaged (saved as a run);
-            None for the best trial alone.
+        ensemble: K (or ``"top-K"``), to also score the K best trials' models averaged
+            (saved as a run); None for the best trial alone.
     """
 
     base: RunConfig
@@ -64,7 +64,7 @@ class TuneRequest:
     track: str | None = None
     baselines: bool = True
     cluster: Any = None
-    ensemble: int | None = None
+    ensemble: int | str | None = None
 
 
 @dataclass
@@ -106,13 +106,9 @@ def check_request(request: TuneRequest, registry: Registry) -> tuple[RunConfig, 
             f"--trials must be at least 1; received {shown(request.trials)}. Give the number of "
             "trials to run, e.g. --trials 50."
         )
-    if request.ensemble is not None and (
-        isinstance(request.ensemble, bool) or request.ensemble < 2
-    ):
-        raise InvalidParameterError(
-            f"--ensemble must be top-K with K at least 2 (the K best trials averaged); "
-            f"received top-{shown(request.ensemble)}."
-        )
+    from zoo.app.bench.spec import ensemble_size
+
+    ensemble_size(request.ensemble)  # K below 2 is no ensemble
     if request.jobs < 1:
         raise InvalidParameterError(f"--jobs must be at least 1; received {shown(request.jobs)}.")
     if request.timeout is not None and request.timeout <= 0:
