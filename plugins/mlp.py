@@ -14,6 +14,7 @@ def build_mlp(
     l2: float = 0.0,
     num_embeddings: str = "none",
     embedding_dim: int = 8,
+    frequency_scale: float = 0.1,
 ):
     """A stack of Dense layers, then the task's output layer.
 
@@ -26,11 +27,14 @@ def build_mlp(
         num_embeddings: tabular data only: each column becomes a vector first (linear,
             piecewise or periodic, as in resnet and tabm); none feeds the columns as they are.
         embedding_dim: size of each column's embedding vector.
+        frequency_scale: periodic embeddings: the spread of their initial frequencies.
     """
     import keras
 
     layers = [keras.Input(spec.input_shape)]
-    embedding = tabular_layers().column_embedding(num_embeddings, embedding_dim, spec.input_shape)
+    embedding = tabular_layers().column_embedding(
+        num_embeddings, embedding_dim, spec.input_shape, frequency_scale
+    )
     if embedding is not None:
         layers.append(embedding)
     if len(spec.input_shape) > 1 or embedding is not None:
@@ -81,6 +85,7 @@ def register_models(register):
             "dropout": "[0, 1)",
             "l2": "[0, inf)",
             "embedding_dim": "[1, inf)",
+            "frequency_scale": "(0, inf)",
         },
         search_space={
             "hidden": {"choices": ["32,16", "64,32", "128,64", "64,64", "128,64,32"]},

@@ -19,7 +19,7 @@ from zoo.plugin import InvalidParameterError, hookimpl, tabular_layers
 EMBEDDING_CHOICES = ("none", "linear", "piecewise", "periodic")
 
 
-def _embedded(keras, spec, num_embeddings: str, dim: int, *, flat: bool):
+def _embedded(keras, spec, num_embeddings: str, dim: int, frequency_scale: float, *, flat: bool):
     """The model's input and the tensor its first block takes: the prepared columns, or
     their per-column vectors (flattened for an MLP, tokens for a transformer)."""
     if len(spec.input_shape) != 1:
@@ -28,7 +28,9 @@ def _embedded(keras, spec, num_embeddings: str, dim: int, *, flat: bool):
             f"{spec.input_shape}. Use mlp or cnn for images."
         )
     inputs = keras.Input(spec.input_shape)
-    embedding = tabular_layers().column_embedding(num_embeddings, dim, spec.input_shape)
+    embedding = tabular_layers().column_embedding(
+        num_embeddings, dim, spec.input_shape, frequency_scale
+    )
     if embedding is None:
         return inputs, inputs
     vectors = embedding(inputs)
@@ -46,6 +48,7 @@ def build_resnet(
     dropout: float = 0.15,
     num_embeddings: str = "periodic",
     embedding_dim: int = 8,
+    frequency_scale: float = 0.1,
 ):
     """A tabular ResNet (Gorishniy et al. 2021): residual blocks of BatchNorm, Dense (2 x
     width), ReLU, dropout, Dense (width), then BatchNorm, ReLU and the output layer.
@@ -56,10 +59,12 @@ def build_resnet(
         dropout: dropout inside each block.
         num_embeddings: column embeddings first: none, linear, piecewise or periodic.
         embedding_dim: size of each column's embedding vector.
+        frequency_scale: periodic embeddings: the spread of their initial frequencies (the
+            paper's sigma, the setting they are most sensitive to).
     """
     import keras
 
-    inputs, x = _embedded(keras, spec, num_embeddings, embedding_dim, flat=True)
+    inputs, x = _embedded(keras, spec, num_embeddings, embedding_dim, frequency_scale, flat=True)
     x = keras.layers.Dense(width)(x)
     for _ in range(blocks):
         h = keras.layers.BatchNormalization()(x)
@@ -78,6 +83,7 @@ def build_ft_transformer(
     attention_dropout: float = 0.2,
     ffn_dropout: float = 0.1,
     num_embeddings: str = "linear",
+    frequency_scale: float = 0.1,
 ):
     """FT-Transformer (Gorishniy et al. 2021): every column becomes a token, a class token
     joins them, pre-norm transformer blocks mix them, and the class token predicts.
@@ -90,6 +96,8 @@ def build_ft_transformer(
         attention_dropout: dropout of the attention weights.
         ffn_dropout: dropout inside each block's feed-forward part (4/3 x dim, GELU).
         num_embeddings: how columns become tokens: linear, piecewise or periodic.
+        frequency_scale: periodic embeddings: the spread of their initial frequencies (the
+            paper's sigma, the setting they are most sensitive to).
     """
     import keras
 
@@ -99,7 +107,7 @@ def build_ft_transformer(
             f"periodic, received {num_embeddings!r}) and dim a multiple of heads (received "
             f"dim={dim}, heads={heads}); set them so."
         )
-    inputs, x = _embedded(keras, spec, num_embeddings, dim, flat=False)
+    inputs, x = _embedded(keras, spec, num_embeddings, dim, frequency_scale, flat=False)
     x = tabular_layers().ClassToken(name="class_token")(x)
     columns = spec.input_shape[0]
     for block in range(blocks):
@@ -129,6 +137,7 @@ def build_tabm(
     dropout: float = 0.1,
     num_embeddings: str = "piecewise",
     embedding_dim: int = 8,
+    frequency_scale: float = 0.1,
 ):
     """TabM (Gorishniy et al. 2025): ``members`` MLPs in one, BatchEnsemble-style (shared
     weights, per-member adapter vectors); their predictions are averaged.
@@ -140,10 +149,12 @@ def build_tabm(
         dropout: dropout after each hidden layer.
         num_embeddings: column embeddings first: none, linear, piecewise or periodic.
         embedding_dim: size of each column's embedding vector.
+        frequency_scale: periodic embeddings: the spread of their initial frequencies (the
+            paper's sigma, the setting they are most sensitive to).
     """
     import keras
 
-    inputs, x = _embedded(keras, spec, num_embeddings, embedding_dim, flat=True)
+    inputs, x = _embedded(keras, spec, num_embeddings, embedding_dim, frequency_scale, flat=True)
     ensemble = tabular_layers().EnsembleMLP(
         width, depth, members, dropout, spec.output_units, spec.output_activation, name="tabm"
     )
@@ -151,6 +162,7 @@ def build_tabm(
 
 
 EMBEDDINGS = {"num_embeddings": {"choices": list(EMBEDDING_CHOICES)}}
+EMBEDDING_RANGES = {"embedding_dim": "[1, inf)", "frequency_scale": "(0, inf)"}
 TABM_SPACE = {
     "width": {"choices": [128, 256, 512]},
     "depth": {"low": 1, "high": 4},
@@ -177,7 +189,7 @@ def register_models(register):
             "width": "[1, inf)",
             "blocks": "[0, inf)",
             "dropout": "[0, 1)",
-            "embedding_dim": "[1, inf)",
+            **EMBEDDING_RANGES,
         },
         search_space={
             "width": {"choices": [64, 128, 256]},
@@ -199,6 +211,7 @@ def register_models(register):
             "heads": "[1, inf)",
             "attention_dropout": "[0, 1)",
             "ffn_dropout": "[0, 1)",
+            "frequency_scale": EMBEDDING_RANGES["frequency_scale"],
         },
         search_space={
             "dim": {"choices": [32, 64, 128]},
@@ -219,7 +232,7 @@ def register_models(register):
             "depth": "[1, inf)",
             "members": "[1, inf)",
             "dropout": "[0, 1)",
-            "embedding_dim": "[1, inf)",
+            **EMBEDDING_RANGES,
         },
         search_space=TABM_SPACE,
     )

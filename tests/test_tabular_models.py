@@ -172,3 +172,39 @@ def test_the_mlp_refuses_embeddings_it_cannot_make_in_one_line(params, words):
     with pytest.raises(InvalidParameterError) as raised:
         REGISTRY.get("mlp").factory(spec, **params)
     assert words in str(raised.value) and "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize("model", ["mlp", "resnet", "ft-transformer", "tabm"])
+def test_frequency_scale_sets_the_spread_of_the_periodic_frequencies(model):
+    spec = ModelSpec((10,), "regression", 1, "linear")
+    built = REGISTRY.get(model).factory(
+        spec, num_embeddings="periodic", frequency_scale=3.0, **dict(SMALL[model])
+    )
+    (layer,) = [layer for layer in _layers(built) if layer.name == "embedding"]
+    frequencies = np.asarray(layer.coefficients.numpy())
+    assert layer.sigma == 3.0 and layer.get_config()["sigma"] == 3.0
+    # 10 columns x 24 frequencies drawn from N(0, 3): their spread is near 3, far from 0.1.
+    assert 2.0 < frequencies.std() < 4.0
+
+
+SMALL = {
+    "mlp": {"hidden": (8,)},
+    "resnet": {"width": 8, "blocks": 1},
+    "ft-transformer": {"dim": 8, "heads": 2, "blocks": 1},
+    "tabm": {"width": 8, "depth": 1, "members": 2},
+}
+
+
+def _layers(model):
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _layers(layer)
+
+
+@pytest.mark.parametrize("model", ["mlp", "resnet", "ft-transformer", "tabm"])
+def test_a_frequency_scale_that_is_not_positive_is_refused_while_planning(model):
+    config = zoo.RunConfig(model=model, data="diabetes")
+    with pytest.raises(InvalidParameterError) as error:
+        zoo.plan(config, REGISTRY, ["frequency_scale=0"])
+    assert "frequency_scale: expected a value in (0, inf)" in str(error.value)

@@ -15,6 +15,7 @@ from tune_plugin import registry_with_tinynet
 
 from zoo import RunConfig, load_run
 from zoo.app.tune import TuneRequest, tune
+from zoo.app.tune.finish import trial_rows
 from zoo.app.tune.objective import make_objective, validation_score
 from zoo.app.tune.space import build_space
 
@@ -192,6 +193,10 @@ def test_pruning_stops_a_clearly_worse_trial():
     assert states[:2] == [optuna.trial.TrialState.COMPLETE] * 2
     assert states[2] == optuna.trial.TrialState.PRUNED
     assert study.trials[2].user_attrs["epochs"] < 8  # stopped before its last epoch
+    rows = trial_rows(study.trials)
+    # Its loss at the epoch it was stopped is kept apart from the completed trials' losses.
+    assert rows[2]["val_loss"] == "" and rows[2]["pruned_loss"] == study.trials[2].value
+    assert rows[0]["pruned_loss"] == "" and rows[0]["val_loss"] == study.trials[0].value
 
 
 def test_a_trial_with_larger_batches_is_judged_only_after_as_many_steps():

@@ -274,8 +274,11 @@ def _normal_quantiles(count: int) -> np.ndarray:
 EMBEDDING_CHOICES = ("none", *EMBEDDINGS)
 
 
-def column_embedding(kind: str, dim: int, input_shape: tuple[int, ...]) -> NumericEmbedding | None:
-    """The embedding layer a builder's ``num_embeddings=kind`` names, None for ``"none"``.
+def column_embedding(
+    kind: str, dim: int, input_shape: tuple[int, ...], frequency_scale: float = 0.1
+) -> NumericEmbedding | None:
+    """The embedding layer a builder's ``num_embeddings=kind`` names, None for ``"none"``;
+    ``frequency_scale`` is the periodic frequencies' initial spread (``sigma``).
 
     Raises:
         InvalidParameterError: ``kind`` is not one of EMBEDDING_CHOICES, or the inputs are not
@@ -295,7 +298,7 @@ def column_embedding(kind: str, dim: int, input_shape: tuple[int, ...]) -> Numer
             f"num_embeddings={kind} embeds the columns of tabular rows; received input shape "
             f"{input_shape}. Leave num_embeddings at none for images."
         )
-    return NumericEmbedding(kind, dim=dim, name="embedding")
+    return NumericEmbedding(kind, dim=dim, sigma=frequency_scale, name="embedding")
 
 
 def piecewise_embeddings(model: keras.Model) -> list[NumericEmbedding]:

@@ -252,10 +252,15 @@ def trial_rows(trials: list[Any]) -> list[dict[str, Any]]:
         state = t.state.name.lower()
         if state in ("running", "waiting"):
             continue
+        # A pruned trial's value is its first fold's loss at the epoch it was stopped: not
+        # comparable with a completed trial's (its folds' best), so kept in its own column.
+        value = t.value if t.value is not None else ""
+        pruned = state == "pruned"
         row = {
             "trial": t.number,
             "state": state,
-            "val_loss": t.value if t.value is not None else "",
+            "val_loss": "" if pruned else value,
+            "pruned_loss": value if pruned else "",
             "epochs": t.user_attrs.get("epochs", ""),
             "best_epoch": t.user_attrs.get("best_epoch", ""),
             "seconds": round(t.duration.total_seconds(), 2) if t.duration else "",
