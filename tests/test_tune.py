@@ -13,7 +13,7 @@ import pytest
 from helpers import saved_test_part
 from tune_plugin import registry_with_tinynet
 
-from zoo import RunConfig, load_run
+from zoo import Registry, RunConfig, load_run
 from zoo.app.tune import TuneRequest, tune
 from zoo.app.tune.finish import trial_rows
 from zoo.app.tune.objective import make_objective, validation_score
@@ -336,7 +336,6 @@ def test_an_ensemble_larger_than_the_completed_trials_is_a_note_and_top_1_is_ref
 
 
 def test_the_api_takes_k_or_top_k_and_refuses_k_below_2():
-    from zoo import Registry
     from zoo.app.tune.request import check_request
     from zoo.core.errors import InvalidParameterError
 
@@ -351,3 +350,24 @@ def test_the_api_takes_k_or_top_k_and_refuses_k_below_2():
 def test_folds_cannot_change_on_resume(cross_validated, zoo_cli):
     code, _, err = zoo_cli("tune", "--resume", str(cross_validated), "--folds", "3")
     assert code != 0 and "--folds cannot change" in err
+
+
+def test_an_ensemble_member_that_fails_to_train_again_is_a_note_and_the_search_stands(tmp_path):
+    from tune_plugin import FailsOnce
+
+    # Two trials and the best trial's test run build 3 models; the second member, the 4th.
+    registry = Registry.discover(entry_points=False, extra=[("fragile", FailsOnce(4))])
+    base = RunConfig(model="fragile", data="regression", data_params={"rows": 200}, epochs=2)
+    request = TuneRequest(base=base, trials=2, tune_dir=str(tmp_path), baselines=False, ensemble=2)
+    summary = tune(request, registry)
+    assert summary["trials"]["complete"] == 2 and "ensemble" not in summary
+    (note,) = [n for n in summary["notes"] if n.startswith("--ensemble top-2 failed")]
+    assert "MemoryError: no memory left" in note and "--resume" in note
+    folder = Path(summary["folder"])
+    names = [row["name"] for row in summary["comparison"]]
+    assert names[0].startswith("best trial") and not any("ensemble" in n for n in names)
+    saved = json.loads((folder / "summary.json").read_text())
+    assert saved["notes"] == summary["notes"] and load_run(summary["best"]["run_folder"])
+    # Nothing half-written: the best trial's run is the folder's only run.
+    runs = [p.name for p in folder.iterdir() if p.is_dir()]
+    assert runs == [Path(summary["best"]["run_folder"]).name]

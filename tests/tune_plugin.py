@@ -36,3 +36,31 @@ class TinyPlugin:
 
 def registry_with_tinynet() -> Registry:
     return Registry.discover(entry_points=False, extra=[("tune-tests", TinyPlugin())])
+
+
+class FailsOnce:
+    """A plugin whose model fails to build once, on build number ``failing`` (as a machine
+    short of memory might): the search goes through, one training after it does not."""
+
+    def __init__(self, failing: int) -> None:
+        self.builds, self.failing = 0, failing
+
+    def build(self, spec, units: int = 8):
+        """One hidden layer.
+
+        Args:
+            units: hidden units.
+        """
+        self.builds += 1
+        if self.builds == self.failing:
+            raise MemoryError("no memory left for another model")
+        return build_tinynet(spec, units=units)
+
+    @hookimpl
+    def register_models(self, register):
+        register(
+            "fragile",
+            self.build,
+            description="fails to build once",
+            search_space={"units": {"low": 2, "high": 16}},
+        )

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from zoo.app.tune.objective import train, validation_score
 from zoo.app.tune.space import apply
 from zoo.app.tune.study import hide_password
-from zoo.core.errors import ZooError, shown
+from zoo.core.errors import RunInterrupted, ZooError, shown
 from zoo.runs.files import atomic_file, write_text
 
 if TYPE_CHECKING:
@@ -196,13 +196,23 @@ def _ensemble(
         return None
     folder = str(prepared.folder)
     members = [rerun.folder]
-    for trial in ranked[1:size]:
-        _stage(prepared, f"training trial #{trial.number} for the top-{size} ensemble")
-        config = apply(prepared.base, prepared.space.typed(trial.params))
-        members.append(train(replace(config, runs_dir=folder), registry, save=True).folder)
-    _stage(prepared, f"averaging the top-{size} trials and scoring them on the test part")
-    with released_after_run():
-        result = averaged_runs(members, folder, registry, f"ensemble_top{size}")
+    try:
+        for trial in ranked[1:size]:
+            _stage(prepared, f"training trial #{trial.number} for the top-{size} ensemble")
+            config = apply(prepared.base, prepared.space.typed(trial.params))
+            members.append(train(replace(config, runs_dir=folder), registry, save=True).folder)
+        _stage(prepared, f"averaging the top-{size} trials and scoring them on the test part")
+        with released_after_run():
+            result = averaged_runs(members, folder, registry, f"ensemble_top{size}")
+    except (RunInterrupted, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the search and the best trial's scores stand
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        summary["notes"].append(
+            f"--ensemble top-{size} failed ({reason}); the search's results stand: try again "
+            f"with zoo tune --resume {folder} --trials 1 --ensemble top-{size}"
+        )
+        return None
     summary["ensemble"] = {
         "trials": [trial.number for trial in ranked[:size]],
         "run_folder": str(result.folder),
