@@ -191,12 +191,14 @@ def register_models(register):
             "dropout": "[0, 1)",
             **EMBEDDING_RANGES,
         },
+        # Periodic embeddings are what makes this model (ResNet-PLR): the search tunes them,
+        # as the paper does, rather than trading them for another kind.
         search_space={
             "width": {"choices": [64, 128, 256]},
             "blocks": {"low": 1, "high": 4},
             "dropout": {"low": 0.0, "high": 0.5},
-            **EMBEDDINGS,
             "embedding_dim": {"choices": [4, 8, 16]},
+            "frequency_scale": {"low": 0.01, "high": 1.0, "log": True},
         },
     )
     register(
