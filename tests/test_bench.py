@@ -444,6 +444,69 @@ def test_an_ensemble_row_scores_the_averaged_outputs_and_is_a_run_that_evaluate_
 
 
 @pytest.mark.slow
+def test_an_ensemble_of_fewer_rows_than_the_board_picks_them_by_validation_loss(
+    tmp_path, binary_csv
+):
+    spec = BenchSpec(
+        models=["linear", "mlp"],
+        presets=["adam-binary", "rmsprop", "sgd-momentum"],
+        data=[str(binary_csv)],
+        base={"epochs": 2, "target": "status"},
+        baselines=False,
+        ensemble="top-2",
+    )
+    outcome = run_bench(spec, runs_dir=tmp_path)
+    (board,) = outcome.summary["datasets"]
+    zoo_rows = [r for r in board["rows"] if r["kind"] == "zoo"]
+    assert len(zoo_rows) == 6
+    for row in zoo_rows:  # the kept weights' validation loss, read back from the run
+        with open(Path(row["folders"][0]) / "history.csv") as handle:
+            losses = [float(line["val_loss"]) for line in csv.DictReader(handle)]
+        assert row["validation"]["value"] == pytest.approx(min(losses))
+    lowest = sorted(zoo_rows, key=lambda r: r["validation"]["value"])[:2]
+    (row,) = [r for r in board["rows"] if r["kind"] == "ensemble"]
+    assert row["ensemble"]["by"] == "validation loss"
+    members = json.loads((Path(row["folders"][0]) / "ensemble.json").read_text())["members"]
+    assert members == [r["folders"][0] for r in lowest]  # the lowest first: its config
+    text = leaderboards_text(outcome.summary)
+    assert "ensemble(top-2) averages " in text and "(the lowest validation losses)" in text
+    assert "the lowest validation losses" in (outcome.folder / "summary.md").read_text()
+
+
+def test_without_comparable_validation_losses_the_members_are_the_best_ranked():
+    from zoo.app.bench.execute import ensemble_members
+
+    def row(model, loss, value):
+        return {"model": model, "validation": {"loss": loss, "value": value} if loss else None}
+
+    same = [row("a", "mse", 3.0), row("b", "mse", 1.0), row("c", "mse", 2.0)]
+    assert ensemble_members(same, 2) == ([same[1], same[2]], "validation loss")
+    assert ensemble_members(same, 3) == (same, "every row")
+    mixed = [row("a", "mse", 3.0), row("b", "huber", 1.0), row("c", "mse", 2.0)]
+    assert ensemble_members(mixed, 2) == (mixed[:2], "test rank")
+    missing = [row("a", "mse", 3.0), row("b", None, None), row("c", "mse", 2.0)]
+    assert ensemble_members(missing, 2) == (missing[:2], "test rank")
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        ("adam-mse", "adamw", True),  # "mse" and the task's default name one loss
+        ("adam-mse", "huber", False),
+    ],
+)
+def test_validation_losses_compare_only_when_they_measure_the_same_loss(first, second, same):
+    from zoo import RunConfig, plan
+    from zoo.app.bench.execute import loss_identity
+
+    registry = Registry.discover(entry_points=False, warn=False)
+    plans = [
+        plan(RunConfig(model="mlp", data="housing", preset=p), registry) for p in (first, second)
+    ]
+    assert (loss_identity(plans[0]) == loss_identity(plans[1])) is same
+
+
+@pytest.mark.slow
 def test_an_ensemble_larger_than_the_finished_rows_is_a_note(ensembled):
     from zoo.app.bench.execute import ensembles
 

@@ -100,11 +100,36 @@ def _train(
         "params": int(result.model.count_params()),
         "epochs": len(result.history.get("loss", [])),
         "folder": str(result.folder) if result.folder else None,
+        "validation": kept_validation(checked, result.history),
     }
     if tracking:
         record["tracking"] = _track(tracking, checked, result, item)
     del result
     return record
+
+
+def kept_validation(checked: Plan, history: dict[str, list[float]]) -> dict[str, Any] | None:
+    """The validation loss of the weights the run kept (the lowest with early stopping, else
+    the last epoch's) and which loss it measures; None without a validation part. Lets an
+    ensemble pick its members without looking at the test part."""
+    losses = history.get("val_loss") or []
+    if not losses:
+        return None
+    kept = min(losses) if checked.config.patience else losses[-1]
+    return {"loss": loss_identity(checked), "value": float(kept)}
+
+
+def loss_identity(checked: Plan) -> str:
+    """A name equal for two runs whose validation losses can be compared: a loss given by
+    name is its Keras function's name ("mse" and "mean_squared_error" agree); a loss object
+    or config is known by the preset and parameters that made it."""
+    loss = checked.settings.loss
+    if isinstance(loss, str):
+        import keras
+
+        return getattr(keras.losses.get(loss), "__name__", loss)
+    params = sorted(checked.config.preset_params.items())
+    return f"{checked.config.preset} {params}"
 
 
 def _track(tracking: ChildTracking, checked: Any, result: Any, item: dict[str, Any]) -> str:
@@ -286,9 +311,11 @@ def ensembles(
             reason = f"{len(rows)} finished zoo row(s), top-{size} needs {size}; give a smaller K"
             notes.append({**note, "reason": reason})
             continue
+        members, chosen_by = ensemble_members(rows, size)
         try:
             with released_after_run():
-                record.update(status=OK, **_ensemble(rows[:size], runs_dir, registry))
+                record.update(status=OK, **_ensemble(members, runs_dir, registry))
+                record["ensemble"] = {"members": [r["model"] for r in members], "by": chosen_by}
         except (RunInterrupted, KeyboardInterrupt):
             raise
         except Exception as exc:  # noqa: BLE001 - the bench's own results stand
@@ -296,6 +323,19 @@ def ensembles(
             continue
         records.append(record)
     return records, notes
+
+
+def ensemble_members(rows: list[dict[str, Any]], size: int) -> tuple[list[dict[str, Any]], str]:
+    """The ``size`` rows an ensemble averages (``rows`` in leaderboard order), and how they
+    were chosen: all of them; else the lowest validation losses, when every row's run
+    measured the same loss on a validation part, so the test part plays no part in the
+    choice; else (no validation part, or different losses) the best-ranked on the test part."""
+    if len(rows) == size:
+        return rows, "every row"
+    validations = [row.get("validation") for row in rows]
+    if all(validations) and len({v["loss"] for v in validations}) == 1:
+        return sorted(rows, key=lambda row: row["validation"]["value"])[:size], "validation loss"
+    return rows[:size], "test rank"
 
 
 def _ensemble(rows: list[dict[str, Any]], runs_dir: Path, registry: Registry) -> dict[str, Any]:

@@ -73,7 +73,23 @@ def _board_text(board: dict[str, Any], width: int) -> str:
         table = tabulate(rows, headers="firstrow", disable_numparse=True)
         if max(len(line) for line in table.splitlines()) <= width:
             break
-    return f"{title}\n{table}"
+    ensembles = [_ensemble_line(row) for row in board["rows"] if row.get("ensemble")]
+    return "\n".join([title, table, *ensembles])
+
+
+# How an ensemble row's members were chosen (see zoo.app.bench.execute.ensemble_members).
+CHOSEN_BY = {
+    "every row": "every model row",
+    "validation loss": "the lowest validation losses",
+    "test rank": "the best on the test part, as the runs measured different losses or had "
+    "no validation part: its test score is optimistic",
+}
+
+
+def _ensemble_line(row: dict[str, Any]) -> str:
+    chosen = row["ensemble"]
+    reason = CHOSEN_BY.get(chosen["by"], chosen["by"])
+    return f"{row['model']} averages {', '.join(chosen['members'])} ({reason})"
 
 
 def _title(board: dict[str, Any]) -> str:
@@ -196,6 +212,8 @@ def to_markdown(summary: dict[str, Any], charts: dict[str, str]) -> str:
             ),
             "",
         ]
+        ensembles = [_ensemble_line(row) for row in board["rows"] if row.get("ensemble")]
+        lines += [*ensembles, ""] if ensembles else []
         if board["data"] in charts:
             lines += [f"![{board['key_metric']} on {board['data']}]({charts[board['data']]})", ""]
     if summary["skipped"]:
@@ -334,6 +352,8 @@ def _row(kind: str, model: str, preset: str, group: list[dict[str, Any]]) -> dic
     done = [r for r in group if r["status"] == OK]
     names = list(dict.fromkeys(m for r in done for m in r["metrics"]))
     params = next((r.get("params") for r in done if r.get("params") is not None), None)
+    # The first finished repeat's run is the one an ensemble takes as this row's member.
+    first = next((r for r in done if r.get("folder")), {})
     return {
         "model": model,
         "preset": preset,
@@ -346,6 +366,8 @@ def _row(kind: str, model: str, preset: str, group: list[dict[str, Any]]) -> dic
         "params": params,
         "errors": list(dict.fromkeys(r["error"] for r in group if r["status"] == FAILED)),
         "folders": [r["folder"] for r in done if r.get("folder")],
+        "validation": first.get("validation"),
+        "ensemble": first.get("ensemble"),
     }
 
 
