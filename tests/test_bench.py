@@ -469,7 +469,8 @@ def test_an_ensemble_of_fewer_rows_than_the_board_picks_them_by_validation_loss(
     members = json.loads((Path(row["folders"][0]) / "ensemble.json").read_text())["members"]
     assert members == [r["folders"][0] for r in lowest]  # the lowest first: its config
     text = leaderboards_text(outcome.summary)
-    assert "ensemble(top-2) averages " in text and "(the lowest validation losses)" in text
+    names = ", ".join(f"{r['model']} ({r['preset']})" for r in lowest)
+    assert f"ensemble(top-2) averages {names}: the lowest validation losses" in text
     assert "the lowest validation losses" in (outcome.folder / "summary.md").read_text()
 
 

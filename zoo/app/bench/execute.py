@@ -315,7 +315,8 @@ def ensembles(
         try:
             with released_after_run():
                 record.update(status=OK, **_ensemble(members, runs_dir, registry))
-                record["ensemble"] = {"members": [r["model"] for r in members], "by": chosen_by}
+                names = [f"{r['model']} ({r['preset']})" for r in members]
+                record["ensemble"] = {"members": names, "by": chosen_by}
         except (RunInterrupted, KeyboardInterrupt):
             raise
         except Exception as exc:  # noqa: BLE001 - the bench's own results stand

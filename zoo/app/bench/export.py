@@ -81,15 +81,15 @@ def _board_text(board: dict[str, Any], width: int) -> str:
 CHOSEN_BY = {
     "every row": "every model row",
     "validation loss": "the lowest validation losses",
-    "test rank": "the best on the test part, as the runs measured different losses or had "
-    "no validation part: its test score is optimistic",
+    "test rank": "the best on the test part (the runs measured different losses or had no "
+    "validation part), so its test score is optimistic",
 }
 
 
 def _ensemble_line(row: dict[str, Any]) -> str:
     chosen = row["ensemble"]
     reason = CHOSEN_BY.get(chosen["by"], chosen["by"])
-    return f"{row['model']} averages {', '.join(chosen['members'])} ({reason})"
+    return f"{row['model']} averages {', '.join(chosen['members'])}: {reason}"
 
 
 def _title(board: dict[str, Any]) -> str:
