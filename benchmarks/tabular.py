@@ -4,6 +4,7 @@
     python benchmarks/tabular.py --corpus --seeds 0     # also the real-data corpus
     python benchmarks/tabular.py --skip-housing --corpus --seeds 1,2   # add corpus seeds
     python benchmarks/tabular.py --corpus --corpus-models tabm --max-rows 2000
+    python benchmarks/tabular.py --skip-housing --tune resnet --seeds 0,1   # zoo tune
 
 Housing: each model (``zoo run`` settings at their defaults: 100 epochs, the model's own
 preset and batch size, early stopping) for each seed, on the zoo's split (split seed 42),
@@ -14,6 +15,11 @@ gradient-boosting side; the zoo's side is ``zoo bench``'s test metric (R² or ac
 
 CPU cost (``--cost ROWS``): each model's default run on the first ROWS rows of a real file;
 seconds per epoch per 10,000 training rows, from the run's fit time and epochs.
+
+Tuned (``--tune MODEL[,MODEL]``): ``zoo tune --folds 5 --trials 30 --timeout 30m
+--ensemble top-3`` of each model on housing, for each seed: the selected trial's, the top-3
+ensemble's and the default configuration's test MSE (each its 5 fold models averaged)
+beside tune's gradient-boosting baseline.
 Writes ``benchmarks/results/tabular.json``, ``benchmarks/results/tabular.png`` and the
 Markdown table to stdout.
 """
@@ -171,6 +177,53 @@ def cost(models: list[str], rows: int, record: dict) -> None:
             save(record)
 
 
+def tuned(models: list[str], seeds: list[int], record: dict, trials: int, minutes: float) -> None:
+    """``zoo tune --folds 5 --ensemble top-3`` of each model on housing, per seed: what the
+    tune folder's summary reports (trials, the best trial, every test-part row)."""
+    from zoo import Registry, RunConfig, plan
+    from zoo.app.tune import TuneRequest, tune
+
+    registry = Registry.discover()
+    for model in models:
+        for seed in seeds:
+            asked = RunConfig(model=model, data="housing", seed=seed, epochs=200, patience=50,
+                              validation_size=0.2, folds=5)  # fmt: skip
+            base = plan(asked, registry).config
+            started = time.perf_counter()
+            with tempfile.TemporaryDirectory() as folder:
+                request = TuneRequest(base=base, trials=trials, timeout=minutes * 60,
+                                      tune_dir=folder, ensemble="top-3")  # fmt: skip
+                summary = tune(request, registry)
+            record["tuned"].setdefault(model, {})[str(seed)] = {
+                "trials": summary["trials"],
+                "best": {k: summary["best"][k] for k in ("trial", "val_loss", "params")},
+                "ensemble": (summary.get("ensemble") or {}).get("trials"),
+                "test_mse": {row["name"]: row["metrics"]["mse"] for row in summary["comparison"]},
+                "minutes": round((time.perf_counter() - started) / 60, 1),
+            }
+            print(f"tuned {model} seed {seed}: {record['tuned'][model][str(seed)]}",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            save(record)
+
+
+def tuned_table(record: dict) -> str:
+    if not record.get("tuned"):
+        return ""
+    head = ["model", "seed", "trials (completed, pruned)", "minutes", "selected trial"]
+    head += ["top-3 ensemble", "default configuration", "sklearn-gboost"]
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for model, seeds in record["tuned"].items():
+        for seed, side in seeds.items():
+            mse = {name.split(" (")[0]: value for name, value in side["test_mse"].items()}
+            ensemble = mse.get("ensemble of top-3 trials")
+            cells = [model, seed, "{complete}, {pruned}".format(**side["trials"])]
+            cells += [str(side["minutes"]), f"#{side['best']['trial']}: {mse['best trial']:.2f}"]
+            cells += [f"{ensemble:.2f}" if ensemble is not None else "-"]
+            cells += [f"{mse[k]:.2f}" for k in ("default configuration", "sklearn-gboost")]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def save(record: dict) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "tabular.json").write_text(json.dumps(record, indent=1))
@@ -293,12 +346,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cost", type=int, default=0, metavar="ROWS", help="also time default runs on ROWS rows"
     )
+    parser.add_argument("--tune", default="", metavar="MODELS", help="also zoo tune these")
+    parser.add_argument("--tune-trials", type=int, default=30)
+    parser.add_argument("--tune-minutes", type=float, default=30.0)
     args = parser.parse_args(argv)
     models, seeds = args.models.split(","), [int(s) for s in args.seeds.split(",")]
     corpus_models = args.corpus_models.split(",")
     path = RESULTS / "tabular.json"
     record = json.loads(path.read_text()) if path.exists() else {}
-    for section in ("housing", "corpus", "cost"):
+    for section in ("housing", "corpus", "cost", "tuned"):
         record.setdefault(section, {})
     if not args.skip_housing:
         record["housing"] = {}
@@ -308,9 +364,11 @@ def main(argv: list[str] | None = None) -> int:
         cost(models, args.cost, record)
     if args.corpus:
         corpus(corpus_models, seeds, args.max_rows, record)
+    if args.tune:
+        tuned(args.tune.split(","), seeds, record, args.tune_trials, args.tune_minutes)
     chart(record)
     tables = housing_table(record), cost_table(record), corpus_table(record, corpus_models)
-    print(*tables, sep="\n\n")
+    print(*tables, tuned_table(record), sep="\n\n")
     return 0
 
 
