@@ -177,13 +177,10 @@ def _ensemble(
     asked, or too few completed trials).
 
     Picking one trial out of many by a noisy validation score favours a lucky one; the
-    average of several good ones is steadier on new rows.
+    average of several good ones is steadier on new rows. A failure here is a note: the
+    search and the best trial's run stand.
     """
-    from dataclasses import replace
-
     from zoo.app.bench.spec import ensemble_size
-    from zoo.app.saved import averaged_runs
-    from zoo.train.backend import released_after_run
 
     size = ensemble_size(prepared.request.ensemble)
     if not size:
@@ -194,23 +191,15 @@ def _ensemble(
             "trials (--resume) or give a smaller K"
         )
         return None
-    folder = str(prepared.folder)
-    members = [rerun.folder]
     try:
-        for trial in ranked[1:size]:
-            _stage(prepared, f"training trial #{trial.number} for the top-{size} ensemble")
-            config = apply(prepared.base, prepared.space.typed(trial.params))
-            members.append(train(replace(config, runs_dir=folder), registry, save=True).folder)
-        _stage(prepared, f"averaging the top-{size} trials and scoring them on the test part")
-        with released_after_run():
-            result = averaged_runs(members, folder, registry, f"ensemble_top{size}")
+        result, members = _averaged_trials(prepared, registry, ranked[:size], rerun)
     except (RunInterrupted, KeyboardInterrupt):
         raise
     except Exception as exc:  # noqa: BLE001 - the search and the best trial's scores stand
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())
         summary["notes"].append(
             f"--ensemble top-{size} failed ({reason}); the search's results stand: try again "
-            f"with zoo tune --resume {folder} --trials 1 --ensemble top-{size}"
+            f"with zoo tune --resume {prepared.folder} --trials 1 --ensemble top-{size}"
         )
         return None
     summary["ensemble"] = {
@@ -219,6 +208,28 @@ def _ensemble(
         "member_folders": [str(member) for member in members],
     }
     return result
+
+
+def _averaged_trials(
+    prepared: Prepared, registry: Registry, trials: list[Any], rerun: RunResult
+) -> tuple[RunResult, list[Any]]:
+    """The best trial's run (``rerun``) and the other ``trials`` trained again into the tune
+    folder, averaged into one more saved run; returns it and the members' folders."""
+    from dataclasses import replace
+
+    from zoo.app.saved import averaged_runs
+    from zoo.train.backend import released_after_run
+
+    folder, size = str(prepared.folder), len(trials)
+    members = [rerun.folder]
+    for trial in trials[1:]:
+        _stage(prepared, f"training trial #{trial.number} for the top-{size} ensemble")
+        config = apply(prepared.base, prepared.space.typed(trial.params))
+        members.append(train(replace(config, runs_dir=folder), registry, save=True).folder)
+    _stage(prepared, f"averaging the top-{size} trials and scoring them on the test part")
+    with released_after_run():
+        result = averaged_runs(members, folder, registry, f"ensemble_top{size}")
+    return result, members
 
 
 def _stage(prepared: Prepared, text: str) -> None:
