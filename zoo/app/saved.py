@@ -5,12 +5,19 @@ model scored again)."""
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.core.errors import IncompatibleError, RunFolderError, ZooError
+from zoo.core.errors import (
+    IncompatibleError,
+    InvalidParameterError,
+    RunFolderError,
+    ZooError,
+    shown,
+)
 from zoo.core.tasks import BINARY, MULTICLASS
 from zoo.plan.data_choice import data_entry
 from zoo.runs.files import STDOUT, check_not_read, damaged, load_keras_model, write_output
@@ -167,6 +174,25 @@ def saved_plan(
 
     path = run.folder.file("config")
     return _checked_plan(path, RunConfig(**values), registry, whole=whole)
+
+
+def ensemble_size(value: Any) -> int | None:
+    """K of ``top-K`` or K itself (at least 2: one model is no ensemble); None for none.
+
+    Raises:
+        InvalidParameterError: anything else.
+    """
+    if value in ("", None):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = f"top-{value}"  # the API's K: the same rule and message as the option's
+    found = re.fullmatch(r"top-(\d{1,4})", value) if isinstance(value, str) else None
+    if found is None or int(found.group(1)) < 2:
+        raise InvalidParameterError(
+            f"--ensemble must be top-K with K at least 2 (the K best models averaged), "
+            f"e.g. top-3; received {shown(value)}."
+        )
+    return int(found.group(1))
 
 
 def averaged_runs(

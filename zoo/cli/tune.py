@@ -147,7 +147,7 @@ def tune(ctx: click.Context, **options: Any) -> None:
     """
     from click.core import ParameterSource
 
-    from zoo.app.bench.spec import ensemble_size
+    from zoo.app.saved import ensemble_size
     from zoo.app.tune.request import resume_request
     from zoo.app.tune.study import require_optuna
 

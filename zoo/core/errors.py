@@ -83,6 +83,11 @@ def plain(text: str) -> str:
     return _ESCAPES.sub("", text) if "\x1b" in text else text
 
 
+def one_line(exc: BaseException) -> str:
+    """``Type: message`` on one line: an unexpected failure, as a note or a record says it."""
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
+
+
 def did_you_mean(name: str, candidates: Iterable[str], limit: int = 3) -> str:
     """Return ' Did you mean: a, b?' for close matches of ``name``, or ''."""
     import difflib

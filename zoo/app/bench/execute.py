@@ -25,7 +25,7 @@ from typing import Any
 
 from zoo import Plan, Registry, RunConfig, plan, run
 from zoo.app.tracking import ChildTracking, RunLog, Tracker
-from zoo.core.errors import RunInterrupted, ZooError
+from zoo.core.errors import RunInterrupted, ZooError, one_line
 from zoo.train.backend import released_after_run
 
 from .baselines import BaselineSkipped, run_baseline
@@ -76,7 +76,7 @@ def execute(
     except ZooError as exc:
         record.update(status=FAILED, error=_one_line(str(exc)))
     except Exception as exc:  # noqa: BLE001 - a failing combination must not stop the others
-        record.update(status=FAILED, error=_one_line(f"{type(exc).__name__}: {exc}"))
+        record.update(status=FAILED, error=one_line(exc))
     record["wall_s"] = round(time.perf_counter() - started, 3)
     return record
 
@@ -140,7 +140,7 @@ def _track(tracking: ChildTracking, checked: Any, result: Any, item: dict[str, A
             checked, result, parent_run_id=tracking.parent_run_id, tags=tags
         )
     except Exception as exc:  # noqa: BLE001 - the run itself succeeded
-        return f"not logged: {_one_line(f'{type(exc).__name__}: {exc}')}"
+        return f"not logged: {one_line(exc)}"
 
 
 def _track_baseline(tracking: ChildTracking, record: dict[str, Any], item: dict[str, Any]) -> str:
@@ -158,7 +158,7 @@ def _track_baseline(tracking: ChildTracking, record: dict[str, Any], item: dict[
         )
         return tracking.tracker.log_run(run, parent_run_id=tracking.parent_run_id)
     except Exception as exc:  # noqa: BLE001 - the baseline itself succeeded
-        return f"not logged: {_one_line(f'{type(exc).__name__}: {exc}')}"
+        return f"not logged: {one_line(exc)}"
 
 
 def _one_line(text: str) -> str:
@@ -284,7 +284,7 @@ def _track_gathered(tracking: ChildTracking, record: dict[str, Any], item: dict[
         )
         return tracking.tracker.log_run(run, parent_run_id=tracking.parent_run_id)
     except Exception as exc:  # noqa: BLE001 - the run itself succeeded
-        return f"not logged: {_one_line(f'{type(exc).__name__}: {exc}')}"
+        return f"not logged: {one_line(exc)}"
 
 
 # -- ensembles -----------------------------------------------------------------------------
@@ -320,7 +320,7 @@ def ensembles(
         except (RunInterrupted, KeyboardInterrupt):
             raise
         except Exception as exc:  # noqa: BLE001 - the bench's own results stand
-            notes.append({**note, "reason": _one_line(f"{type(exc).__name__}: {exc}")})
+            notes.append({**note, "reason": one_line(exc)})
             continue
         records.append(record)
     return records, notes

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zoo.app.saved import ensemble_size
 from zoo.app.tracking import ChildTracking, Tracker
 from zoo.catalog.registry import Registry
 from zoo.core.errors import RunInterrupted
@@ -33,7 +34,7 @@ from .execute import (
 )
 from .export import SUMMARY_FILES, draw_charts, write_exports
 from .grid import Grid, expand
-from .spec import BenchFolder, BenchSpec, ensemble_size
+from .spec import BenchFolder, BenchSpec
 
 OnResult = Callable[[dict[str, Any], int, int], None]
 

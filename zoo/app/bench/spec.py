@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from zoo.app.saved import ensemble_size
 from zoo.core.config import RunConfig
 from zoo.core.errors import InvalidParameterError, RunFolderError, ZooError, did_you_mean, shown
 from zoo.plan.overrides import read_toml
@@ -77,25 +78,6 @@ class BenchSpec:
     def from_dict(cls, values: dict[str, Any]) -> BenchSpec:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
-
-
-def ensemble_size(value: Any) -> int | None:
-    """K of ``top-K`` or K itself (at least 2: one model is no ensemble); None for none.
-
-    Raises:
-        InvalidParameterError: anything else.
-    """
-    if value in ("", None):
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = f"top-{value}"  # the API's K: the same rule and message as the option's
-    found = re.fullmatch(r"top-(\d{1,4})", value) if isinstance(value, str) else None
-    if found is None or int(found.group(1)) < 2:
-        raise InvalidParameterError(
-            f"--ensemble must be top-K with K at least 2 (the K best models averaged), "
-            f"e.g. top-3; received {shown(value)}."
-        )
-    return int(found.group(1))
 
 
 def split_names(values: Any) -> list[str]:

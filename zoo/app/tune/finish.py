@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from zoo.app.tune.objective import train, validation_score
 from zoo.app.tune.space import apply
 from zoo.app.tune.study import hide_password
-from zoo.core.errors import RunInterrupted, ZooError, shown
+from zoo.core.errors import RunInterrupted, ZooError, one_line, shown
 from zoo.runs.files import atomic_file, write_text
 
 if TYPE_CHECKING:
@@ -180,7 +180,7 @@ def _ensemble(
     average of several good ones is steadier on new rows. A failure here is a note: the
     search and the best trial's run stand.
     """
-    from zoo.app.bench.spec import ensemble_size
+    from zoo.app.saved import ensemble_size
 
     size = ensemble_size(prepared.request.ensemble)
     if not size:
@@ -196,10 +196,9 @@ def _ensemble(
     except (RunInterrupted, KeyboardInterrupt):
         raise
     except Exception as exc:  # noqa: BLE001 - the search and the best trial's scores stand
-        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
         summary["notes"].append(
-            f"--ensemble top-{size} failed ({reason}); the search's results stand: try again "
-            f"with zoo tune --resume {prepared.folder} --trials 1 --ensemble top-{size}"
+            f"--ensemble top-{size} failed ({one_line(exc)}); the search's results stand: try "
+            f"again with zoo tune --resume {prepared.folder} --trials 1 --ensemble top-{size}"
         )
         return None
     summary["ensemble"] = {

@@ -33,7 +33,7 @@ from zoo.app.tune.objective import (
     trial_score,
 )
 from zoo.app.tune.space import apply
-from zoo.core.errors import RunInterrupted, ZooError
+from zoo.core.errors import RunInterrupted, ZooError, one_line
 from zoo.runs.records import Terminated, terminate_as_interrupt
 
 if TYPE_CHECKING:
@@ -179,7 +179,7 @@ def train_trial(payload: dict[str, Any], scratch: Path) -> dict[str, Any]:
             histories.append(result.history)
             fit_s += result.timings.get("fit_s") or 0.0
     except ZooError as exc:  # a diverged or refused trial fails; the search goes on
-        return {"error": " ".join(f"{type(exc).__name__}: {exc}".split())}
+        return {"error": one_line(exc)}
     return {"history": histories[0], "histories": histories, "timings": {"fit_s": fit_s}}
 
 

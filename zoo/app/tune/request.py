@@ -106,7 +106,7 @@ def check_request(request: TuneRequest, registry: Registry) -> tuple[RunConfig, 
             f"--trials must be at least 1; received {shown(request.trials)}. Give the number of "
             "trials to run, e.g. --trials 50."
         )
-    from zoo.app.bench.spec import ensemble_size
+    from zoo.app.saved import ensemble_size
 
     ensemble_size(request.ensemble)  # K below 2 is no ensemble
     if request.jobs < 1:
