@@ -128,6 +128,21 @@ def test_the_best_weights_come_back_only_when_the_validation_loss_clearly_rose()
     assert restores_best([5.0, 3.0, 3.1], 1)  # patience 1: back to the best, as Keras
 
 
+def test_the_kept_validation_loss_is_the_kept_weights_not_the_lowest_seen():
+    from zoo import Registry, RunConfig, plan
+    from zoo.app.bench.execute import kept_validation
+    from zoo.train.callbacks import kept_epoch
+
+    rising, wandering = [5.0, 3.0, 3.2, 3.4, 3.6, 3.8], [5.0, 3.0, 3.5, 3.1, 3.3, 3.05]
+    assert kept_epoch(rising, patience=4) == 1  # went back to the lowest
+    assert kept_epoch(wandering, patience=4) == 5  # kept the last weights
+    assert kept_epoch(rising, patience=0) == 5  # no early stopping: the last
+    checked = plan(RunConfig(model="linear", data="housing", patience=4), Registry.discover())
+    assert kept_validation(checked, {"val_loss": wandering})["value"] == 3.05
+    assert kept_validation(checked, {"val_loss": rising})["value"] == 3.0
+    assert kept_validation(checked, {"loss": rising}) is None  # no validation part
+
+
 def test_the_note_says_where_training_stopped_and_whose_weights_were_kept():
     from zoo.train.callbacks import early_stop_note
 

@@ -91,6 +91,13 @@ def restores_best(values: Sequence[float], best: int) -> bool:
     return rise > RESTORE_NOISE * float(np.std(np.diff(after)))
 
 
+def kept_epoch(values: Sequence[float], patience: int | None) -> int:
+    """The index (into ``values``, each epoch's validation loss) of the epoch whose weights
+    a run ends with: the lowest when early stopping went back to it, else the last."""
+    best = int(np.argmin(values))
+    return best if patience and restores_best(values, best) else len(values) - 1
+
+
 class EarlyStopping(keras.callbacks.EarlyStopping):
     """Keras's early stopping on the validation loss, which at the end keeps the best epoch's
     weights when :func:`restores_best` says so, else the last epoch's."""
@@ -302,8 +309,6 @@ def early_stop_note(
         planned: the epochs the run was asked for (both phases when fine-tuning).
         patience: the run's ``--patience``; 0 (or None) means early stopping was off.
     """
-    from zoo.train.callbacks import restores_best
-
     values = history.get("val_loss", [])
     if not patience or not values:
         return None

@@ -109,13 +109,16 @@ def _train(
 
 
 def kept_validation(checked: Plan, history: dict[str, list[float]]) -> dict[str, Any] | None:
-    """The validation loss of the weights the run kept (the lowest with early stopping, else
-    the last epoch's) and which loss it measures; None without a validation part. Lets an
-    ensemble pick its members without looking at the test part."""
+    """The validation loss of the weights the run kept (``zoo.train.callbacks.kept_epoch``:
+    the lowest when early stopping went back to it, else the last epoch's) and which loss it
+    measures; None without a validation part. Lets an ensemble pick its members without
+    looking at the test part."""
+    from zoo.train.callbacks import kept_epoch
+
     losses = history.get("val_loss") or []
     if not losses:
         return None
-    kept = min(losses) if checked.config.patience else losses[-1]
+    kept = losses[kept_epoch(losses, checked.config.patience)]
     return {"loss": loss_identity(checked), "value": float(kept)}
 
 
