@@ -5,6 +5,7 @@
     python benchmarks/tabular.py --skip-housing --corpus --seeds 1,2   # add corpus seeds
     python benchmarks/tabular.py --corpus --corpus-models tabm --max-rows 2000
     python benchmarks/tabular.py --skip-housing --tune resnet --seeds 0,1   # zoo tune
+    python benchmarks/tabular.py --skip-housing --tune resnet --tune-reduce-lr
 
 Housing: each model (``zoo run`` settings at their defaults: 100 epochs, the model's own
 preset and batch size, early stopping) for each seed, on the zoo's split (split seed 42),
@@ -19,7 +20,8 @@ seconds per epoch per 10,000 training rows, from the run's fit time and epochs.
 Tuned (``--tune MODEL[,MODEL]``): ``zoo tune --folds 5 --trials 30 --timeout 30m
 --ensemble top-3`` of each model on housing, for each seed: the selected trial's, the top-3
 ensemble's and the default configuration's test MSE (each its 5 fold models averaged)
-beside tune's gradient-boosting baseline.
+beside tune's gradient-boosting baseline; ``--tune-reduce-lr`` tunes with ``--set
+reduce_lr=true``.
 Writes ``benchmarks/results/tabular.json``, ``benchmarks/results/tabular.png`` and the
 Markdown table to stdout.
 """
@@ -177,9 +179,13 @@ def cost(models: list[str], rows: int, record: dict) -> None:
             save(record)
 
 
-def tuned(models: list[str], seeds: list[int], record: dict, trials: int, minutes: float) -> None:
+def tuned(
+    models: list[str], seeds: list[int], record: dict, trials: int, minutes: float, reduce_lr: bool
+) -> None:
     """``zoo tune --folds 5 --ensemble top-3`` of each model on housing, per seed: what the
-    tune folder's summary reports (trials, the best trial, every test-part row)."""
+    tune folder's summary reports (trials, the best trial, every test-part row). With
+    ``reduce_lr`` every trial halves its learning rate on plateaus (``--set reduce_lr=true``),
+    recorded as "MODEL, reduce-lr"."""
     from zoo import Registry, RunConfig, plan
     from zoo.app.tune import TuneRequest, tune
 
@@ -187,21 +193,22 @@ def tuned(models: list[str], seeds: list[int], record: dict, trials: int, minute
     for model in models:
         for seed in seeds:
             asked = RunConfig(model=model, data="housing", seed=seed, epochs=200, patience=50,
-                              validation_size=0.2, folds=5)  # fmt: skip
+                              validation_size=0.2, folds=5, reduce_lr=reduce_lr)  # fmt: skip
             base = plan(asked, registry).config
             started = time.perf_counter()
             with tempfile.TemporaryDirectory() as folder:
                 request = TuneRequest(base=base, trials=trials, timeout=minutes * 60,
                                       tune_dir=folder, ensemble="top-3")  # fmt: skip
                 summary = tune(request, registry)
-            record["tuned"].setdefault(model, {})[str(seed)] = {
+            label = f"{model}, reduce-lr" if reduce_lr else model
+            record["tuned"].setdefault(label, {})[str(seed)] = {
                 "trials": summary["trials"],
                 "best": {k: summary["best"][k] for k in ("trial", "val_loss", "params")},
                 "ensemble": (summary.get("ensemble") or {}).get("trials"),
                 "test_mse": {row["name"]: row["metrics"]["mse"] for row in summary["comparison"]},
                 "minutes": round((time.perf_counter() - started) / 60, 1),
             }
-            print(f"tuned {model} seed {seed}: {record['tuned'][model][str(seed)]}",
+            print(f"tuned {label} seed {seed}: {record['tuned'][label][str(seed)]}",
                   file=sys.stderr, flush=True)  # fmt: skip
             save(record)
 
@@ -349,6 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tune", default="", metavar="MODELS", help="also zoo tune these")
     parser.add_argument("--tune-trials", type=int, default=30)
     parser.add_argument("--tune-minutes", type=float, default=30.0)
+    parser.add_argument("--tune-reduce-lr", action="store_true", help="zoo tune --reduce-lr")
     args = parser.parse_args(argv)
     models, seeds = args.models.split(","), [int(s) for s in args.seeds.split(",")]
     corpus_models = args.corpus_models.split(",")
@@ -365,7 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.corpus:
         corpus(corpus_models, seeds, args.max_rows, record)
     if args.tune:
-        tuned(args.tune.split(","), seeds, record, args.tune_trials, args.tune_minutes)
+        tune_options = args.tune_trials, args.tune_minutes, args.tune_reduce_lr
+        tuned(args.tune.split(","), seeds, record, *tune_options)
     chart(record)
     tables = housing_table(record), cost_table(record), corpus_table(record, corpus_models)
     print(*tables, tuned_table(record), sep="\n\n")

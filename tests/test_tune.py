@@ -240,6 +240,7 @@ def cross_validated(tmp_path_factory):
 
     runs = tmp_path_factory.mktemp("tune-folds")
     args = ["tune", *TINY, "--epochs", "4", "--trials", "2", "--folds", "2", "--ensemble", "top-2"]
+    args.append("--reduce-lr")
     try:
         main([*args, "--runs-dir", str(runs), "--json", "--no-baselines"])
     except SystemExit as done:
@@ -267,6 +268,8 @@ def test_with_folds_the_choice_is_its_fold_models_averaged(cross_validated, zoo_
     summary = summary_of(cross_validated)
     best = summary["best"]
     assert best["config"]["folds"] == 2 and best["config"]["fold"] is None
+    assert best["config"]["reduce_lr"] is True  # --reduce-lr: every trial, and the choice
+    assert "reduce_lr = true" in (cross_validated / "best.toml").read_text()
     assert "reproduced_val_loss" not in best  # the run is not one of the trial's fold runs
     run = load_run(best["run_folder"])
     names = [layer.name for layer in run.model.layers]
@@ -347,9 +350,13 @@ def test_the_api_takes_k_or_top_k_and_refuses_k_below_2():
             check_request(TuneRequest(base=base, ensemble=bad), Registry.discover())
 
 
-def test_folds_cannot_change_on_resume(cross_validated, zoo_cli):
-    code, _, err = zoo_cli("tune", "--resume", str(cross_validated), "--folds", "3")
-    assert code != 0 and "--folds cannot change" in err
+@pytest.mark.parametrize(
+    "given", [("--folds", "3"), ("--reduce-lr",), ("--set", "hidden=8"), ("--space", "s.toml")]
+)
+def test_the_study_s_settings_cannot_change_on_resume(cross_validated, zoo_cli, given):
+    code, _, err = zoo_cli("tune", "--resume", str(cross_validated), *given)
+    assert code != 0 and f"{given[0]} cannot change" in err
+    assert len(err.strip().splitlines()) <= 2  # click's usage line, then the error
 
 
 def test_an_ensemble_member_that_fails_to_train_again_is_a_note_and_the_search_stands(tmp_path):

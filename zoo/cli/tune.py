@@ -96,6 +96,12 @@ def _registry() -> Any:
     default=DEFAULT_PATIENCE,
 )
 @BATCH_SIZE
+@click.option(
+    "--reduce-lr",
+    is_flag=True,
+    help="Every trial halves its learning rate on plateaus (as zoo run --reduce-lr); "
+    "settles noisy validation curves on small data.",
+)
 @SPLIT_SEED
 @TEST_SIZE
 @click.option(
@@ -142,7 +148,7 @@ def tune(ctx: click.Context, **options: Any) -> None:
       zoo tune --model mlp --data housing --trials 50
       zoo tune -m mlp -d housing --space space.toml --timeout 10m
       zoo tune -m mlp -d housing --trials 50 --folds 5
-      zoo tune -m resnet -d housing --trials 30 --folds 5 --ensemble top-3
+      zoo tune -m resnet -d housing --trials 30 --folds 5 --reduce-lr --ensemble top-3
       zoo tune --resume runs/tune-20260101-120000-mlp-housing --trials 20
     """
     from click.core import ParameterSource
@@ -163,12 +169,12 @@ def tune(ctx: click.Context, **options: Any) -> None:
         given = [
             k
             for k in ("preset", "space_file", "sets", "seed", "epochs", "patience", "folds")
-            + ("target", "task", "ignore")
+            + ("target", "task", "ignore", "reduce_lr")
             if ctx.get_parameter_source(k) != ParameterSource.DEFAULT
         ]
         if given:
             raise click.UsageError(
-                f"--resume continues a study as it was started; --{given[0].split('_')[0]} "
+                f"--resume continues a study as it was started; --{_flag(given[0])} "
                 "cannot change (only --trials, --timeout, --jobs, --track, --storage and "
                 "--ensemble can)."
             )
@@ -184,6 +190,11 @@ def tune(ctx: click.Context, **options: Any) -> None:
     _run(request, registry, options)
 
 
+def _flag(parameter: str) -> str:
+    """The command-line spelling of a parameter of this command."""
+    return {"space_file": "space", "sets": "set"}.get(parameter, parameter.replace("_", "-"))
+
+
 def _new_request(options: dict[str, Any], registry: Any, run_options: dict[str, Any]) -> Any:
     from zoo import RunConfig
     from zoo.app.tune.request import TuneRequest
@@ -196,6 +207,7 @@ def _new_request(options: dict[str, Any], registry: Any, run_options: dict[str, 
         k: options[k]
         for k in ("model", "data", "preset", "target", "task", "seed", "epochs", "patience")
         + ("batch_size", "split_seed", "test_size", "validation_size", "runs_dir", "folds")
+        + ("reduce_lr",)
     }
     if options["ignore"]:
         from zoo.plan.data_choice import fold_option
