@@ -447,6 +447,8 @@ def test_an_ensemble_row_scores_the_averaged_outputs_and_is_a_run_that_evaluate_
 def test_an_ensemble_of_fewer_rows_than_the_board_picks_them_by_validation_loss(
     tmp_path, binary_csv
 ):
+    from zoo.train.callbacks import kept_epoch
+
     spec = BenchSpec(
         models=["linear", "mlp"],
         presets=["adam-binary", "rmsprop", "sgd-momentum"],
@@ -455,8 +457,6 @@ def test_an_ensemble_of_fewer_rows_than_the_board_picks_them_by_validation_loss(
         baselines=False,
         ensemble="top-2",
     )
-    from zoo.train.callbacks import kept_epoch
-
     outcome = run_bench(spec, runs_dir=tmp_path)
     (board,) = outcome.summary["datasets"]
     zoo_rows = [r for r in board["rows"] if r["kind"] == "zoo"]
