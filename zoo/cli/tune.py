@@ -169,7 +169,8 @@ def tune(ctx: click.Context, **options: Any) -> None:
         given = [
             k
             for k in ("preset", "space_file", "sets", "seed", "epochs", "patience", "folds")
-            + ("target", "task", "ignore", "reduce_lr")
+            + ("target", "task", "ignore", "reduce_lr", "batch_size", "split_seed")
+            + ("test_size", "validation_size")
             if ctx.get_parameter_source(k) != ParameterSource.DEFAULT
         ]
         if given:
