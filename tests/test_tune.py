@@ -352,8 +352,7 @@ def test_the_api_takes_k_or_top_k_and_refuses_k_below_2():
 
 @pytest.mark.parametrize(
     "given",
-    [("--folds", "3"), ("--reduce-lr",), ("--set", "hidden=8"), ("--space", "s.toml")]
-    + [("--batch-size", "8"), ("--split-seed", "1"), ("--test-size", "0.3")]
+    [("--folds", "3"), ("--reduce-lr",), ("--set", "hidden=8"), ("--batch-size", "8")]
     + [("--validation-size", "0.3")],
 )
 def test_the_study_s_settings_cannot_change_on_resume(cross_validated, zoo_cli, given):

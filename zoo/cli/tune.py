@@ -148,7 +148,7 @@ def tune(ctx: click.Context, **options: Any) -> None:
       zoo tune --model mlp --data housing --trials 50
       zoo tune -m mlp -d housing --space space.toml --timeout 10m
       zoo tune -m mlp -d housing --trials 50 --folds 5
-      zoo tune -m resnet -d housing --trials 30 --folds 5 --reduce-lr --ensemble top-3
+      zoo tune -m resnet -d housing -n 30 --folds 5 --reduce-lr --ensemble top-3
       zoo tune --resume runs/tune-20260101-120000-mlp-housing --trials 20
     """
     from click.core import ParameterSource
