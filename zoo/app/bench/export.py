@@ -73,8 +73,7 @@ def _board_text(board: dict[str, Any], width: int) -> str:
         table = tabulate(rows, headers="firstrow", disable_numparse=True)
         if max(len(line) for line in table.splitlines()) <= width:
             break
-    ensembles = [_ensemble_line(row) for row in board["rows"] if row.get("ensemble")]
-    return "\n".join([title, table, *ensembles])
+    return "\n".join([title, table, *_ensemble_lines(board)])
 
 
 # How an ensemble row's members were chosen (see zoo.app.bench.execute.ensemble_members).
@@ -86,10 +85,14 @@ CHOSEN_BY = {
 }
 
 
-def _ensemble_line(row: dict[str, Any]) -> str:
-    chosen = row["ensemble"]
-    reason = CHOSEN_BY.get(chosen["by"], chosen["by"])
-    return f"{row['model']} averages {', '.join(chosen['members'])}: {reason}"
+def _ensemble_lines(board: dict[str, Any]) -> list[str]:
+    """One line per ensemble row of a leaderboard: its members and how they were chosen."""
+    lines = []
+    for row in board["rows"]:
+        if chosen := row.get("ensemble"):
+            reason = CHOSEN_BY.get(chosen["by"], chosen["by"])
+            lines.append(f"{row['model']} averages {', '.join(chosen['members'])}: {reason}")
+    return lines
 
 
 def _title(board: dict[str, Any]) -> str:
@@ -212,7 +215,7 @@ def to_markdown(summary: dict[str, Any], charts: dict[str, str]) -> str:
             ),
             "",
         ]
-        ensembles = [_ensemble_line(row) for row in board["rows"] if row.get("ensemble")]
+        ensembles = _ensemble_lines(board)
         lines += [*ensembles, ""] if ensembles else []
         if board["data"] in charts:
             lines += [f"![{board['key_metric']} on {board['data']}]({charts[board['data']]})", ""]
