@@ -54,6 +54,14 @@ def test_grid_plans_every_combination_with_seeds_per_repeat_and_skips_the_incomp
     assert "image" in grid.skipped[0].reason
 
 
+def test_repeats_of_a_seed_ensemble_share_no_seed(registry):
+    spec = {**GRID, "repeats": 3, "base": {"epochs": 2, "seed": 5, "seed_ensemble": 2}}
+    grid = expand(BenchSpec(**spec), registry)
+    linear = [c for c in grid.combinations if c.model == "linear" and c.data == "iris"]
+    assert [(c.repeat, c.config["seed"]) for c in linear] == [(0, 5), (1, 7), (2, 9)]
+    assert {c.config["seed_ensemble"] for c in linear} == {2}
+
+
 @pytest.mark.slow
 def test_each_run_of_a_bench_is_planned_once_at_most(tmp_path, monkeypatch):
     from zoo.app.bench import execute, grid

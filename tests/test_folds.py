@@ -1,7 +1,10 @@
-"""Cross-validation folds (RunConfig.folds / SplitSpec.folds): what each fold's parts hold,
-and the one-line refusals."""
+"""Averaged runs: cross-validation folds (RunConfig.folds / SplitSpec.folds), what each
+fold's parts hold, and seed ensembles (RunConfig.seed_ensemble); their one-line refusals."""
 
 from __future__ import annotations
+
+import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -110,7 +113,6 @@ def test_a_streamed_csv_file_refuses_folds(tmp_path):
 @pytest.mark.slow
 def test_a_cross_validated_run_averages_the_models_of_its_folds(tmp_path, zoo_cli):
     import io
-    from dataclasses import replace
 
     from zoo.train.callbacks import EpochProgress
 
@@ -135,7 +137,7 @@ def test_a_cross_validated_run_averages_the_models_of_its_folds(tmp_path, zoo_cl
     first_losses = [f.history["val_loss"][0] for f in folds]
     assert result.history["val_loss"][0] == pytest.approx(np.mean(first_losses))
     code, _, err = zoo_cli("run", "--resume", str(result.folder), "--epochs", "5")
-    assert code != 0 and "it is a cross-validated run (folds=3)" in err
+    assert code != 0 and "it is a cross-validated run (folds=3, seed_ensemble=1)" in err
     assert len(err.strip().splitlines()) == 1
 
 
@@ -189,3 +191,51 @@ def test_a_cross_validated_run_loads_its_data_once(tmp_path):
     result = zoo.run(config, registry, save=False)
     assert counter.loads == 1  # one load, three folds and the test part cut from it
     assert set(result.metrics) >= {"mse", "rmse"}
+
+
+def test_a_seed_ensemble_member_per_fold_and_seed():
+    config = zoo.RunConfig(model="mlp", data="housing", folds=2, seed=7, seed_ensemble=3)
+    members = [(m.fold, m.seed, m.seed_ensemble, m.folds) for m in config.members()]
+    assert members == [(f, s, 1, 2) for f in (0, 1) for s in (7, 8, 9)]
+    plain = zoo.RunConfig(model="mlp", data="housing", seed_ensemble=2)
+    assert [(m.fold, m.seed) for m in plain.members()] == [(None, 0), (None, 1)]
+    assert plain.averaged and not plain.cross_validated
+    assert not zoo.RunConfig(model="mlp", data="housing").averaged
+
+
+@pytest.mark.parametrize(
+    "options, fragment",
+    [
+        ({"seed_ensemble": 0}, "received seed_ensemble=0 with seed=0"),
+        ({"seed_ensemble": 101}, "from 1 (one model) to 100"),
+        ({"seed_ensemble": 2.5}, "received seed_ensemble=2.5"),
+        ({"seed_ensemble": True}, "received seed_ensemble=True"),
+        ({"seed_ensemble": 2, "seed": 2**32 - 1}, "seed + seed_ensemble - 1 at most 2**32-1"),
+        ({"seed_ensemble": 2, "distribute": "mirrored"}, "seed_ensemble and distribute cannot"),
+    ],
+)
+def test_bad_seed_ensembles_are_one_clear_error(options, fragment):
+    with pytest.raises(InvalidParameterError) as caught:
+        zoo.RunConfig(model="mlp", data="housing", **options)
+    assert fragment in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.slow
+def test_a_seed_ensemble_averages_models_trained_with_consecutive_seeds(tmp_path, zoo_cli):
+    code, out, err = zoo_cli(
+        "run", "-m", "mlp", "-d", "regression", "--set", "rows=120", "--epochs", "3",
+        "--seed", "3", "--seed-ensemble", "2", "--runs-dir", str(tmp_path), "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "2 models (seeds 3-4), for 3 epochs each" in err
+    result = json.loads(out)
+    config = zoo.RunConfig(model="mlp", data="regression", data_params={"rows": 120}, epochs=3)
+    singles = [zoo.run(replace(config, seed=seed), save=False) for seed in (3, 4)]
+    parts = parts_of("regression", data_params={"rows": 120})
+    expected = np.mean([s.model.predict(parts.x_test, verbose=0) for s in singles], axis=0)
+    saved = zoo.load_run(result["folder"])
+    np.testing.assert_allclose(saved.model.predict(parts.x_test, verbose=0), expected, rtol=1e-5)
+    assert saved.config["seed_ensemble"] == 2 and saved.config["seed"] == 3
+    code, _, err = zoo_cli("run", "--resume", result["folder"], "--epochs", "5")
+    assert code != 0 and "it is a seed ensemble (folds=1, seed_ensemble=2)" in err
+    assert "--seed-ensemble 2" in err and len(err.strip().splitlines()) == 1

@@ -273,7 +273,7 @@ def test_with_folds_the_choice_is_its_fold_models_averaged(cross_validated, zoo_
     assert "reproduced_val_loss" not in best  # the run is not one of the trial's fold runs
     run = load_run(best["run_folder"])
     names = [layer.name for layer in run.model.layers]
-    assert {"fold_1", "fold_2", "fold_average"} <= set(names) and "fold_3" not in names
+    assert {"member_1", "member_2", "average"} <= set(names) and "member_3" not in names
     tested = summary["comparison"][0]["metrics"]
     code, out, err = zoo_cli(
         "run", "-c", str(cross_validated / "best.toml"), "--runs-dir", str(tmp_path), "--json"
@@ -380,3 +380,51 @@ def test_an_ensemble_member_that_fails_to_train_again_is_a_note_and_the_search_s
     # Nothing half-written: the best trial's run is the folder's only run.
     runs = [p.name for p in folder.iterdir() if p.is_dir()]
     assert runs == [Path(summary["best"]["run_folder"]).name]
+
+
+def test_refit_scores_each_choice_as_zoo_run_seed_ensemble_trains_it(
+    cross_validated, zoo_cli, tmp_path
+):
+    import shutil
+
+    copy = Path(shutil.copytree(cross_validated, tmp_path / cross_validated.name))
+    code, out, err = zoo_cli(
+        "tune", "--resume", str(copy), "--trials", "1", "--refit", "2", "--ensemble", "top-2",
+        "--no-baselines", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["refit"] == 2 and summary["folds"] == 2  # trials still cross-validated
+    best = summary["best"]["config"]
+    assert (best["folds"], best["seed_ensemble"], best["validation_size"]) == (1, 2, 0.1)
+    assert best["reduce_lr"] is True  # the study's settings carry over
+    run = load_run(summary["best"]["run_folder"])
+    names = {layer.name for layer in run.model.layers}
+    assert {"member_1", "member_2", "average"} <= names and "member_3" not in names
+    members = [load_run(m) for m in summary["ensemble"]["member_folders"]]
+    assert [(m.config["folds"], m.config["seed_ensemble"]) for m in members] == [(1, 2)] * 2
+    assert "2 models trained as zoo run trains it" in (copy / "trials.md").read_text()
+    assert "seed_ensemble = 2" in (copy / "best.toml").read_text()
+    code, out, err = zoo_cli("run", "-c", str(copy / "best.toml"), "--no-save", "--json")
+    assert code == 0, err
+    tested = summary["comparison"][0]["metrics"]["mse"]
+    assert json.loads(out)["metrics"]["mse"] == pytest.approx(tested, rel=1e-5)
+
+
+@pytest.mark.parametrize("bad", [-1, True, 101, "3", 2.0])
+def test_refit_must_be_a_seed_ensemble_size(bad):
+    from zoo.app.tune.request import check_request
+    from zoo.core.errors import InvalidParameterError
+
+    base = RunConfig(model="linear", data="housing")
+    with pytest.raises(InvalidParameterError, match=r"^--refit must be a whole number from 0"):
+        check_request(TuneRequest(base=base, refit=bad), Registry.discover())
+
+
+def test_refit_past_the_last_seed_is_refused_before_the_search():
+    from zoo.app.tune.request import check_request
+    from zoo.core.errors import InvalidParameterError
+
+    base = RunConfig(model="linear", data="housing", seed=2**32 - 1)
+    with pytest.raises(InvalidParameterError, match="seed \\+ seed_ensemble - 1 at most"):
+        check_request(TuneRequest(base=base, refit=2), Registry.discover())

@@ -223,7 +223,7 @@ def resumed_plan(
             TensorFlow load.
     """
     run = RunFolder(Path(folder))
-    run.check_resumable(config.epochs, config.folds)
+    run.check_resumable(config.epochs, config.folds, config.seed_ensemble)
     return _checked_plan(run.file("config"), config, registry, sets)
 
 

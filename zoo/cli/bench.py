@@ -15,6 +15,7 @@ from zoo.cli.options import (
     BATCH_SIZE,
     EPOCHS,
     OFFLINE,
+    SEED_ENSEMBLE,
     SPLIT_SEED,
     SUMMARY_JSON,
     TEST_SIZE,
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from zoo.app.tracking import Tracker
 
 RUN_OPTIONS = ("epochs", "batch_size", "seed", "split_seed", "test_size", "validation_size")
-RUN_OPTIONS += ("target", "task", "patience", "folds")
+RUN_OPTIONS += ("target", "task", "patience", "folds", "seed_ensemble")
 
 
 @click.command("bench")
@@ -60,7 +61,8 @@ RUN_OPTIONS += ("target", "task", "patience", "folds")
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Trainings per combination, seeds base seed + 0, 1, ...",
+    help="Trainings per combination, seeds base seed + 0, 1, ... (with --seed-ensemble N: "
+    "+ 0, N, 2N, ...).",
 )
 @EPOCHS
 @BATCH_SIZE
@@ -72,6 +74,7 @@ RUN_OPTIONS += ("target", "task", "patience", "folds")
     "Cross-validate each training: one model per fold of the training part (that fold its "
     "validation part), averaged into its model. N times the training."
 )
+@SEED_ENSEMBLE
 @patience()
 @click.option(
     "--set",

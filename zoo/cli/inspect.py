@@ -147,6 +147,7 @@ def _data_text(label: str, task: Any, data: dict[str, Any]) -> str:
 
 def _training_text(config: dict[str, Any]) -> str:
     keys = ("epochs", "batch_size", "seed", "test_size", "validation_size", "patience", "folds")
+    keys += ("seed_ensemble",)
     return ", ".join(f"{key} {config[key]}" for key in keys if config.get(key) is not None)
 
 

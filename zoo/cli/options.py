@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from zoo.core.config import MAX_FOLDS, RunConfig
+from zoo.core.config import MAX_FOLDS, MAX_SEED_ENSEMBLE, RunConfig
 from zoo.core.errors import shown
 from zoo.core.tasks import TASKS
 
@@ -98,6 +98,17 @@ def folds(help_text: str) -> Decorator:
         show_default=True,
         help=help_text,
     )
+
+
+SEED_ENSEMBLE = click.option(
+    "--seed-ensemble",
+    type=click.IntRange(1, MAX_SEED_ENSEMBLE),
+    default=DEFAULTS["seed_ensemble"],
+    show_default=True,
+    metavar="N",
+    help="Train N models (seeds --seed to --seed + N-1) and average them into the run's "
+    "model: steadier and usually better on small data sets. N times the training.",
+)
 
 
 PATIENCE_HELP = (

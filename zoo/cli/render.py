@@ -17,6 +17,7 @@ from zoo.core.errors import shown
 
 if TYPE_CHECKING:
     from zoo.app.run import RunResult
+    from zoo.core.config import RunConfig
     from zoo.plan.planning import Plan
 
 
@@ -247,15 +248,22 @@ def epochs_text(count: int) -> str:
     return f"{count} epoch{'' if count == 1 else 's'}"
 
 
+def members_text(config: RunConfig) -> str:
+    """``one model per fold of 5``, ``5 models (seeds 0-4)``, or both, averaged."""
+    seeds = f"seeds {config.seed}-{config.seed + config.seed_ensemble - 1}"
+    if not config.cross_validated:
+        return f"{config.seed_ensemble} models ({seeds})"
+    per_fold = f"one model per fold of {config.folds}"
+    return per_fold if config.seed_ensemble == 1 else f"{per_fold} per seed ({seeds})"
+
+
 def start_line(checked: Plan, first_epoch: int, *, resumed: bool) -> str:
     """``zoo: training mlp on housing for 100 epochs...``; a resume counts the epochs left."""
     config = checked.config
     what = f"{checked.model_label} on {checked.data_label}"
-    if config.cross_validated:
-        return (
-            f"zoo: training {what}, one model per fold of {config.folds}, for "
-            f"{epochs_text(config.epochs)} each..."
-        )
+    if config.averaged:
+        each = f"for {epochs_text(config.epochs)} each"
+        return f"zoo: training {what}, {members_text(config)}, {each}..."
     if not resumed:
         return f"zoo: training {what} for {epochs_text(config.epochs)}..."
     left = max(0, config.epochs - first_epoch)

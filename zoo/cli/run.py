@@ -17,6 +17,7 @@ from zoo.cli.options import (
     BATCH_SIZE,
     EPOCHS,
     OFFLINE,
+    SEED_ENSEMBLE,
     SPLIT_SEED,
     TEST_SIZE,
     TRACK,
@@ -103,6 +104,7 @@ def _echo_json(payload: Any) -> None:
 @EPOCHS
 @BATCH_SIZE
 @seed("Seeds weights and shuffling; same seed, same machine, same metrics.")
+@SEED_ENSEMBLE
 @patience()
 @click.option("--reduce-lr", is_flag=True, help="Halve the learning rate on plateaus.")
 @click.option("--tensorboard", is_flag=True, help="Write TensorBoard logs in the run folder.")
@@ -153,6 +155,7 @@ def run(
       zoo run -m mlp -d housing --set hidden=64,64 --epochs 200 --patience 20
       zoo run -c experiment.toml --seed 3
       zoo run -m mlp -d housing --folds 5 --patience 20
+      zoo run -m resnet -d housing --seed-ensemble 5 --reduce-lr
       zoo run --resume runs/20260101-120000-mlp-housing
     """
     from zoo.app.run import plan_run

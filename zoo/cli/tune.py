@@ -29,6 +29,7 @@ from zoo.cli.options import (
     runs_dir,
     seed,
 )
+from zoo.core.config import MAX_SEED_ENSEMBLE
 
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -135,6 +136,15 @@ def _registry() -> Any:
     help="Also average the K best trials (K >= 2, ranked by validation loss) into one run, "
     "scored beside the best trial and saved for predict and evaluate.",
 )
+@click.option(
+    "--refit",
+    type=click.IntRange(0, MAX_SEED_ENSEMBLE),
+    default=0,
+    metavar="N",
+    help="Score each chosen configuration (best, --ensemble, default) as zoo run "
+    "--seed-ensemble N trains it: N models on the training part (no folds), averaged. "
+    "0: as its trials trained it.",
+)
 @click.option("--no-baselines", is_flag=True, help="Skip the scikit-learn baselines.")
 @OFFLINE
 @SUMMARY_JSON
@@ -149,6 +159,7 @@ def tune(ctx: click.Context, **options: Any) -> None:
       zoo tune -m mlp -d housing --space space.toml --timeout 10m
       zoo tune -m mlp -d housing --trials 50 --folds 5
       zoo tune -m resnet -d housing -n 30 --folds 5 --reduce-lr --ensemble top-3
+      zoo tune -m resnet -d housing -n 30 --folds 5 --reduce-lr --refit 5
       zoo tune --resume runs/tune-20260101-120000-mlp-housing --trials 20
     """
     from click.core import ParameterSource
@@ -164,6 +175,7 @@ def tune(ctx: click.Context, **options: Any) -> None:
     run_options = {"trials": options["trials"], "timeout": timeout, "jobs": options["jobs"]}
     run_options.update(track=options["track"], baselines=not options["no_baselines"])
     run_options["ensemble"] = ensemble
+    run_options["refit"] = options["refit"]
     run_options["cluster"] = from_options(options["cluster"], options["resources_per_run"])
     if options["resume"]:
         given = [
@@ -176,8 +188,8 @@ def tune(ctx: click.Context, **options: Any) -> None:
         if given:
             raise click.UsageError(
                 f"--resume continues a study as it was started; --{_flag(given[0])} "
-                "cannot change (only --trials, --timeout, --jobs, --track, --storage and "
-                "--ensemble can)."
+                "cannot change (only --trials, --timeout, --jobs, --track, --storage, "
+                "--ensemble and --refit can)."
             )
         request = resume_request(
             options["resume"],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,12 @@ from zoo.core.errors import InvalidParameterError, did_you_mean, shown
 # 32-bit. Refused in __post_init__, before anything is written or loaded.
 LIMITS = {"epochs": 1_000_000, "batch_size": 2**24, "patience": 1_000_000}
 SEED_LIMIT = 2**32 - 1
+# The fraction of the training part a run validates on, unless told otherwise.
+DEFAULT_VALIDATION_SIZE = 0.1
 # Cross-validation folds: more than this leaves validation parts of a row or two.
 MAX_FOLDS = 100
+# Models a seed ensemble averages: past a few dozen the average no longer moves.
+MAX_SEED_ENSEMBLE = 100
 # Data-parallel training over several devices (zoo.train.distribute); None trains on one.
 DISTRIBUTE_CHOICES = ("mirrored", "multi-worker")
 # Class weights: "auto" balances them when the training part is imbalanced
@@ -74,6 +78,10 @@ class RunConfig:
             place of ``validation_size``), and the run's model averages their outputs.
         fold: train only this fold's model (from 0), as ``zoo tune --folds`` does per trial;
             None trains every fold.
+        seed_ensemble: with more than 1, the model is trained this many times on the same
+            rows, with seeds ``seed`` to ``seed + seed_ensemble - 1``, and the run's model
+            averages their outputs (with ``folds``, each fold's model so). On small data sets
+            one model's test score swings with its seed; the average is steadier and better.
         model_params, data_params, preset_params: hyperparameter overrides.
         patience: stop when the validation loss has not improved for this many epochs
             (see ``zoo.train.callbacks`` for the weights kept); 0 trains every epoch. None
@@ -103,10 +111,11 @@ class RunConfig:
     batch_size: int | None = None
     seed: int = 0
     test_size: float = 0.2
-    validation_size: float = 0.1
+    validation_size: float = DEFAULT_VALIDATION_SIZE
     split_seed: int = 42
     folds: int = 1
     fold: int | None = None
+    seed_ensemble: int = 1
     model_params: dict[str, Any] = field(default_factory=dict)
     data_params: dict[str, Any] = field(default_factory=dict)
     preset_params: dict[str, Any] = field(default_factory=dict)
@@ -140,6 +149,7 @@ class RunConfig:
         self._check_target_transform()
         self._check_fractions()
         self._check_folds()
+        self._check_seed_ensemble()
         self._check_distribute()
 
     def _check_patience(self) -> None:
@@ -189,10 +199,36 @@ class RunConfig:
                 "fold models one after another on this machine. Leave out one of them."
             )
 
+    def _check_seed_ensemble(self) -> None:
+        count = self.seed_ensemble
+        if not _whole(count, 1, MAX_SEED_ENSEMBLE) or self.seed + count - 1 > SEED_LIMIT:
+            raise InvalidParameterError(
+                f"seed_ensemble must be a whole number from 1 (one model) to "
+                f"{MAX_SEED_ENSEMBLE}, and seed + seed_ensemble - 1 at most 2**32-1; received "
+                f"seed_ensemble={shown(count)} with seed={self.seed}."
+            )
+        if count > 1 and self.distribute is not None:
+            raise InvalidParameterError(
+                "seed_ensemble and distribute cannot be combined: a seed ensemble trains its "
+                "models one after another on this machine. Leave out one of them."
+            )
+
     @property
     def cross_validated(self) -> bool:
         """Whether this run trains a model per fold and averages them."""
         return self.folds > 1 and self.fold is None
+
+    @property
+    def averaged(self) -> bool:
+        """Whether this run's model averages several trained ones (folds, seed_ensemble)."""
+        return self.cross_validated or self.seed_ensemble > 1
+
+    def members(self) -> list[RunConfig]:
+        """The single runs an averaged run trains: each fold's model (or the one split's),
+        once per seed, ``seed`` to ``seed + seed_ensemble - 1``."""
+        folds: list[int | None] = list(range(self.folds)) if self.cross_validated else [self.fold]
+        seeds = range(self.seed, self.seed + self.seed_ensemble)
+        return [replace(self, fold=f, seed_ensemble=1, seed=s) for f in folds for s in seeds]
 
     def _check_distribute(self) -> None:
         if self.distribute is None or self.distribute in DISTRIBUTE_CHOICES:

@@ -134,19 +134,27 @@ class RunFolder:
             )
         return history, done
 
-    def check_resumable(self, epochs: int | None = None, folds: int = 1) -> int:
+    def check_resumable(
+        self, epochs: int | None = None, folds: int = 1, seed_ensemble: int = 1
+    ) -> int:
         """The epochs done by an interrupted run that can continue to ``epochs`` in all: what
         can be told before the data set loads (and TensorFlow with it).
 
         Raises:
-            RunFolderError: cross-validated (``folds`` above 1), not interrupted, no model,
-                a damaged status, or ``epochs`` fewer than those already done.
+            RunFolderError: an averaged run (``folds`` or ``seed_ensemble`` above 1), not
+                interrupted, no model, a damaged status, or ``epochs`` fewer than those
+                already done.
         """
-        if folds > 1:
+        if folds > 1 or seed_ensemble > 1:
+            kind, flag = (
+                ("a cross-validated run", f"--folds {folds}")
+                if folds > 1
+                else ("a seed ensemble", f"--seed-ensemble {seed_ensemble}")
+            )
             raise RunFolderError(
-                f"Cannot resume {self.path}: it is a cross-validated run (folds={folds}), whose "
-                f"fold models are not kept. Run it again with --folds {folds} (its settings are "
-                "in its config.json)."
+                f"Cannot resume {self.path}: it is {kind} (folds={folds}, seed_ensemble="
+                f"{seed_ensemble}), whose member models are not kept. Run it again with {flag} "
+                "(its settings are in its config.json)."
             )
         status = self.status()
         if status.get("status") == "broken":

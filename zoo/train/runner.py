@@ -121,10 +121,11 @@ def _execute(
     ignore_file_size_signal()
     config = checked.config
     started = time.perf_counter()
-    if config.cross_validated:
+    if config.averaged:
         if options.resume:
-            RunFolder(Path(options.resume)).check_resumable(config.epochs, config.folds)
-        return _cross_validated(checked, distribution, options)
+            folder = RunFolder(Path(options.resume))
+            folder.check_resumable(config.epochs, config.folds, config.seed_ensemble)
+        return _averaged(checked, distribution, options)
     contract.check_settings(checked.preset, checked.settings)
     distribute.check_batch(distribution, config.batch_size)
     if parts is None:
@@ -173,13 +174,14 @@ def _train_and_save(
     return _finish(job, model, history, timings, started)
 
 
-def _cross_validated(
+def _averaged(
     checked: Plan, distribution: Distribution | None, options: ExecuteOptions
 ) -> RunResult:
-    """Train one model per fold, then score and save their average.
+    """Train the run's members (one model per fold, per seed), then score and save their
+    average.
 
-    The folder is opened once every fold has trained: an interrupted cross-validated run
-    leaves nothing behind, and is not resumed.
+    The folder is opened once every member has trained: an interrupted averaged run leaves
+    nothing behind, and is not resumed.
     """
     from dataclasses import replace
 
@@ -187,28 +189,39 @@ def _cross_validated(
 
     started = time.perf_counter()
     config = checked.config
-    source = load_checked(checked)  # once: every fold is cut from the same rows
-    folds = []
-    for number in range(config.folds):
-        fold = replace(checked, config=replace(config, fold=number))
+    source = load_checked(checked)  # once: every member is cut from the same rows
+    members = config.members()
+    trained = []
+    for number, member_config in enumerate(members):
+        member = replace(checked, config=member_config)
         announce = options.on_start if number == 0 else None  # the run starts once
-        progress = labelled(options.progress, f"fold {number + 1}/{config.folds}")
-        fold_options = ExecuteOptions(progress=progress, save=False, on_start=announce)
-        parts = split_for_training(source, fold.config)
-        folds.append(_execute(fold, distribution, fold_options, parts))
+        progress = labelled(options.progress, member_label(config, member_config))
+        member_options = ExecuteOptions(progress=progress, save=False, on_start=announce)
+        parts = split_for_training(source, member_config)
+        trained.append(_execute(member, distribution, member_options, parts))
     name = f"{checked.model.name}_{checked.data.name}".replace("-", "_")
-    model = fold_ensemble([f.model for f in folds], name)
+    model = averaged_model([m.model for m in trained], name)
     job = Job(checked, split_for_training(source, config))
     try:
         if options.save:
             check_reloadable(model, checked.model.name)  # before anything is written
             job.open_folder(options.plugin_versions)
-        history = mean_history([f.history for f in folds])
-        timings = {"fit_s": round(sum(f.timings["fit_s"] for f in folds), 3)}
+        history = mean_history([m.history for m in trained])
+        timings = {"fit_s": round(sum(m.timings["fit_s"] for m in trained), 3)}
         return _finish(job, model, history, timings, started)
     except BaseException as exc:
         job.mark_ended(exc)
         raise
+
+
+def member_label(config: RunConfig, member: RunConfig) -> str:
+    """How progress names one member of an averaged run: ``fold 2/5``, ``seed 3``, or both."""
+    words = []
+    if config.cross_validated:
+        words.append(f"fold {(member.fold or 0) + 1}/{config.folds}")
+    if config.seed_ensemble > 1:
+        words.append(f"seed {member.seed}")
+    return ", ".join(words)
 
 
 def _finish(
@@ -258,7 +271,7 @@ def ensemble_run(checked: Plan, members: Sequence[Path], name: str) -> RunResult
     started = time.perf_counter()
     folders = [RunFolder(Path(p)) for p in members]
     loaded = [load_keras_model(f.model_path, allow_unverified=False) for f in folders]
-    model = fold_ensemble(loaded, name)  # the members' checksums verified
+    model = averaged_model(loaded, name)  # the members' checksums verified
     check_reloadable(model, name)  # before anything is written
     job = Job(checked, split_for_training(load_checked(checked), checked.config))
     job.folder = RunFolder.create(checked.config.runs_dir, folder_name(name, checked.data_label))
@@ -302,14 +315,14 @@ def _since(start: float) -> float:
     return round(time.perf_counter() - start, 3)
 
 
-def fold_ensemble(models: Sequence[keras.Model], name: str) -> keras.Model:
+def averaged_model(models: Sequence[keras.Model], name: str) -> keras.Model:
     """One model whose output is the mean of ``models``' outputs (each keeps its own scaling)."""
     import keras
 
     inputs = keras.Input(models[0].input_shape[1:], name="features")
     for number, model in enumerate(models, 1):
-        model.name = f"fold_{number}"  # unique names, so that the saved weights stay apart
-    outputs = keras.layers.Average(name="fold_average")([model(inputs) for model in models])
+        model.name = f"member_{number}"  # unique names, so that the saved weights stay apart
+    outputs = keras.layers.Average(name="average")([model(inputs) for model in models])
     return keras.Model(inputs, outputs, name=name)
 
 

@@ -1,8 +1,9 @@
 """Expanding a bench spec into combinations: names resolved, sets applied, every one planned.
 
 Every model on a data set gets the same split, the same epochs and, repeat by repeat, the same
-seed (base seed + repeat index), so the rows of a leaderboard are comparable. A combination
-that cannot train together is skipped with the reason; nothing is imported from TensorFlow.
+seed (base seed + repeat index, times N with ``--seed-ensemble N`` so that no two repeats share
+a member), so the rows of a leaderboard are comparable. A combination that cannot train
+together is skipped with the reason; nothing is imported from TensorFlow.
 
 The data options (``--target``, ``--task``, ``--ignore``, and ``--set target=...``) go to each
 data set of the grid that takes them (a CSV file, not a registered data set with its own
@@ -177,9 +178,11 @@ def _plan_combination(
     base_seed = values.get("seed", 0)
     full = plan(RunConfig(**{**values, "seed": base_seed}), registry, sets)
     planned = []
+    stride = full.config.seed_ensemble  # repeats of a seed ensemble share no member
     for repeat in range(spec.repeats):
         # A repeat differs by its seed only, which resolves nothing: the plan is reused.
-        repeated = replace(full, config=replace(full.config, seed=base_seed + repeat))
+        seed = base_seed + repeat * stride
+        repeated = replace(full, config=replace(full.config, seed=seed))
         planned.append(
             Combination(
                 ZOO,

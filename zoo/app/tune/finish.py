@@ -6,7 +6,11 @@ same seed into a run folder inside the tune folder; that run's test metrics are 
 ones the study ever looks at, and its validation score shows that the trial reproduces.
 After cross-validation (``folds`` above 1) the chosen configuration is a cross-validated run
 (``zoo.train.runner``): its fold models, trained as in the trial, averaged into one model.
-With ``ensemble`` K, the K best trials are trained so too and averaged into one more run.
+With ``refit`` N, every configuration scored is instead trained as ``zoo run`` trains it (its
+default validation part), N times with seeds ``seed`` to ``seed + N - 1``, and averaged: on
+small data sets the fold models each miss a fifth of the rows, and one model's score swings
+with its seed. With ``ensemble`` K, the K best trials are trained so too and averaged into
+one more run.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from zoo.app.tune.objective import train, validation_score
 from zoo.app.tune.space import apply
 from zoo.app.tune.study import hide_password
+from zoo.core.config import DEFAULT_VALIDATION_SIZE
 from zoo.core.errors import RunInterrupted, ZooError, one_line, shown
 from zoo.runs.files import atomic_file, write_text
 
@@ -53,8 +58,8 @@ def finish(
     notes: list[str] = summary["notes"]
     tested: dict[str, RunResult] = {}  # scored on the test part, for the tracker
     if best is not None:
-        # With folds, the base has them too: this is a cross-validated run (fold models averaged).
-        config = apply(prepared.base, prepared.space.typed(best.params))
+        # With folds, the base has them too: a cross-validated run (fold models averaged).
+        config = final_config(prepared, apply(prepared.base, prepared.space.typed(best.params)))
         summary["best"] = {
             "trial": best.number,
             "val_loss": best.value,
@@ -88,13 +93,24 @@ def finish(
     return summary
 
 
+def final_config(prepared: Prepared, config: RunConfig) -> RunConfig:
+    """How a configuration the search chose is trained to be scored: as its trials trained
+    it, or with ``--refit N`` as ``zoo run --seed-ensemble N`` trains it."""
+    from dataclasses import replace
+
+    refit = prepared.request.refit
+    if not refit:
+        return config
+    validation = DEFAULT_VALIDATION_SIZE  # zoo run's, not the trials' larger one
+    return replace(config, folds=1, seed_ensemble=refit, validation_size=validation)
+
+
 def _how_final(prepared: Prepared) -> str:
-    if prepared.base.folds <= 1:
-        return ""
-    return (
-        f" (mean of {prepared.base.folds} folds); the run averages the {prepared.base.folds} "
-        "fold models"
-    )
+    folds, refit = prepared.base.folds, prepared.request.refit
+    mean = f" (mean of {folds} folds)" if folds > 1 else ""
+    if refit:
+        return f"{mean}; the run averages {refit} models (seeds {prepared.base.seed} on)"
+    return f"{mean}; the run averages the {folds} fold models" if folds > 1 else ""
 
 
 def _data_label(data: str, params: Mapping[str, Any]) -> str:
@@ -115,6 +131,7 @@ def _counts(prepared: Prepared, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "study": prepared.record["study_name"],
         "key_metric": TASK_TABLE[prepared.task].key_metric,
         "folds": prepared.base.folds,
+        "refit": prepared.request.refit,
         "trials": {s: states.count(s) for s in ("complete", "pruned", "failed")},
         "space": [d.describe() for d in prepared.space.dimensions],
         "notes": [
@@ -141,7 +158,7 @@ def _score(
     _stage(prepared, f"scoring the best trial (#{best.number}) on the test part")
     rerun = train(replace(config, runs_dir=str(prepared.folder)), registry, save=True)
     summary["best"]["run_folder"] = str(rerun.folder)
-    if prepared.base.folds <= 1:  # the same run as the trial: it must reach the same score
+    if config.folds <= 1 and config.seed_ensemble == 1:  # the trial's run: the same score
         again, _ = validation_score(rerun.history)
         summary["best"]["reproduced_val_loss"] = again
         if not math.isclose(again, best.value, rel_tol=1e-4, abs_tol=1e-9):
@@ -158,7 +175,7 @@ def _score(
     is_default = best.params == prepared.space.defaults()  # trial 0 won: no second training
     if not is_default:
         _stage(prepared, "scoring the default configuration on the test part")
-    default = rerun if is_default else train(prepared.base, registry)
+    default = rerun if is_default else train(final_config(prepared, prepared.base), registry)
     comparison.append({"name": "default configuration", "metrics": default.metrics})
     comparison += _baselines(prepared, registry, summary["notes"])
     summary["comparison"] = comparison
@@ -223,7 +240,7 @@ def _averaged_trials(
     members = [rerun.folder]
     for trial in trials[1:]:
         _stage(prepared, f"training trial #{trial.number} for the top-{size} ensemble")
-        config = apply(prepared.base, prepared.space.typed(trial.params))
+        config = final_config(prepared, apply(prepared.base, prepared.space.typed(trial.params)))
         members.append(train(replace(config, runs_dir=folder), registry, save=True).folder)
     _stage(prepared, f"averaging the top-{size} trials and scoring them on the test part")
     with released_after_run():
@@ -428,14 +445,21 @@ def _toml_key(key: str) -> str:
     return key if bare else toml_value(key)
 
 
-def _selection(folds: int) -> str:
-    if folds <= 1:
-        return "selection on the validation part only"
-    return (
-        f"selection on {folds} cross-validation folds of the training part only (the mean of "
-        "their validation losses); each configuration scored on the test part is its fold "
-        "models, averaged"
+def _selection(folds: int, refit: int) -> str:
+    chosen = (
+        "selection on the validation part only"
+        if folds <= 1
+        else f"selection on {folds} cross-validation folds of the training part only (the "
+        "mean of their validation losses)"
     )
+    if refit:
+        return (
+            f"{chosen}; each configuration scored on the test part is {refit} models trained "
+            "as zoo run trains it (seeds in a row), averaged"
+        )
+    if folds > 1:
+        return f"{chosen}; each configuration scored on the test part is its fold models, averaged"
+    return chosen
 
 
 def ensemble_line(ensemble: Mapping[str, Any]) -> str:
@@ -450,7 +474,8 @@ def summary_lines(summary: Mapping[str, Any]) -> list[str]:
     lines = [f"# zoo tune: {summary['model']} on {summary['data']}", ""]
     lines.append(
         f"{summary['trials']['complete']} completed, {summary['trials']['pruned']} pruned, "
-        f"{summary['trials']['failed']} failed trials; {_selection(summary.get('folds', 1))}."
+        f"{summary['trials']['failed']} failed trials; "
+        f"{_selection(summary.get('folds', 1), summary.get('refit', 0))}."
     )
     best = summary.get("best")
     if best:

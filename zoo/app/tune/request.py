@@ -49,6 +49,8 @@ class TuneRequest:
             there, driven by the study in this process (``jobs`` is then ignored).
         ensemble: K (or ``"top-K"``), to also score the K best trials' models averaged
             (saved as a run); None for the best trial alone.
+        refit: N, to score each chosen configuration as ``zoo run --seed-ensemble N``
+            trains it (zoo run's validation part, no folds); 0 scores it as its trials ran.
     """
 
     base: RunConfig
@@ -65,6 +67,7 @@ class TuneRequest:
     baselines: bool = True
     cluster: Any = None
     ensemble: int | str | None = None
+    refit: int = 0
 
 
 @dataclass
@@ -109,6 +112,7 @@ def check_request(request: TuneRequest, registry: Registry) -> tuple[RunConfig, 
     from zoo.app.saved import ensemble_size
 
     ensemble_size(request.ensemble)  # K below 2 is no ensemble
+    _check_refit(request.refit, request.base)
     if request.jobs < 1:
         raise InvalidParameterError(f"--jobs must be at least 1; received {shown(request.jobs)}.")
     if request.timeout is not None and request.timeout <= 0:
@@ -133,6 +137,21 @@ def check_request(request: TuneRequest, registry: Registry) -> tuple[RunConfig, 
     base = apply(checked.config, space.fixed)
     plan(base, registry)  # the space file's fixed values must suit the entries too
     return base, space, checked.data.metadata["task"]
+
+
+def _check_refit(refit: Any, base: RunConfig) -> None:
+    """0 (score as the trials ran) or a seed ensemble's size that ``base`` can take."""
+    from dataclasses import replace
+
+    from zoo.core.config import MAX_SEED_ENSEMBLE
+
+    if isinstance(refit, bool) or not isinstance(refit, int) or not 0 <= refit <= MAX_SEED_ENSEMBLE:
+        raise InvalidParameterError(
+            f"--refit must be a whole number from 0 (score each choice as its trials ran) to "
+            f"{MAX_SEED_ENSEMBLE}; received {shown(refit)}. Give e.g. --refit 5."
+        )
+    if refit:
+        replace(base, folds=1, seed_ensemble=refit)  # RunConfig refuses seeds past its limit
 
 
 def resume_request(
