@@ -8,7 +8,8 @@
     python benchmarks/tabular.py --skip-housing --tune resnet --tune-reduce-lr
 
 Housing: each model (``zoo run`` settings at their defaults: 100 epochs, the model's own
-preset and batch size, early stopping) for each seed, on the zoo's split (split seed 42),
+preset, batch size and seed ensemble, early stopping; resnet and ft-transformer also as one
+model) for each seed, on the zoo's split (split seed 42),
 against ``HistGradientBoostingRegressor`` (and LightGBM when installed) fitted on the same
 training and validation rows, with ``random_state`` = the seed. The real-data corpus
 (``benchmarks/corpus.py``) reuses ``benchmarks/realdata.py``: its reproduced split and its
@@ -56,6 +57,7 @@ def zoo_side(model: str, data: str, seed: int, **config) -> dict:
         "metrics": result.metrics,
         "epochs": epochs,
         "batch_size": result.config.batch_size,
+        "models": result.config.seed_ensemble,
         "fit_s": result.timings["fit_s"],
         "wall_s": round(time.perf_counter() - started, 2),
     }
@@ -96,12 +98,25 @@ def housing(models: list[str], seeds: list[int], record: dict) -> None:
     for seed in seeds:
         for name, mse in boosting_housing(seed).items():
             record["housing"].setdefault(name, {})[str(seed)] = {"metrics": {"mse": mse}}
-        for model in models:
-            side = zoo_side(model, "housing", seed)
-            side["s_per_epoch_10k"] = round(side["fit_s"] / side["epochs"] * 1e4 / train_rows, 2)
-            record["housing"].setdefault(model, {})[str(seed)] = side
-            print(f"housing {model} seed {seed}: {side}", file=sys.stderr, flush=True)
+        for model, name, config in housing_variants(models):
+            side = zoo_side(model, "housing", seed, **config)
+            per_model = side["fit_s"] / side["models"] / side["epochs"]
+            side["s_per_epoch_10k"] = round(per_model * 1e4 / train_rows, 2)
+            record["housing"].setdefault(name, {})[str(seed)] = side
+            print(f"housing {name} seed {seed}: {side}", file=sys.stderr, flush=True)
             save(record)
+
+
+# Models that average 5 seeds on small data by default: also run alone, to show what it gives.
+SEED_ENSEMBLED = ("resnet", "ft-transformer")
+
+
+def housing_variants(models: list[str]) -> list[tuple[str, str, dict]]:
+    """(model, row name, RunConfig options): each model with its defaults, and the seed
+    ensembling ones also as one model."""
+    found = [(model, model, {}) for model in models]
+    alone = {"seed_ensemble": 1}
+    return found + [(m, f"{m} (1 model)", alone) for m in models if m in SEED_ENSEMBLED]
 
 
 def corpus(models: list[str], seeds: list[int], max_rows: int, record: dict) -> None:
@@ -237,15 +252,22 @@ def save(record: dict) -> None:
 
 
 def housing_table(record: dict) -> str:
-    lines = ["| model | test MSE, seeds 0-2 (mean) | per seed | s / epoch / 10k rows |",
-             "|---|---|---|---|"]  # fmt: skip
+    lines = ["| model | models averaged | test MSE, seeds 0-2 (mean) | per seed "
+             "| s / epoch / 10k rows | run s |", "|---|---|---|---|---|---|"]  # fmt: skip
     for name, seeds in record["housing"].items():
-        values = [s["metrics"]["mse"] for s in seeds.values()]
-        cost = [s["s_per_epoch_10k"] for s in seeds.values() if "s_per_epoch_10k" in s]
+        runs = list(seeds.values())
+        values = [s["metrics"]["mse"] for s in runs]
         per_seed = ", ".join(f"{v:.2f}" for v in values)
-        speed = f"{statistics.median(cost):.2f}" if cost else "-"
-        lines.append(f"| {name} | {statistics.mean(values):.2f} | {per_seed} | {speed} |")
+        count = runs[0].get("models", "-")
+        cells = [_median(runs, "s_per_epoch_10k"), _median(runs, "wall_s")]
+        lines.append(f"| {name} | {count} | {statistics.mean(values):.2f} | {per_seed} | "
+                     + " | ".join(cells) + " |")  # fmt: skip
     return "\n".join(lines)
+
+
+def _median(runs: list[dict], key: str) -> str:
+    found = [r[key] for r in runs if key in r]
+    return f"{statistics.median(found):.2f}" if found else "-"
 
 
 def corpus_table(record: dict, models: list[str]) -> str:

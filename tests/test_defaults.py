@@ -405,12 +405,19 @@ class _Declares:
     def register_models(self, register):
         register("huber-48", _build_small, description="x", preset="huber", batch_size=48)
         register("lost-auto", _build_small, description="x", preset="no-such", batch_size="auto")
+        register("three-seeds", _build_small, description="x", seed_ensemble=3)
 
 
 class _DeclaresBadly:
     @zoo.hookimpl
     def register_models(self, register):
         register("big-batch", _build_small, description="x", batch_size="big")
+
+
+class _DeclaresBadSeeds:
+    @zoo.hookimpl
+    def register_models(self, register):
+        register("many-seeds", _build_small, description="x", seed_ensemble="many")
 
 
 @pytest.fixture(scope="module")
@@ -446,6 +453,33 @@ def test_tabular_networks_train_with_adamw_and_batches_by_data_size(declaring):
     assert (tutorial.preset, tutorial.batch_size) == ("zoo.presets:adam-mse", 32)
 
 
+def test_single_tabular_networks_average_5_seeds_on_small_training_parts(declaring):
+    for model in ("resnet", "ft-transformer"):
+        assert _planned(declaring, model, "housing").seed_ensemble == 5  # 363 training rows
+        # 1,400 rows: 1,008 training rows, past the 1,000 where one model is steady enough
+        assert (
+            _planned(declaring, model, "regression", data_params={"rows": 1400}).seed_ensemble == 1
+        )
+        assert (
+            _planned(declaring, model, "regression", data_params={"rows": 1380}).seed_ensemble == 5
+        )
+        assert _planned(declaring, model, "housing", folds=5).seed_ensemble == 1  # folds average
+        assert _planned(declaring, model, "housing", seed_ensemble=2).seed_ensemble == 2
+        last = _planned(declaring, model, "housing", seed=2**32 - 3)
+        assert last.seed_ensemble == 3  # its seeds stay within 32 bits
+    for model in ("tabm", "mlp", "linear"):  # tabm is an ensemble already; mlp the tutorial's
+        assert _planned(declaring, model, "housing").seed_ensemble == 1
+    assert _planned(declaring, "three-seeds", "noise").seed_ensemble == 3
+
+
+def test_a_run_saved_before_seed_ensembles_reads_back_as_one_model(tmp_path):
+    from zoo.runs.records import read_config
+
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"model": "zoo.tabular_nets:resnet", "data": "zoo.housing:housing"}))
+    assert read_config(path)["seed_ensemble"] == 1
+
+
 def test_the_run_s_own_choices_win_over_the_model_s(declaring):
     config = _planned(declaring, "tabm", "housing", preset="adam-mse", batch_size=8)
     assert (config.preset, config.batch_size) == ("zoo.presets:adam-mse", 8)
@@ -464,13 +498,17 @@ def test_a_declared_preset_applies_only_where_it_exists_and_fits_the_task(declar
     assert (lost.preset, lost.batch_size) == ("zoo.presets:adam-mse", 32)  # 51 training rows
 
 
-def test_a_model_declaring_a_bad_batch_size_is_refused_and_the_rest_loads():
+def test_a_model_declaring_a_bad_batch_size_or_seed_ensemble_is_refused_and_the_rest_loads():
     from zoo.catalog.registry import PluginWarning
 
     with pytest.warns(PluginWarning):
         registry = zoo.Registry.discover(entry_points=False, extra=[("bad", _DeclaresBadly())])
     record = registry.plugins["bad"]
     assert record.status == "failed" and "batch_size must be a positive int" in record.error
+    with pytest.warns(PluginWarning):
+        bad = zoo.Registry.discover(entry_points=False, extra=[("bad", _DeclaresBadSeeds())])
+    error = bad.plugins["bad"].error
+    assert "seed_ensemble must be a positive int, 'auto' or None" in error
     assert "big-batch" not in registry.names("models") and "tabm" in registry.names("models")
 
 

@@ -42,7 +42,8 @@ def test_run_help_keeps_its_examples_one_per_line(zoo_cli):
     examples = lines.index("  Examples:")
     assert lines[examples + 1].strip() == "zoo run --model mlp --data housing"
     assert lines[examples + 4].strip() == "zoo run -m mlp -d housing --folds 5 --patience 20"
-    assert lines[examples + 5].strip().startswith("zoo run --resume runs/")
+    assert lines[examples + 5].strip() == "zoo run -m mlp -d housing --seed-ensemble 5"
+    assert lines[examples + 6].strip().startswith("zoo run --resume runs/")
 
 
 def test_bare_zoo_prints_the_help_and_succeeds(zoo_cli):

@@ -140,6 +140,8 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         # task) and a batch size (a number, or "auto": by the training part's size).
         "preset": Field(lambda v: v is None or _is_str(v), "a preset name or None"),
         "batch_size": Field(_is_batch_choice, f"a positive int, {shown(AUTO)} or None"),
+        # And how many seeds' models a run averages (a number, or "auto": 5 on small data).
+        "seed_ensemble": Field(_is_batch_choice, f"a positive int, {shown(AUTO)} or None"),
     },
     "presets": {
         "description": Field(_is_str, "a string", required=True),

@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from zoo.core.config import MAX_FOLDS, MAX_SEED_ENSEMBLE, RunConfig
+from zoo.core.config import (
+    AUTO_ENSEMBLE_ROWS,
+    AUTO_ENSEMBLE_SIZE,
+    MAX_FOLDS,
+    MAX_SEED_ENSEMBLE,
+    RunConfig,
+)
 from zoo.core.errors import shown
 from zoo.core.tasks import TASKS
 
@@ -104,10 +110,11 @@ SEED_ENSEMBLE = click.option(
     "--seed-ensemble",
     type=click.IntRange(1, MAX_SEED_ENSEMBLE),
     default=DEFAULTS["seed_ensemble"],
-    show_default=True,
     metavar="N",
     help="Train N models (seeds --seed to --seed + N-1) and average them into the run's "
-    "model: steadier and usually better on small data sets. N times the training.",
+    "model: steadier and better on small data, N times the training. Default: the model's "
+    f"choice (1; resnet and ft-transformer: {AUTO_ENSEMBLE_SIZE} up to "
+    f"{AUTO_ENSEMBLE_ROWS:,} training rows).",
 )
 
 

@@ -155,7 +155,7 @@ def run(
       zoo run -m mlp -d housing --set hidden=64,64 --epochs 200 --patience 20
       zoo run -c experiment.toml --seed 3
       zoo run -m mlp -d housing --folds 5 --patience 20
-      zoo run -m resnet -d housing --seed-ensemble 5 --reduce-lr
+      zoo run -m mlp -d housing --seed-ensemble 5
       zoo run --resume runs/20260101-120000-mlp-housing
     """
     from zoo.app.run import plan_run

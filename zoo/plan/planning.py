@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.catalog.entries import AUTO, INFERRED, Entry, check_overrides, check_ranges, factory_role
 from zoo.catalog.keras_names import check_settings_names
-from zoo.core.config import AUTO_BATCH_BOUNDS, AUTO_BATCH_STEPS, DEFAULT_BATCH_SIZE, RunConfig
+from zoo.core.config import (
+    AUTO_BATCH_BOUNDS,
+    AUTO_BATCH_STEPS,
+    AUTO_ENSEMBLE_ROWS,
+    AUTO_ENSEMBLE_SIZE,
+    DEFAULT_BATCH_SIZE,
+    SEED_LIMIT,
+    RunConfig,
+)
 from zoo.core.errors import DataError, IncompatibleError, PluginError, ZooError, shown
 from zoo.core.parts import SplitSpec, too_few_rows
 from zoo.core.spec import CompileSettings
@@ -122,6 +130,9 @@ def plan(
     config = RunConfig(**values)
     if config.batch_size is None:
         config = replace(config, batch_size=model_batch_size(model, config, data.metadata))
+    if config.seed_ensemble is None:
+        seeds = model_seed_ensemble(model, config, data.metadata)
+        config = replace(config, seed_ensemble=seeds)
     for entry, overrides in ((model, config.model_params), (preset, config.preset_params)):
         check_overrides(f"{entry.singular} {shown(entry.name)}", entry.params, overrides)
     _check_ranges(config, data, model, preset)
@@ -160,6 +171,27 @@ def model_batch_size(model: Entry, config: RunConfig, metadata: Mapping[str, Any
         return DEFAULT_BATCH_SIZE  # unknown until a streamed file is scanned
     held_out = 1 / config.folds if config.folds > 1 else config.validation_size
     return auto_batch_size(rows * (1 - config.test_size) * (1 - held_out))
+
+
+def model_seed_ensemble(model: Entry, config: RunConfig, metadata: Mapping[str, Any]) -> int:
+    """How many seeds' models a run of ``model`` averages when it names no number: the
+    model's declared one; for ``"auto"`` ``AUTO_ENSEMBLE_SIZE`` on a training part of at
+    most ``AUTO_ENSEMBLE_ROWS`` rows, unless the run already averages folds (or trains one
+    fold, or is distributed); else 1."""
+    declared = model.metadata.get("seed_ensemble")
+    if declared is None:
+        return 1
+    if declared != AUTO:
+        return int(declared)
+    rows = metadata.get("rows")
+    known = isinstance(rows, int) and not isinstance(rows, bool)
+    alone = config.folds == 1 and config.distribute is None
+    if not known or not alone:
+        return 1
+    training_rows = rows * (1 - config.test_size) * (1 - config.validation_size)
+    if training_rows > AUTO_ENSEMBLE_ROWS:
+        return 1
+    return min(AUTO_ENSEMBLE_SIZE, SEED_LIMIT - config.seed + 1)  # seeds stay 32-bit
 
 
 def auto_batch_size(training_rows: float) -> int:

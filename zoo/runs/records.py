@@ -62,6 +62,9 @@ def read_config(path: Path) -> dict[str, Any]:
         RunFolderError: the file is damaged or a field is unknown, missing or mistyped.
     """
     values = load_json(path)
+    # A run saved before seed ensembles existed trained one model, whatever its model's
+    # default is now.
+    values.setdefault("seed_ensemble", 1)
     fields = {f.name: str(f.type) for f in dataclasses.fields(RunConfig)}
     for name, value in values.items():
         if name not in fields:

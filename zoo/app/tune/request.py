@@ -33,7 +33,8 @@ class TuneRequest:
 
     Args:
         base: the configuration every trial starts from; its hyperparameters are the
-            defaults (``patience`` None becomes 50: trials stop early).
+            defaults (``patience`` None becomes 50: trials stop early; ``seed_ensemble``
+            None becomes 1: a trial trains one model, or one per fold).
         trials: trials to run (more trials on a resumed study).
         timeout: stop starting trials after this many seconds.
         space: the space file's contents (see :mod:`zoo.app.tune.space`).
@@ -125,6 +126,8 @@ def check_request(request: TuneRequest, registry: Registry) -> tuple[RunConfig, 
     base = request.base
     if base.patience is None:
         base = replace(base, patience=DEFAULT_PATIENCE)
+    if base.seed_ensemble is None:  # a trial trains one model (per fold); --refit N averages
+        base = replace(base, seed_ensemble=1)
     if base.folds <= 1 and not base.validation_size:
         raise InvalidParameterError(
             "zoo tune selects on the validation part, so --validation-size must be above 0 "
