@@ -6,6 +6,7 @@
     python benchmarks/tabular.py --corpus --corpus-models tabm --max-rows 2000
     python benchmarks/tabular.py --skip-housing --tune resnet --seeds 0,1   # zoo tune
     python benchmarks/tabular.py --skip-housing --tune resnet --tune-reduce-lr
+    python benchmarks/tabular.py --skip-housing --tune resnet --tune-reduce-lr --tune-refit 5
 
 Housing: each model (``zoo run`` settings at their defaults: 100 epochs, the model's own
 preset, batch size and seed ensemble, early stopping; resnet and ft-transformer also as one
@@ -21,8 +22,8 @@ seconds per epoch per 10,000 training rows, from the run's fit time and epochs.
 Tuned (``--tune MODEL[,MODEL]``): ``zoo tune --folds 5 --trials 30 --timeout 30m
 --ensemble top-3`` of each model on housing, for each seed: the selected trial's, the top-3
 ensemble's and the default configuration's test MSE (each its 5 fold models averaged)
-beside tune's gradient-boosting baseline; ``--tune-reduce-lr`` tunes with ``--set
-reduce_lr=true``.
+beside tune's gradient-boosting baseline; ``--tune-reduce-lr`` tunes with ``--reduce-lr``,
+``--tune-refit N`` with ``--refit N`` (the configurations scored are N seeds' models averaged).
 Writes ``benchmarks/results/tabular.json``, ``benchmarks/results/tabular.png`` and the
 Markdown table to stdout.
 """
@@ -36,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -194,13 +196,25 @@ def cost(models: list[str], rows: int, record: dict) -> None:
             save(record)
 
 
-def tuned(
-    models: list[str], seeds: list[int], record: dict, trials: int, minutes: float, reduce_lr: bool
-) -> None:
+@dataclass(frozen=True)
+class TuneProtocol:
+    """How ``--tune`` runs ``zoo tune``: its trials and minutes, ``--reduce-lr``, ``--refit``."""
+
+    trials: int = 30
+    minutes: float = 30.0
+    reduce_lr: bool = False
+    refit: int = 0
+
+    def label(self, model: str) -> str:
+        """``resnet``, ``resnet, reduce-lr``, ``resnet, reduce-lr, refit 5``."""
+        extras = ["reduce-lr"] * self.reduce_lr + [f"refit {self.refit}"] * bool(self.refit)
+        return ", ".join([model, *extras])
+
+
+def tuned(models: list[str], seeds: list[int], record: dict, protocol: TuneProtocol) -> None:
     """``zoo tune --folds 5 --ensemble top-3`` of each model on housing, per seed: what the
-    tune folder's summary reports (trials, the best trial, every test-part row). With
-    ``reduce_lr`` every trial halves its learning rate on plateaus (``--set reduce_lr=true``),
-    recorded as "MODEL, reduce-lr"."""
+    tune folder's summary reports (trials, the best trial, every test-part row), recorded
+    under ``protocol.label(model)``."""
     from zoo import Registry, RunConfig, plan
     from zoo.app.tune import TuneRequest, tune
 
@@ -208,14 +222,16 @@ def tuned(
     for model in models:
         for seed in seeds:
             asked = RunConfig(model=model, data="housing", seed=seed, epochs=200, patience=50,
-                              validation_size=0.2, folds=5, reduce_lr=reduce_lr)  # fmt: skip
+                              validation_size=0.2, folds=5,
+                              reduce_lr=protocol.reduce_lr)  # fmt: skip
             base = plan(asked, registry).config
             started = time.perf_counter()
             with tempfile.TemporaryDirectory() as folder:
-                request = TuneRequest(base=base, trials=trials, timeout=minutes * 60,
-                                      tune_dir=folder, ensemble="top-3")  # fmt: skip
+                request = TuneRequest(base=base, trials=protocol.trials,
+                                      timeout=protocol.minutes * 60, tune_dir=folder,
+                                      ensemble="top-3", refit=protocol.refit)  # fmt: skip
                 summary = tune(request, registry)
-            label = f"{model}, reduce-lr" if reduce_lr else model
+            label = protocol.label(model)
             record["tuned"].setdefault(label, {})[str(seed)] = {
                 "trials": summary["trials"],
                 "best": {k: summary["best"][k] for k in ("trial", "val_loss", "params")},
@@ -379,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tune-trials", type=int, default=30)
     parser.add_argument("--tune-minutes", type=float, default=30.0)
     parser.add_argument("--tune-reduce-lr", action="store_true", help="zoo tune --reduce-lr")
+    parser.add_argument("--tune-refit", type=int, default=0, metavar="N", help="zoo tune --refit N")
     args = parser.parse_args(argv)
     models, seeds = args.models.split(","), [int(s) for s in args.seeds.split(",")]
     corpus_models = args.corpus_models.split(",")
@@ -395,8 +412,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.corpus:
         corpus(corpus_models, seeds, args.max_rows, record)
     if args.tune:
-        tune_options = args.tune_trials, args.tune_minutes, args.tune_reduce_lr
-        tuned(args.tune.split(","), seeds, record, *tune_options)
+        protocol = TuneProtocol(
+            args.tune_trials, args.tune_minutes, args.tune_reduce_lr, args.tune_refit
+        )
+        tuned(args.tune.split(","), seeds, record, protocol)
     chart(record)
     tables = housing_table(record), cost_table(record), corpus_table(record, corpus_models)
     print(*tables, tuned_table(record), sep="\n\n")

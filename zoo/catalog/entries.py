@@ -80,7 +80,7 @@ _RANGES = Field(
 )
 
 
-def _is_batch_choice(value: Any) -> bool:
+def _is_count_or_auto(value: Any) -> bool:
     whole = isinstance(value, int) and not isinstance(value, bool) and value >= 1
     return value is None or value == AUTO or whole
 
@@ -139,9 +139,9 @@ SCHEMAS: dict[str, dict[str, Field]] = {
         # What a run of this model gets when it names none: a preset (used where it fits the
         # task) and a batch size (a number, or "auto": by the training part's size).
         "preset": Field(lambda v: v is None or _is_str(v), "a preset name or None"),
-        "batch_size": Field(_is_batch_choice, f"a positive int, {shown(AUTO)} or None"),
+        "batch_size": Field(_is_count_or_auto, f"a positive int, {shown(AUTO)} or None"),
         # And how many seeds' models a run averages (a number, or "auto": 5 on small data).
-        "seed_ensemble": Field(_is_batch_choice, f"a positive int, {shown(AUTO)} or None"),
+        "seed_ensemble": Field(_is_count_or_auto, f"a positive int, {shown(AUTO)} or None"),
     },
     "presets": {
         "description": Field(_is_str, "a string", required=True),
