@@ -82,7 +82,7 @@ def register_models(register: RegisterModel) -> None:
 
     ``register(name, builder, *, description, tasks=("regression", "binary", "multiclass"),
     input_kinds=("tabular",), search_space=None, ranges=None, check=None, preset=None,
-    batch_size=None)``.
+    batch_size=None, seed_ensemble=None)``.
     ``builder(spec, **params)`` receives a :class:`zoo.core.spec.ModelSpec` (input shape,
     task, output units and activation) and returns an uncompiled ``keras.Model`` that maps
     inputs to outputs. Every keyword parameter with a
@@ -96,7 +96,9 @@ def register_models(register: RegisterModel) -> None:
     ``check(**params)`` raises a ZooError at planning, before TensorFlow loads, for settings
     that cannot work here (pretrained weights asked for offline and not cached). ``preset``
     names the preset a run gets when it names none (where it suits the task), ``batch_size``
-    the batch size (a number, or ``"auto"``: about 16 steps per epoch, 32 to 512).
+    the batch size (a number, or ``"auto"``: about 16 steps per epoch, 32 to 512), and
+    ``seed_ensemble`` how many seeds' models it averages (a number, or ``"auto"``: 5 on a
+    training part of at most 1,000 rows without folds, else 1).
 
     Example::
 
