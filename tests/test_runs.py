@@ -276,6 +276,14 @@ def test_only_an_interrupted_run_can_be_resumed(zoo_cli, finished_run):
     assert code == 1 and "only an interrupted run" in err
 
 
+def test_the_python_api_resume_says_the_same_with_a_config_left_at_its_defaults(finished_run):
+    from zoo.core.errors import RunFolderError
+
+    config = zoo.RunConfig(model="mlp", data="housing")  # seed_ensemble None: the model's own
+    with pytest.raises(RunFolderError, match="only an interrupted run"):
+        zoo.run(config, resume=finished_run)
+
+
 def test_resume_refuses_to_change_the_model(zoo_cli, finished_run):
     code, _, err = zoo_cli("run", "--resume", str(finished_run), "--model", "linear")
     assert code == 2 and "only --epochs" in err

@@ -135,7 +135,7 @@ class RunFolder:
         return history, done
 
     def check_resumable(
-        self, epochs: int | None = None, folds: int = 1, seed_ensemble: int = 1
+        self, epochs: int | None = None, folds: int = 1, seed_ensemble: int | None = 1
     ) -> int:
         """The epochs done by an interrupted run that can continue to ``epochs`` in all: what
         can be told before the data set loads (and TensorFlow with it).
@@ -145,6 +145,7 @@ class RunFolder:
                 interrupted, no model, a damaged status, or ``epochs`` fewer than those
                 already done.
         """
+        seed_ensemble = seed_ensemble or 1  # None: the model's own, a new run's setting
         if folds > 1 or seed_ensemble > 1:
             kind, flag = (
                 ("a cross-validated run", f"--folds {folds}")
