@@ -102,11 +102,17 @@ def housing(models: list[str], seeds: list[int], record: dict) -> None:
             record["housing"].setdefault(name, {})[str(seed)] = {"metrics": {"mse": mse}}
         for model, name, config in housing_variants(models):
             side = zoo_side(model, "housing", seed, **config)
-            per_model = side["fit_s"] / side["models"] / side["epochs"]
-            side["s_per_epoch_10k"] = round(per_model * 1e4 / train_rows, 2)
+            side["s_per_epoch_10k"] = epoch_cost(side, train_rows)
             record["housing"].setdefault(name, {})[str(seed)] = side
             print(f"housing {name} seed {seed}: {side}", file=sys.stderr, flush=True)
             save(record)
+
+
+def epoch_cost(side: dict, train_rows: int) -> float:
+    """Fit seconds per epoch of one model (a seed ensemble's fit is its models' sum), scaled
+    to 10,000 training rows."""
+    per_model = side["fit_s"] / side["models"] / side["epochs"]
+    return round(per_model * 1e4 / train_rows, 3)
 
 
 # Models that average 5 seeds on small data by default: also run alone, to show what it gives.
@@ -190,7 +196,7 @@ def cost(models: list[str], rows: int, record: dict) -> None:
         train_rows = len(housing_parts(str(path), target="mdvis").x_train)
         for model in models:
             side = zoo_side(model, str(path), 0, target="mdvis")
-            side["s_per_epoch_10k"] = round(side["fit_s"] / side["epochs"] * 1e4 / train_rows, 3)
+            side["s_per_epoch_10k"] = epoch_cost(side, train_rows)
             record["cost"][model] = side
             print(f"cost {model}: {side}", file=sys.stderr, flush=True)
             save(record)
@@ -330,11 +336,12 @@ def corpus_summary(record: dict, models: list[str]) -> str:
 def cost_table(record: dict) -> str:
     if not record.get("cost"):
         return ""
-    lines = ["| model | batch | epochs run | fit s | s / epoch / 10k rows | run wall s |",
-             "|---|---|---|---|---|---|"]  # fmt: skip
+    lines = ["| model | models | batch | epochs run | fit s | s / epoch / 10k rows | run wall s |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
     for model, side in record["cost"].items():
-        lines.append(f"| {model} | {side['batch_size']} | {side['epochs']} | {side['fit_s']:.1f} "
-                     f"| {side['s_per_epoch_10k']:.2f} | {side['wall_s']:.1f} |")  # fmt: skip
+        lines.append(f"| {model} | {side.get('models', 1)} | {side['batch_size']} "
+                     f"| {side['epochs']} | {side['fit_s']:.1f} | {side['s_per_epoch_10k']:.2f} "
+                     f"| {side['wall_s']:.1f} |")  # fmt: skip
     return "\n".join(lines)
 
 
