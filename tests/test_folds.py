@@ -239,3 +239,18 @@ def test_a_seed_ensemble_averages_models_trained_with_consecutive_seeds(tmp_path
     code, _, err = zoo_cli("run", "--resume", result["folder"], "--epochs", "5")
     assert code != 0 and "it is a seed ensemble (folds=1, seed_ensemble=2)" in err
     assert "--seed-ensemble 2" in err and len(err.strip().splitlines()) == 1
+
+
+def test_progress_names_each_member_of_an_averaged_run():
+    from zoo.cli.render import members_text
+    from zoo.train.runner import member_label
+
+    both = zoo.RunConfig(model="mlp", data="housing", folds=5, seed=3, seed_ensemble=2)
+    labels = [member_label(both, member) for member in both.members()]
+    assert labels[:3] == ["fold 1/5, seed 3", "fold 1/5, seed 4", "fold 2/5, seed 3"]
+    assert members_text(both) == "one model per fold of 5 per seed (seeds 3-4)"
+    seeds = zoo.RunConfig(model="mlp", data="housing", seed_ensemble=3)
+    assert [member_label(seeds, m) for m in seeds.members()] == ["seed 0", "seed 1", "seed 2"]
+    assert members_text(seeds) == "3 models (seeds 0-2)"
+    folds = zoo.RunConfig(model="mlp", data="housing", folds=2, seed_ensemble=1)
+    assert members_text(folds) == "one model per fold of 2"
