@@ -166,32 +166,37 @@ def model_batch_size(model: Entry, config: RunConfig, metadata: Mapping[str, Any
         return DEFAULT_BATCH_SIZE
     if declared != AUTO:
         return int(declared)
-    rows = metadata.get("rows")
-    if not isinstance(rows, int) or isinstance(rows, bool):
+    rows = training_rows(config, metadata)
+    if rows is None:
         return DEFAULT_BATCH_SIZE  # unknown until a streamed file is scanned
-    held_out = 1 / config.folds if config.folds > 1 else config.validation_size
-    return auto_batch_size(rows * (1 - config.test_size) * (1 - held_out))
+    return auto_batch_size(rows)
 
 
 def model_seed_ensemble(model: Entry, config: RunConfig, metadata: Mapping[str, Any]) -> int:
     """How many seeds' models a run of ``model`` averages when it names no number: the
     model's declared one; for ``"auto"`` ``AUTO_ENSEMBLE_SIZE`` on a training part of at
-    most ``AUTO_ENSEMBLE_ROWS`` rows, unless the run already averages folds (or trains one
-    fold, or is distributed); else 1."""
+    most ``AUTO_ENSEMBLE_ROWS`` rows, unless the run already averages folds or is
+    distributed; else 1."""
     declared = model.metadata.get("seed_ensemble")
     if declared is None:
         return 1
     if declared != AUTO:
         return int(declared)
-    rows = metadata.get("rows")
-    known = isinstance(rows, int) and not isinstance(rows, bool)
+    rows = training_rows(config, metadata)
     alone = config.folds == 1 and config.distribute is None
-    if not known or not alone:
-        return 1
-    training_rows = rows * (1 - config.test_size) * (1 - config.validation_size)
-    if training_rows > AUTO_ENSEMBLE_ROWS:
+    if rows is None or not alone or rows > AUTO_ENSEMBLE_ROWS:
         return 1
     return min(AUTO_ENSEMBLE_SIZE, SEED_LIMIT - config.seed + 1)  # seeds stay 32-bit
+
+
+def training_rows(config: RunConfig, metadata: Mapping[str, Any]) -> float | None:
+    """The rows one model of the run trains on (a fold's, with folds), or None while the
+    data set's row count is unknown (a streamed file)."""
+    rows = metadata.get("rows")
+    if not isinstance(rows, int) or isinstance(rows, bool):
+        return None
+    held_out = 1 / config.folds if config.folds > 1 else config.validation_size
+    return rows * (1 - config.test_size) * (1 - held_out)
 
 
 def auto_batch_size(training_rows: float) -> int:

@@ -190,14 +190,16 @@ def _averaged(
     started = time.perf_counter()
     config = checked.config
     source = load_checked(checked)  # once: every member is cut from the same rows
-    members = config.members()
     trained = []
-    for number, member_config in enumerate(members):
+    parts_by_fold: dict[int | None, DataParts] = {}  # a fold's seeds share its parts
+    for number, member_config in enumerate(config.members()):
         member = replace(checked, config=member_config)
         announce = options.on_start if number == 0 else None  # the run starts once
         progress = labelled(options.progress, member_label(config, member_config))
         member_options = ExecuteOptions(progress=progress, save=False, on_start=announce)
-        parts = split_for_training(source, member_config)
+        if member_config.fold not in parts_by_fold:
+            parts_by_fold[member_config.fold] = split_for_training(source, member_config)
+        parts = parts_by_fold[member_config.fold]
         trained.append(_execute(member, distribution, member_options, parts))
     name = f"{checked.model.name}_{checked.data.name}".replace("-", "_")
     model = averaged_model([m.model for m in trained], name)
